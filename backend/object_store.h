@@ -1,0 +1,81 @@
+// ObjectStore: the one narrow seam between cairn and where bytes live
+// (a local directory, S3, or a test double). Keys are '/'-separated relative
+// names such as "packs/3f/3f9a...". Objects are immutable once written:
+// cairn never overwrites a key with different bytes.
+//
+// Thread safety: every method of every implementation may be called
+// concurrently from any number of threads.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/bytes.h"
+#include "common/status.h"
+
+namespace cairn {
+
+struct ObjectInfo {
+  std::string key;    // full key, e.g. "index/ab12..."
+  uint64_t size = 0;  // bytes
+};
+
+enum class LockMode : unsigned char { kNone, kGovernance, kCompliance };
+
+struct PutOptions {
+  // Fail with AlreadyExists if the key exists (S3 If-None-Match: *). Stores
+  // that cannot enforce it atomically check first and say so in Describe().
+  bool if_not_exists = false;
+  std::string storage_class;             // empty: the store's default
+  LockMode lock_mode = LockMode::kNone;  // object lock (WORM), S3 only
+  int64_t retain_until_ns = 0;           // with lock_mode
+};
+
+class ObjectStore {
+ public:
+  static constexpr uint64_t kToEnd = UINT64_MAX;
+
+  virtual ~ObjectStore() = default;
+
+  // Reads bytes [offset, offset+length) of the object; length kToEnd reads to
+  // the end. A range reaching past the end returns the bytes that exist (the
+  // caller checks the length it needs). NotFound when the key is absent;
+  // InvalidArgument when offset is beyond the end.
+  virtual Result<Bytes> Get(std::string_view key, uint64_t offset = 0,
+                            uint64_t length = kToEnd) = 0;
+
+  // Size of the object; NotFound when absent.
+  virtual Result<ObjectInfo> Head(std::string_view key) = 0;
+
+  // Calls fn for every object whose key starts with prefix, in no particular
+  // order. Stops early and returns fn's error if fn fails. A prefix that
+  // matches nothing is not an error.
+  virtual Status List(std::string_view prefix,
+                      const std::function<Status(const ObjectInfo&)>& fn) = 0;
+
+  // Stores data under key atomically: a reader sees either no object or all
+  // of it, and a crash never leaves a partial object under the key. When Put
+  // returns OK the object is durable.
+  virtual Status Put(std::string_view key, ByteView data, const PutOptions& opts = {}) = 0;
+
+  // Removes the object. Deleting an absent key is OK (idempotent).
+  virtual Status Delete(std::string_view key) = 0;
+
+  // Human-readable location for messages, e.g. "/srv/repo" or "s3://b/p".
+  virtual std::string Describe() const = 0;
+
+  // --- What S3 adds. Stores without the feature return Unsupported. ---
+
+  // Extends the object-lock retention of an existing object.
+  virtual Status SetRetention(std::string_view key, LockMode mode, int64_t retain_until_ns);
+  // Current retain-until of the object (0 when none).
+  virtual Result<int64_t> GetRetention(std::string_view key);
+  // Asks for a temporary restored copy of an archived (GLACIER...) object.
+  virtual Status RequestRestore(std::string_view key, int days);
+};
+
+}  // namespace cairn
