@@ -1,1 +1,254 @@
-// placeholder: being written
+#include "cache/cache_db.h"
+
+#include <lmdb.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "common/coding.h"
+
+namespace cairn {
+namespace {
+
+// BlobLocation value: pack id (32) | offset fixed32 | length fixed32 |
+// raw_length fixed32 | type u8 = 45 bytes.
+constexpr size_t kLocSize = 45;
+
+void EncodeLoc(const BlobLocation& l, uint8_t* out) {
+  std::memcpy(out, l.pack.bytes.data(), 32);
+  for (int i = 0; i < 4; ++i) {
+    out[32 + i] = static_cast<uint8_t>(l.offset >> (8 * i));
+    out[36 + i] = static_cast<uint8_t>(l.length >> (8 * i));
+    out[40 + i] = static_cast<uint8_t>(l.raw_length >> (8 * i));
+  }
+  out[44] = l.type;
+}
+
+BlobLocation DecodeLoc(const uint8_t* p) {
+  BlobLocation l;
+  std::memcpy(l.pack.bytes.data(), p, 32);
+  l.offset = DecodeFixed32(p + 32);
+  l.length = DecodeFixed32(p + 36);
+  l.raw_length = DecodeFixed32(p + 40);
+  l.type = p[44];
+  return l;
+}
+
+Status LmdbError(int rc, std::string_view what) {
+  std::string msg = "cache: " + std::string(what) + ": " + mdb_strerror(rc);
+  if (rc == MDB_MAP_FULL) msg += " (cache is full; remove it with `cairn cache clear`)";
+  if (rc == ENOSPC) return Status::NoSpace(msg);
+  return Status::IOError(msg);
+}
+
+MDB_val Val(ByteView b) { return MDB_val{b.size(), const_cast<uint8_t*>(b.data())}; }
+ByteView View(const MDB_val& v) { return {static_cast<const uint8_t*>(v.mv_data), v.mv_size}; }
+
+// RAII read or write transaction.
+class Txn {
+ public:
+  Txn(MDB_env* env, bool write) {
+    rc_ = mdb_txn_begin(env, nullptr, write ? 0 : MDB_RDONLY, &txn_);
+    if (rc_) txn_ = nullptr;
+  }
+  ~Txn() {
+    if (txn_) mdb_txn_abort(txn_);
+  }
+  int rc() const { return rc_; }
+  MDB_txn* get() const { return txn_; }
+  int Commit() {
+    int rc = mdb_txn_commit(txn_);
+    txn_ = nullptr;
+    return rc;
+  }
+
+ private:
+  MDB_txn* txn_ = nullptr;
+  int rc_ = 0;
+};
+
+}  // namespace
+
+std::string DefaultCacheDir(const std::string& repo_id) {
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  std::string base;
+  if (xdg && *xdg) {
+    base = xdg;
+  } else {
+    const char* home = std::getenv("HOME");
+    base = std::string(home && *home ? home : "/tmp") + "/.cache";
+  }
+  return base + "/cairn/" + repo_id;
+}
+
+Result<std::unique_ptr<CacheDb>> CacheDb::Open(const std::string& dir, uint64_t map_size) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return Err(Status::IOError("cache: cannot create " + dir + ": " + ec.message() +
+                               " (use --cache-dir to pick another place)"));
+  }
+  MDB_env* env = nullptr;
+  int rc = mdb_env_create(&env);
+  if (rc) return Err(LmdbError(rc, "create environment"));
+  mdb_env_set_maxdbs(env, 8);
+  mdb_env_set_mapsize(env, map_size);
+  mdb_env_set_maxreaders(env, 1024);
+  rc = mdb_env_open(env, dir.c_str(), MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC, 0644);
+  if (rc) {
+    mdb_env_close(env);
+    return Err(LmdbError(rc, "open " + dir));
+  }
+  MDB_dbi dbis[4];
+  const char* names[4] = {"blobs", "packs", "segments", "snapshots"};
+  {
+    Txn txn(env, true);
+    if (txn.rc()) {
+      mdb_env_close(env);
+      return Err(LmdbError(txn.rc(), "begin"));
+    }
+    for (int i = 0; i < 4; ++i) {
+      rc = mdb_dbi_open(txn.get(), names[i], MDB_CREATE, &dbis[i]);
+      if (rc) {
+        mdb_env_close(env);
+        return Err(LmdbError(rc, std::string("open table ") + names[i]));
+      }
+    }
+    rc = txn.Commit();
+    if (rc) {
+      mdb_env_close(env);
+      return Err(LmdbError(rc, "commit"));
+    }
+  }
+  return std::unique_ptr<CacheDb>(new CacheDb(dir, env, dbis[0], dbis[1], dbis[2], dbis[3]));
+}
+
+CacheDb::~CacheDb() { mdb_env_close(env_); }
+
+std::optional<BlobLocation> CacheDb::FindBlob(const Id& id) const {
+  Txn txn(env_, false);
+  if (txn.rc()) return std::nullopt;
+  MDB_val k = Val(id.view()), v;
+  if (mdb_get(txn.get(), blobs_, &k, &v) != 0 || v.mv_size != kLocSize) return std::nullopt;
+  return DecodeLoc(static_cast<const uint8_t*>(v.mv_data));
+}
+
+std::optional<uint64_t> CacheDb::PackSize(const Id& pack) const {
+  Txn txn(env_, false);
+  if (txn.rc()) return std::nullopt;
+  MDB_val k = Val(pack.view()), v;
+  if (mdb_get(txn.get(), packs_, &k, &v) != 0 || v.mv_size != 8) return std::nullopt;
+  return DecodeFixed64(static_cast<const uint8_t*>(v.mv_data));
+}
+
+Status CacheDb::AddSegment(const Id& segment, std::span<const CachedBlob> blobs,
+                           std::span<const std::pair<Id, uint64_t>> packs) {
+  Txn txn(env_, true);
+  if (txn.rc()) return LmdbError(txn.rc(), "begin");
+  uint8_t buf[kLocSize];
+  for (const auto& b : blobs) {
+    EncodeLoc(b.loc, buf);
+    MDB_val k = Val(b.id.view()), v{kLocSize, buf};
+    int rc = mdb_put(txn.get(), blobs_, &k, &v, 0);
+    if (rc) return LmdbError(rc, "add blob");
+  }
+  for (const auto& [id, size] : packs) {
+    Bytes val;
+    PutFixed64(val, size);
+    MDB_val k = Val(id.view()), v = Val(val);
+    int rc = mdb_put(txn.get(), packs_, &k, &v, 0);
+    if (rc) return LmdbError(rc, "add pack");
+  }
+  MDB_val k = Val(segment.view()), v{0, nullptr};
+  int rc = mdb_put(txn.get(), segments_, &k, &v, 0);
+  if (rc) return LmdbError(rc, "add segment");
+  rc = txn.Commit();
+  return rc ? LmdbError(rc, "commit") : Status::OK();
+}
+
+bool CacheDb::HasSegment(const Id& segment) const {
+  Txn txn(env_, false);
+  if (txn.rc()) return false;
+  MDB_val k = Val(segment.view()), v;
+  return mdb_get(txn.get(), segments_, &k, &v) == 0;
+}
+
+Status CacheDb::ForEach(unsigned dbi, const std::function<void(ByteView, ByteView)>& fn) const {
+  Txn txn(env_, false);
+  if (txn.rc()) return LmdbError(txn.rc(), "begin");
+  MDB_cursor* cur;
+  int rc = mdb_cursor_open(txn.get(), dbi, &cur);
+  if (rc) return LmdbError(rc, "cursor");
+  MDB_val k, v;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    fn(View(k), View(v));
+  }
+  mdb_cursor_close(cur);
+  return rc == MDB_NOTFOUND ? Status::OK() : LmdbError(rc, "iterate");
+}
+
+Status CacheDb::ForEachSegment(const std::function<void(const Id&)>& fn) const {
+  return ForEach(segments_, [&](ByteView k, ByteView) {
+    if (k.size() == Id::kSize) fn(Id::FromView(k));
+  });
+}
+
+Status CacheDb::ForEachBlob(const std::function<void(const Id&, const BlobLocation&)>& fn) const {
+  return ForEach(blobs_, [&](ByteView k, ByteView v) {
+    if (k.size() == Id::kSize && v.size() == kLocSize) fn(Id::FromView(k), DecodeLoc(v.data()));
+  });
+}
+
+Status CacheDb::ForEachPack(const std::function<void(const Id&, uint64_t)>& fn) const {
+  return ForEach(packs_, [&](ByteView k, ByteView v) {
+    if (k.size() == Id::kSize && v.size() == 8) fn(Id::FromView(k), DecodeFixed64(v.data()));
+  });
+}
+
+uint64_t CacheDb::BlobCount() const {
+  Txn txn(env_, false);
+  MDB_stat st;
+  if (txn.rc() || mdb_stat(txn.get(), blobs_, &st) != 0) return 0;
+  return st.ms_entries;
+}
+
+Status CacheDb::ClearIndex() {
+  Txn txn(env_, true);
+  if (txn.rc()) return LmdbError(txn.rc(), "begin");
+  for (unsigned dbi : {blobs_, packs_, segments_}) {
+    int rc = mdb_drop(txn.get(), dbi, 0);
+    if (rc) return LmdbError(rc, "clear");
+  }
+  int rc = txn.Commit();
+  return rc ? LmdbError(rc, "commit") : Status::OK();
+}
+
+Status CacheDb::PutSnapshot(const Id& id, ByteView plaintext) {
+  Txn txn(env_, true);
+  if (txn.rc()) return LmdbError(txn.rc(), "begin");
+  MDB_val k = Val(id.view()), v = Val(plaintext);
+  int rc = mdb_put(txn.get(), snapshots_, &k, &v, 0);
+  if (rc) return LmdbError(rc, "add snapshot");
+  rc = txn.Commit();
+  return rc ? LmdbError(rc, "commit") : Status::OK();
+}
+
+Status CacheDb::DeleteSnapshot(const Id& id) {
+  Txn txn(env_, true);
+  if (txn.rc()) return LmdbError(txn.rc(), "begin");
+  MDB_val k = Val(id.view());
+  int rc = mdb_del(txn.get(), snapshots_, &k, nullptr);
+  if (rc && rc != MDB_NOTFOUND) return LmdbError(rc, "delete snapshot");
+  rc = txn.Commit();
+  return rc ? LmdbError(rc, "commit") : Status::OK();
+}
+
+Status CacheDb::ForEachSnapshot(const std::function<void(const Id&, ByteView)>& fn) const {
+  return ForEach(snapshots_, [&](ByteView k, ByteView v) {
+    if (k.size() == Id::kSize) fn(Id::FromView(k), v);
+  });
+}
+
+}  // namespace cairn

@@ -1,1 +1,103 @@
+#include "cache/cache_db.h"
+
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+namespace cairn {
+namespace {
+
+class CacheDbTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/cairn-cache-test-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  static Id MakeId(uint8_t seed) {
+    Id id;
+    for (size_t i = 0; i < Id::kSize; ++i) id.bytes[i] = static_cast<uint8_t>(seed * 31 + i);
+    return id;
+  }
+  std::string dir_;
+};
+
+TEST_F(CacheDbTest, SegmentBlobsAndPacksRoundTrip) {
+  auto db = CacheDb::Open(dir_);
+  ASSERT_TRUE(db) << db.error().message();
+  BlobLocation loc{MakeId(9), 100, 200, 300, 1};
+  std::vector<CachedBlob> blobs{{MakeId(1), loc}, {MakeId(2), loc}};
+  std::vector<std::pair<Id, uint64_t>> packs{{MakeId(9), 4096}};
+  EXPECT_FALSE((*db)->HasSegment(MakeId(7)));
+  ASSERT_TRUE((*db)->AddSegment(MakeId(7), blobs, packs).ok());
+  EXPECT_TRUE((*db)->HasSegment(MakeId(7)));
+  auto got = (*db)->FindBlob(MakeId(1));
+  ASSERT_TRUE(got);
+  EXPECT_EQ(*got, loc);
+  EXPECT_FALSE((*db)->FindBlob(MakeId(3)));
+  EXPECT_EQ((*db)->PackSize(MakeId(9)), 4096u);
+  EXPECT_EQ((*db)->BlobCount(), 2u);
+  int n = 0;
+  ASSERT_TRUE((*db)->ForEachBlob([&](const Id&, const BlobLocation& l) {
+    EXPECT_EQ(l, loc);
+    ++n;
+  }).ok());
+  EXPECT_EQ(n, 2);
+  ASSERT_TRUE((*db)->ClearIndex().ok());
+  EXPECT_EQ((*db)->BlobCount(), 0u);
+  EXPECT_FALSE((*db)->HasSegment(MakeId(7)));
+}
+
+TEST_F(CacheDbTest, PersistsAcrossReopen) {
+  {
+    auto db = CacheDb::Open(dir_);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE((*db)->PutSnapshot(MakeId(4), AsBytes("{\"x\":1}")).ok());
+  }
+  auto db = CacheDb::Open(dir_);
+  ASSERT_TRUE(db);
+  std::string seen;
+  ASSERT_TRUE((*db)->ForEachSnapshot([&](const Id& id, ByteView v) {
+    EXPECT_EQ(id, MakeId(4));
+    seen = ToString(v);
+  }).ok());
+  EXPECT_EQ(seen, "{\"x\":1}");
+  ASSERT_TRUE((*db)->DeleteSnapshot(MakeId(4)).ok());
+  ASSERT_TRUE((*db)->DeleteSnapshot(MakeId(4)).ok());  // idempotent
+}
+
+TEST_F(CacheDbTest, ConcurrentReadersAndWriter) {
+  auto db = CacheDb::Open(dir_);
+  ASSERT_TRUE(db);
+  std::thread writer([&] {
+    for (uint8_t s = 0; s < 50; ++s) {
+      std::vector<CachedBlob> blobs{{MakeId(s), BlobLocation{MakeId(200), s, 1, 1, 0}}};
+      EXPECT_TRUE((*db)->AddSegment(MakeId(static_cast<uint8_t>(100 + s)), blobs, {}).ok());
+    }
+  });
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&] {
+      for (int i = 0; i < 2000; ++i) {
+        auto l = (*db)->FindBlob(MakeId(static_cast<uint8_t>(i % 50)));
+        if (l) {
+          EXPECT_EQ(l->pack, MakeId(200));
+        }
+      }
+    });
+  }
+  writer.join();
+  for (auto& r : readers) r.join();
+  EXPECT_EQ((*db)->BlobCount(), 50u);
+}
+
+TEST_F(CacheDbTest, UnwritableDirectoryIsAClearError) {
+  auto db = CacheDb::Open("/proc/cairn-cannot-exist/x");
+  ASSERT_FALSE(db);
+  EXPECT_NE(db.error().message().find("--cache-dir"), std::string::npos) << db.error().message();
+}
+
+}  // namespace
+}  // namespace cairn

@@ -1,0 +1,74 @@
+// Backup: walk -> read -> chunk -> hash -> dedup -> compress -> encrypt ->
+// pack -> store, using all cores (DESIGN.md). The calling thread walks the
+// source; file readers (chunking, hashing) and blob encoders run on pools;
+// packs upload on BlobSaver's threads. A directory's tree is written as soon
+// as its last child is done, so nothing waits for a whole level.
+//
+// Files unchanged since the parent snapshot (same type, size, mtime, ctime,
+// inode, and all blobs in the index) are not read again; unchanged
+// directories therefore encode to the same tree id.
+#pragma once
+
+#include <atomic>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "repo/repository.h"
+#include "repo/snapshot.h"
+
+namespace cairn {
+
+struct BackupOptions {
+  std::vector<std::string> paths;     // absolute, normalised (no trailing '/')
+  std::vector<std::string> excludes;  // see ExcludeMatcher
+  bool one_file_system = false;
+  std::string series;    // empty: "<hostname>:<paths joined by ','>"
+  std::string hostname;  // empty: this host
+  std::vector<std::string> tags;
+  std::optional<Id> parent;  // empty: the latest snapshot of the series
+  bool force_read = false;   // read every file even when unchanged
+  size_t threads = 0;        // 0: one per core
+  // --stdin: back up the bytes of stdin_fd as one file named stdin_name.
+  bool from_stdin = false;
+  std::string stdin_name = "stdin";
+  int stdin_fd = 0;
+};
+
+// Counters a progress display polls. Written by the engine's threads.
+struct BackupProgress {
+  std::atomic<uint64_t> files_done{0};
+  std::atomic<uint64_t> bytes_done{0};   // logical bytes of files done
+  std::atomic<uint64_t> files_total{0};  // from the concurrent scan
+  std::atomic<uint64_t> bytes_total{0};
+  std::atomic<bool> scan_done{false};
+  std::atomic<bool> want_scan{false};    // set by the caller to run the scan
+};
+
+// Receives one call per skipped or suspicious item, from any thread.
+class BackupObserver {
+ public:
+  virtual ~BackupObserver() = default;
+  // The item was not backed up (unreadable, vanished...).
+  virtual void Skipped(const std::string& path, const Status& why) = 0;
+  // Backed up, but with a caveat (changed while being read...).
+  virtual void Warning(const std::string& path, const std::string& what) = 0;
+};
+
+struct BackupResult {
+  Snapshot snapshot;
+  uint64_t skipped = 0;
+};
+
+// skipped > 0 when some items could not be read: the snapshot is written
+// without them and each was reported to the observer. Cancelled when *cancel became true: no
+// snapshot is written, but stored packs are indexed for the next run.
+Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& opts,
+                               BackupProgress* progress, BackupObserver* observer,
+                               const std::atomic<bool>* cancel);
+
+// Series name used when none is given.
+std::string DefaultSeries(const std::string& hostname, const std::vector<std::string>& paths);
+
+}  // namespace cairn

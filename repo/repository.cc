@@ -1,0 +1,369 @@
+#include "repo/repository.h"
+
+#include <algorithm>
+#include <mutex>
+#include <set>
+#include <unordered_set>
+
+#include "common/clock.h"
+#include "common/hex.h"
+#include "common/thread_pool.h"
+#include "repo/index.h"
+#include "repo/pack.h"
+
+namespace cairn {
+
+std::string ObjectKindPrefix(ObjectKind kind) {
+  return kind == ObjectKind::kIndex ? "index" : "snapshots";
+}
+
+std::string_view ObjectKindAad(ObjectKind kind) {
+  return kind == ObjectKind::kIndex ? "cairn.index" : "cairn.snapshot";
+}
+
+Repository::Repository(std::unique_ptr<ObjectStore> store, RepoConfig config, MasterKeys keys,
+                       Id key_id, std::unique_ptr<CacheDb> cache, Logger* logger)
+    : store_(std::move(store)),
+      config_(std::move(config)),
+      crypto_(std::make_unique<Crypto>(keys)),
+      chunker_(config_.chunker, DeriveGearTable(keys.mac)),
+      key_id_(key_id),
+      cache_(std::move(cache)),
+      logger_(logger ? logger : &null_logger_) {}
+
+Repository::~Repository() = default;
+
+std::unique_ptr<BlobCodec> Repository::NewCodec() const {
+  return std::make_unique<BlobCodec>(*crypto_, config_.zstd_level);
+}
+
+Result<std::unique_ptr<Repository>> Repository::Finish(std::unique_ptr<ObjectStore> store,
+                                                       RepoConfig config, MasterKeys keys,
+                                                       Id key_id, const OpenOptions& open) {
+  std::string dir = open.cache_dir.empty() ? DefaultCacheDir(config.id)
+                                           : open.cache_dir + "/" + config.id;
+  CAIRN_ASSIGN_OR_RETURN(auto cache, CacheDb::Open(dir));
+  return std::unique_ptr<Repository>(new Repository(std::move(store), std::move(config), keys,
+                                                    key_id, std::move(cache), open.logger));
+}
+
+Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<ObjectStore> store,
+                                                     std::string_view password,
+                                                     const InitOptions& init,
+                                                     const OpenOptions& open) {
+  const std::string where = store->Describe();
+  auto existing = store->Head(kConfigKey);
+  if (existing) {
+    return Err(Status::AlreadyExists(where + " already holds a cairn repository; refusing to "
+                                             "initialise it again"));
+  }
+  if (!existing.error().Is(ErrorCode::kNotFound)) return Err(existing.error());
+  if (password.empty()) return Err(Status::InvalidArgument("an empty password is not allowed"));
+
+  RepoConfig config;
+  uint8_t rid[32];
+  RandomBytes(rid);
+  config.id = ToHex(rid);
+  config.created_ns = NowNs();
+  config.chunker = init.chunker;
+  config.zstd_level = init.zstd_level;
+  config.pack_size = init.pack_size;
+  CAIRN_RETURN_IF_ERROR(ValidateConfig(config));
+  MasterKeys keys = NewMasterKeys();
+  CAIRN_ASSIGN_OR_RETURN(Bytes key_file, CreateKeyFile(keys, password, init.kdf));
+  Id key_id = Sha256(key_file);
+  PutOptions once;
+  once.if_not_exists = true;
+  CAIRN_RETURN_IF_ERROR(store->Put(KeyKey(key_id), key_file, once));
+  // The config goes last: its presence is what makes the location a
+  // repository, so a crash before it leaves a location init can reuse.
+  Status s = store->Put(kConfigKey, EncodeConfig(config), once);
+  if (s.Is(ErrorCode::kAlreadyExists)) {
+    (void)store->Delete(KeyKey(key_id));
+    return Err(Status::AlreadyExists(where + " already holds a cairn repository (created "
+                                             "concurrently); refusing to initialise it again"));
+  }
+  CAIRN_RETURN_IF_ERROR(s);
+  return Finish(std::move(store), std::move(config), keys, key_id, open);
+}
+
+Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<ObjectStore> store,
+                                                     std::string_view password,
+                                                     const OpenOptions& open) {
+  const std::string where = store->Describe();
+  auto raw = store->Get(kConfigKey);
+  if (!raw) {
+    if (raw.error().Is(ErrorCode::kNotFound)) {
+      return Err(Status::NotARepository("no cairn repository at " + where +
+                                        " (no `config` object); create one with `cairn init`"));
+    }
+    return Err(raw.error().WithContext(where + ": reading config"));
+  }
+  CAIRN_ASSIGN_OR_RETURN(RepoConfig config, DecodeConfig(*raw, where));
+
+  std::vector<std::string> key_names;
+  CAIRN_RETURN_IF_ERROR(store->List("keys/", [&](const ObjectInfo& info) {
+    key_names.push_back(info.key);
+    return Status::OK();
+  }));
+  if (key_names.empty()) {
+    return Err(Status::Corruption(where + ": the repository has no key files (keys/ is empty)"));
+  }
+  std::sort(key_names.begin(), key_names.end());
+  Status last;
+  for (const auto& name : key_names) {
+    auto file = store->Get(name);
+    if (!file) {
+      last = file.error();
+      continue;
+    }
+    auto keys = OpenKeyFile(*file, password, name);
+    if (keys) {
+      return Finish(std::move(store), std::move(config), *keys, Sha256(*file), open);
+    }
+    last = keys.error();
+    if (!last.Is(ErrorCode::kWrongPassword)) continue;
+  }
+  if (last.Is(ErrorCode::kWrongPassword)) {
+    return Err(Status::WrongPassword("wrong password for the repository at " + where +
+                                     " (no key file opens with it; check CAIRN_PASSWORD, "
+                                     "--password-file or --password-command)"));
+  }
+  return Err(last);
+}
+
+Result<Id> Repository::AddKey(std::string_view password, const ScryptParams& kdf) {
+  if (password.empty()) return Err(Status::InvalidArgument("an empty password is not allowed"));
+  CAIRN_ASSIGN_OR_RETURN(Bytes file, CreateKeyFile(crypto_->keys(), password, kdf));
+  Id id = Sha256(file);
+  PutOptions once;
+  once.if_not_exists = true;
+  CAIRN_RETURN_IF_ERROR(store_->Put(KeyKey(id), file, once));
+  return id;
+}
+
+// ---------------------------------------------------------------- objects
+
+Result<Id> Repository::SaveObject(ObjectKind kind, ByteView plaintext, BlobCodec& codec) {
+  Bytes stored;
+  codec.EncodeObject(ObjectKindAad(kind), plaintext, stored);
+  Id id = Sha256(stored);
+  CAIRN_RETURN_IF_ERROR(store_->Put(ObjectKindPrefix(kind) + "/" + id.Hex(), stored));
+  return id;
+}
+
+Result<Bytes> Repository::LoadObject(ObjectKind kind, const Id& id, BlobCodec& codec) const {
+  const std::string key = ObjectKindPrefix(kind) + "/" + id.Hex();
+  auto stored = store_->Get(key);
+  if (!stored) return Err(stored.error().WithContext(key));
+  if (Sha256(*stored) != id) {
+    return Err(Status::Corruption(key + ": checksum mismatch (stored object corrupted); run "
+                                        "`cairn check`"));
+  }
+  Bytes plain;
+  Status s = codec.DecodeObject(ObjectKindAad(kind), *stored, plain);
+  if (!s.ok()) return Err(s.WithContext(key));
+  return plain;
+}
+
+// ---------------------------------------------------------------- index
+
+Status Repository::CacheSegment(const Id& segment_id, const IndexSegment& seg) {
+  std::vector<CachedBlob> blobs;
+  std::vector<std::pair<Id, uint64_t>> packs;
+  for (const auto& p : seg.packs) {
+    packs.emplace_back(p.pack, p.pack_size);
+    for (const auto& b : p.blobs) {
+      blobs.push_back({b.id, BlobLocation{p.pack, b.offset, b.length, b.raw_length,
+                                          static_cast<uint8_t>(b.type)}});
+    }
+  }
+  return cache_->AddSegment(segment_id, blobs, packs);
+}
+
+Status Repository::LoadSegment(const Id& id, BlobCodec& codec) {
+  CAIRN_ASSIGN_OR_RETURN(Bytes plain, LoadObject(ObjectKind::kIndex, id, codec));
+  auto seg = DecodeIndexSegment(plain);
+  if (!seg) return seg.error().WithContext("index/" + id.Hex());
+  return CacheSegment(id, *seg);
+}
+
+Status Repository::SyncIndex() {
+  std::vector<Id> listed;
+  CAIRN_RETURN_IF_ERROR(store_->List("index/", [&](const ObjectInfo& info) {
+    auto id = Id::FromHex(info.key.substr(6));
+    if (id) listed.push_back(*id);
+    return Status::OK();
+  }));
+  std::unordered_set<Id, IdHash> listed_set(listed.begin(), listed.end());
+  bool stale = false;
+  CAIRN_RETURN_IF_ERROR(cache_->ForEachSegment([&](const Id& id) {
+    if (!listed_set.count(id)) stale = true;
+  }));
+  if (stale) {
+    logger_->Info("index segments were removed from the repository; rebuilding the cache index");
+    CAIRN_RETURN_IF_ERROR(cache_->ClearIndex());
+  }
+  std::vector<Id> todo;
+  for (const Id& id : listed) {
+    if (!cache_->HasSegment(id)) todo.push_back(id);
+  }
+  if (todo.empty()) return Status::OK();
+  // Fetch and decode in parallel; each worker has its own codec.
+  std::mutex mu;
+  Status first;  // GUARDED_BY(mu)
+  {
+    ThreadPool pool(std::min<size_t>(todo.size(), 8));
+    size_t nworkers = pool.size();
+    for (size_t w = 0; w < nworkers; ++w) {
+      pool.Submit([&, w] {
+        auto codec = NewCodec();
+        for (size_t i = w; i < todo.size(); i += nworkers) {
+          Status s = LoadSegment(todo[i], *codec);
+          if (!s.ok()) {
+            std::lock_guard<std::mutex> lock(mu);
+            if (first.ok()) first = s;
+            return;
+          }
+        }
+      });
+    }
+  }
+  return first;
+}
+
+// ---------------------------------------------------------------- blobs
+
+Status Repository::DecodeBlob(BlobType type, const Id& id, const BlobLocation& loc,
+                              ByteView stored, BlobCodec& codec, Bytes& out) const {
+  auto where = [&] {
+    return std::string(BlobTypeName(type)) + " blob " + id.Short() + " in pack " +
+           loc.pack.Short();
+  };
+  if (stored.size() != loc.length) {
+    return Status::Corruption(where() + ": pack truncated (read " +
+                              std::to_string(stored.size()) + " of " +
+                              std::to_string(loc.length) + " bytes); run `cairn check`");
+  }
+  size_t before = out.size();
+  Status s = codec.Decode(type, id, stored, out);
+  if (!s.ok()) {
+    return Status::Corruption(where() + ": " + s.message() + "; run `cairn check --read-data`");
+  }
+  if (out.size() - before != loc.raw_length) {
+    out.resize(before);
+    return Status::Corruption(where() + ": length differs from the index; run `cairn check`");
+  }
+  return Status::OK();
+}
+
+Result<Bytes> Repository::LoadBlob(BlobType type, const Id& id, BlobCodec& codec) const {
+  auto loc = cache_->FindBlob(id);
+  if (!loc) {
+    return Err(Status::NotFound(std::string(BlobTypeName(type)) + " blob " + id.Short() +
+                                " is not in the index; run `cairn check`"));
+  }
+  auto stored = store_->Get(PackKey(loc->pack), loc->offset, loc->length);
+  if (!stored) {
+    Status e = stored.error();
+    if (e.Is(ErrorCode::kNotFound)) {
+      return Err(Status::NotFound("pack " + loc->pack.Short() + " holding " +
+                                  std::string(BlobTypeName(type)) + " blob " + id.Short() +
+                                  " is missing from the store; run `cairn check`"));
+    }
+    if (e.Is(ErrorCode::kInvalidArgument)) {  // offset past the end: truncated pack
+      return Err(Status::Corruption("pack " + loc->pack.Short() + " is truncated (" +
+                                    std::string(BlobTypeName(type)) + " blob " + id.Short() +
+                                    " lies past its end); run `cairn check`"));
+    }
+    return Err(e);
+  }
+  Bytes out;
+  CAIRN_RETURN_IF_ERROR(DecodeBlob(type, id, *loc, *stored, codec, out));
+  return out;
+}
+
+TreeLoadFn Repository::TreeLoader(BlobCodec& codec) const {
+  return [this, &codec](const Id& id) { return LoadBlob(BlobType::kTree, id, codec); };
+}
+
+// ---------------------------------------------------------------- snapshots
+
+Result<Id> Repository::SaveSnapshot(const Snapshot& s, BlobCodec& codec) {
+  Bytes plain = EncodeSnapshot(s);
+  CAIRN_ASSIGN_OR_RETURN(Id id, SaveObject(ObjectKind::kSnapshot, plain, codec));
+  Status c = cache_->PutSnapshot(id, plain);
+  if (!c.ok()) logger_->Warn("{}", c.message());
+  return id;
+}
+
+Result<std::vector<Snapshot>> Repository::ListSnapshots() {
+  std::set<Id> listed;
+  CAIRN_RETURN_IF_ERROR(store_->List("snapshots/", [&](const ObjectInfo& info) {
+    auto id = Id::FromHex(info.key.substr(10));
+    if (id) listed.insert(*id);
+    return Status::OK();
+  }));
+  std::vector<Snapshot> out;
+  std::set<Id> cached;
+  std::vector<Id> gone;
+  CAIRN_RETURN_IF_ERROR(cache_->ForEachSnapshot([&](const Id& id, ByteView plain) {
+    if (!listed.count(id)) {
+      gone.push_back(id);
+      return;
+    }
+    auto s = DecodeSnapshot(plain, id);
+    if (s) {
+      cached.insert(id);
+      out.push_back(std::move(*s));
+    }
+  }));
+  for (const Id& id : gone) (void)cache_->DeleteSnapshot(id);
+  auto codec = NewCodec();
+  for (const Id& id : listed) {
+    if (cached.count(id)) continue;
+    CAIRN_ASSIGN_OR_RETURN(Bytes plain, LoadObject(ObjectKind::kSnapshot, id, *codec));
+    auto s = DecodeSnapshot(plain, id);
+    if (!s) return Err(s.error());
+    Status c = cache_->PutSnapshot(id, plain);
+    if (!c.ok()) logger_->Warn("{}", c.message());
+    out.push_back(std::move(*s));
+  }
+  std::sort(out.begin(), out.end(), [](const Snapshot& a, const Snapshot& b) {
+    return a.time_ns != b.time_ns ? a.time_ns < b.time_ns : a.id < b.id;
+  });
+  return out;
+}
+
+Result<Snapshot> Repository::FindSnapshot(const std::string& ref, const std::string& series) {
+  CAIRN_ASSIGN_OR_RETURN(auto all, ListSnapshots());
+  if (ref == "latest") {
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+      if (series.empty() || it->series == series) return *it;
+    }
+    return Err(Status::NotFound(series.empty()
+                                    ? "the repository has no snapshots yet"
+                                    : "no snapshot in series \"" + series + "\""));
+  }
+  if (ref.size() < 4 || !FromHex(ref.size() % 2 ? ref + "0" : ref)) {
+    return Err(Status::InvalidArgument("snapshot \"" + ref +
+                                       "\": give `latest` or at least 4 hex digits of an id"));
+  }
+  const Snapshot* found = nullptr;
+  for (const auto& s : all) {
+    if (s.id.Hex().compare(0, ref.size(), ref) == 0) {
+      if (found) {
+        return Err(Status::InvalidArgument("snapshot prefix \"" + ref +
+                                           "\" is ambiguous; give more digits"));
+      }
+      found = &s;
+    }
+  }
+  if (!found) {
+    return Err(Status::NotFound("no snapshot with id " + ref + " (list them with `cairn "
+                                                              "snapshots`)"));
+  }
+  return *found;
+}
+
+}  // namespace cairn

@@ -1,0 +1,121 @@
+// Repository: an opened cairn repository — config, master keys, the store and
+// the local cache — and the primitive reads and writes every engine uses.
+// Engines (backup, restore, check) live in their own files and only use this.
+//
+// Thread safety: every method may be called concurrently, except that the
+// BlobCodec passed in must be the caller's own (one per thread).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backend/object_store.h"
+#include "cache/cache_db.h"
+#include "common/log.h"
+#include "common/status.h"
+#include "repo/blob_codec.h"
+#include "repo/chunker.h"
+#include "repo/config.h"
+#include "repo/crypto.h"
+#include "repo/keys.h"
+#include "repo/snapshot.h"
+#include "repo/tree.h"
+
+namespace cairn {
+
+struct InitOptions {
+  ChunkerParams chunker;
+  int zstd_level = 3;
+  uint32_t pack_size = 16 * 1024 * 1024;
+  ScryptParams kdf;
+};
+
+struct OpenOptions {
+  std::string cache_dir;  // empty: DefaultCacheDir(repo id)
+  Logger* logger = nullptr;
+};
+
+// Object kinds besides packs, with the aad that binds their encryption.
+enum class ObjectKind { kIndex, kSnapshot };
+
+class Repository {
+ public:
+  // Creates a repository in an empty location. AlreadyExists when the
+  // location already holds a config.
+  static Result<std::unique_ptr<Repository>> Init(std::unique_ptr<ObjectStore> store,
+                                                  std::string_view password,
+                                                  const InitOptions& init,
+                                                  const OpenOptions& open);
+  // NotARepository when there is no config; Unsupported for a newer format;
+  // WrongPassword when no key file opens with password.
+  static Result<std::unique_ptr<Repository>> Open(std::unique_ptr<ObjectStore> store,
+                                                  std::string_view password,
+                                                  const OpenOptions& open);
+  ~Repository();
+
+  const RepoConfig& config() const { return config_; }
+  const Crypto& crypto() const { return *crypto_; }
+  const Chunker& chunker() const { return chunker_; }
+  ObjectStore& store() const { return *store_; }
+  CacheDb& cache() const { return *cache_; }
+  Logger& logger() const { return *logger_; }
+  std::unique_ptr<BlobCodec> NewCodec() const;
+
+  // --- index ---
+  // Loads index segments not yet in the cache (and rebuilds the cache's
+  // index when a segment it holds was removed from the store).
+  Status SyncIndex();
+  std::optional<BlobLocation> FindBlob(const Id& id) const { return cache_->FindBlob(id); }
+  // Adds a segment this process wrote, so it is not downloaded again.
+  Status CacheSegment(const Id& segment_id, const struct IndexSegment& seg);
+
+  // --- blobs ---
+  // Reads, authenticates and decompresses a blob. NotFound when the index
+  // does not know it; errors name the blob and its pack.
+  Result<Bytes> LoadBlob(BlobType type, const Id& id, BlobCodec& codec) const;
+  // Decodes a blob whose stored bytes the caller fetched itself.
+  Status DecodeBlob(BlobType type, const Id& id, const BlobLocation& loc, ByteView stored,
+                    BlobCodec& codec, Bytes& out) const;
+  TreeLoadFn TreeLoader(BlobCodec& codec) const;
+
+  // --- objects (index segments, snapshots) ---
+  Result<Id> SaveObject(ObjectKind kind, ByteView plaintext, BlobCodec& codec);
+  // Verifies the storage id (SHA-256) before decrypting.
+  Result<Bytes> LoadObject(ObjectKind kind, const Id& id, BlobCodec& codec) const;
+
+  // --- snapshots ---
+  // All snapshots, oldest first (synchronised with the store's listing).
+  Result<std::vector<Snapshot>> ListSnapshots();
+  Result<Id> SaveSnapshot(const Snapshot& s, BlobCodec& codec);
+  // ref: "latest" or a hex id prefix (at least 4 digits). series filters
+  // "latest". NotFound or InvalidArgument (ambiguous prefix) otherwise.
+  Result<Snapshot> FindSnapshot(const std::string& ref, const std::string& series = "");
+
+  // --- keys ---
+  const Id& key_id() const { return key_id_; }
+  Result<Id> AddKey(std::string_view password, const ScryptParams& kdf);
+
+ private:
+  Repository(std::unique_ptr<ObjectStore> store, RepoConfig config, MasterKeys keys, Id key_id,
+             std::unique_ptr<CacheDb> cache, Logger* logger);
+  static Result<std::unique_ptr<Repository>> Finish(std::unique_ptr<ObjectStore> store,
+                                                    RepoConfig config, MasterKeys keys, Id key_id,
+                                                    const OpenOptions& open);
+  Status LoadSegment(const Id& id, BlobCodec& codec);
+
+  std::unique_ptr<ObjectStore> store_;
+  RepoConfig config_;
+  std::unique_ptr<Crypto> crypto_;
+  Chunker chunker_;
+  Id key_id_;
+  std::unique_ptr<CacheDb> cache_;
+  NullLogger null_logger_;
+  Logger* logger_;
+};
+
+std::string ObjectKindPrefix(ObjectKind kind);  // "index" / "snapshots"
+std::string_view ObjectKindAad(ObjectKind kind);
+
+}  // namespace cairn

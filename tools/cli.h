@@ -1,0 +1,63 @@
+// Shared state of one cairn invocation: global options, the logger, the
+// interrupt flag and the command to run. Commands register themselves on the
+// CLI11 app and set `run`.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "backend/object_store.h"
+#include "common/log.h"
+#include "common/status.h"
+#include "repo/repository.h"
+#include "tools/password.h"
+
+namespace cairn {
+
+struct Context {
+  std::string repo;  // -r / CAIRN_REPO
+  PasswordSource password;
+  std::string cache_dir;  // --cache-dir / CAIRN_CACHE_DIR; empty: XDG default
+  bool json = false;
+  bool quiet = false;
+  int verbose = 0;
+  StderrLogger logger;
+  std::atomic<bool> cancel{false};  // set by the signal thread
+  std::function<Status()> run;      // the chosen command
+  std::vector<std::shared_ptr<void>> keep;  // option structs of registered commands
+
+  template <class T>
+  T& Make() {
+    auto p = std::make_shared<T>();
+    keep.push_back(p);
+    return *p;
+  }
+
+  Result<std::unique_ptr<ObjectStore>> OpenStoreFor(bool read_only);
+  Result<std::unique_ptr<Repository>> OpenRepository(bool read_only = false);
+  OpenOptions RepoOpenOptions();
+  // Progress lines only for a person watching: stderr is a terminal and
+  // neither --quiet nor --json was given.
+  bool ShowProgress() const;
+  // Prints a line to stdout unless --quiet or --json.
+  void Say(const std::string& line) const;
+};
+
+void RegisterInit(CLI::App& app, Context& ctx);
+void RegisterKey(CLI::App& app, Context& ctx);
+void RegisterBackup(CLI::App& app, Context& ctx);
+void RegisterSnapshots(CLI::App& app, Context& ctx);
+void RegisterLs(CLI::App& app, Context& ctx);
+void RegisterCat(CLI::App& app, Context& ctx);
+void RegisterStats(CLI::App& app, Context& ctx);
+void RegisterRestore(CLI::App& app, Context& ctx);
+void RegisterCheck(CLI::App& app, Context& ctx);
+void RegisterIndex(CLI::App& app, Context& ctx);
+void RegisterCache(CLI::App& app, Context& ctx);
+
+}  // namespace cairn

@@ -1,0 +1,131 @@
+// cairn check, cairn index rebuild, cairn cache info|clear
+#include <cstdio>
+#include <filesystem>
+
+#include "cache/cache_db.h"
+#include "repo/check.h"
+#include "repo/index_rebuild.h"
+#include "tools/cli.h"
+#include "tools/format.h"
+
+namespace cairn {
+
+namespace {
+
+struct CheckArgs {
+  bool read_data = false;
+  std::string subset;
+};
+
+Status RunCheckCmd(Context& ctx, const CheckArgs& a) {
+  CheckOptions o;
+  o.read_data = a.read_data || !a.subset.empty();
+  if (!a.subset.empty()) {
+    std::string s = a.subset;
+    if (s.back() == '%') s.pop_back();
+    char* end = nullptr;
+    double pct = std::strtod(s.c_str(), &end);
+    if (s.empty() || *end != 0 || pct <= 0 || pct > 100) {
+      return Status::InvalidArgument("--read-data-subset takes a percentage such as 10%");
+    }
+    o.read_fraction = pct / 100.0;
+  }
+  CAIRN_ASSIGN_OR_RETURN(auto repo, ctx.OpenRepository(true));
+  ctx.Say("checking structure" + std::string(o.read_data ? " and data" : ""));
+  auto r = RunCheck(*repo, o, [&](bool is_error, const std::string& m) {
+    fprintf(is_error ? stderr : stdout, "%s%s\n", is_error ? "error: " : "warning: ", m.c_str());
+  }, &ctx.cancel);
+  if (!r) return r.error();
+  if (ctx.json) {
+    printf("%s\n", DumpJson({{"snapshots", r->snapshots},
+                             {"trees", r->trees},
+                             {"data_blobs", r->data_blobs},
+                             {"packs", r->packs},
+                             {"packs_read", r->packs_read},
+                             {"errors", r->errors},
+                             {"warnings", r->warnings}})
+                       .c_str());
+  } else {
+    ctx.Say(std::to_string(r->snapshots) + " snapshots, " + std::to_string(r->trees) +
+            " trees, " + std::to_string(r->data_blobs) + " data blobs in " +
+            std::to_string(r->packs) + " packs" +
+            (o.read_data ? ", " + std::to_string(r->packs_read) + " packs read" : ""));
+  }
+  if (r->errors) {
+    return Status::Corruption("check found " + std::to_string(r->errors) +
+                              " errors (listed above)");
+  }
+  ctx.Say("no errors were found");
+  return Status::OK();
+}
+
+Status RunIndexRebuild(Context& ctx) {
+  CAIRN_ASSIGN_OR_RETURN(auto repo, ctx.OpenRepository());
+  auto r = RebuildIndex(*repo, [](const std::string& m) { fprintf(stderr, "warning: %s\n", m.c_str()); });
+  if (!r) return r.error();
+  ctx.Say("indexed " + std::to_string(r->blobs) + " blobs in " + std::to_string(r->packs) +
+          " packs: " + std::to_string(r->segments_written) + " index segments written, " +
+          std::to_string(r->segments_removed) + " removed");
+  if (r->unreadable_packs) {
+    return Status::Corruption(std::to_string(r->unreadable_packs) +
+                              " packs have unreadable headers and were left out");
+  }
+  return Status::OK();
+}
+
+Status RunCacheInfo(Context& ctx, bool clear) {
+  CAIRN_ASSIGN_OR_RETURN(auto repo, ctx.OpenRepository(true));
+  const std::string dir = repo->cache().dir();
+  uint64_t bytes = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec)) bytes += it->file_size(ec);
+  }
+  if (clear) {
+    repo.reset();  // closes the LMDB environment first
+    std::filesystem::remove_all(dir, ec);
+    if (ec) return Status::IOError("removing " + dir + ": " + ec.message());
+    ctx.Say("removed cache " + dir + " (" + FormatBytes(bytes) + ")");
+    return Status::OK();
+  }
+  if (ctx.json) {
+    printf("%s\n", DumpJson({{"dir", dir}, {"bytes", bytes}, {"blobs", repo->cache().BlobCount()}})
+                       .c_str());
+  } else {
+    ctx.Say("cache " + dir + ": " + FormatBytes(bytes) + ", " +
+            std::to_string(repo->cache().BlobCount()) + " blobs indexed");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+void RegisterCheck(CLI::App& app, Context& ctx) {
+  auto& a = ctx.Make<CheckArgs>();
+  auto* cmd = app.add_subcommand("check", "verify the repository");
+  auto* rd = cmd->add_flag("--read-data", a.read_data, "also read and verify every pack");
+  cmd->add_option("--read-data-subset", a.subset, "read and verify N% of the packs")
+      ->excludes(rd);
+  cmd->callback([&] { ctx.run = [&] { return RunCheckCmd(ctx, a); }; });
+}
+
+void RegisterIndex(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand("index", "maintain the index");
+  cmd->require_subcommand(1);
+  auto* rebuild = cmd->add_subcommand("rebuild", "rebuild index/ from the pack headers");
+  rebuild->callback([&] { ctx.run = [&] { return RunIndexRebuild(ctx); }; });
+}
+
+void RegisterCache(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand("cache", "the local cache");
+  cmd->require_subcommand(1);
+  cmd->add_subcommand("info", "where the cache is and its size")->callback([&] {
+    ctx.run = [&] { return RunCacheInfo(ctx, false); };
+  });
+  cmd->add_subcommand("clear", "remove the cache of this repository")->callback([&] {
+    ctx.run = [&] { return RunCacheInfo(ctx, true); };
+  });
+}
+
+}  // namespace cairn

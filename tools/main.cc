@@ -1,0 +1,84 @@
+// cairn: deduplicated, compressed, encrypted backups in S3 or a directory.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "tools/cli.h"
+#include "tools/exit_codes.h"
+
+namespace {
+
+// Signals are blocked in every thread and taken by one thread with
+// sigwait(), so no handler and no global are needed: the first SIGINT or
+// SIGTERM asks the command to stop cleanly, the second ends the process.
+void StartSignalThread(cairn::Context& ctx, sigset_t set) {
+  std::thread([&ctx, set] {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) return;
+    ctx.cancel.store(true);
+    const char msg[] = "\ncairn: interrupted; finishing cleanly (press Ctrl-C again to abort)\n";
+    (void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+    if (sigwait(&set, &sig) == 0) _exit(cairn::kExitInterrupted);
+  }).detach();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  cairn::Context ctx;
+  CLI::App app{"cairn: deduplicated, compressed, encrypted backups in S3 or a local directory"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "cairn 0.1.0");
+  if (const char* r = std::getenv("CAIRN_REPO")) ctx.repo = r;
+  if (const char* c = std::getenv("CAIRN_CACHE_DIR")) ctx.cache_dir = c;
+  if (const char* f = std::getenv("CAIRN_PASSWORD_FILE")) ctx.password.file = f;
+  app.add_option("-r,--repo", ctx.repo, "repository: a path, file:///path (env CAIRN_REPO)");
+  app.add_option("--password-file", ctx.password.file, "read the password from a file");
+  app.add_option("--password-command", ctx.password.command,
+                 "read the password from a command's output");
+  app.add_option("--cache-dir", ctx.cache_dir, "cache directory (default $XDG_CACHE_HOME/cairn)");
+  app.add_flag("--json", ctx.json, "machine-readable output");
+  app.add_flag("-q,--quiet", ctx.quiet, "print nothing but errors");
+  app.add_flag("-v,--verbose", ctx.verbose, "more output (repeat for debug)");
+
+  cairn::RegisterInit(app, ctx);
+  cairn::RegisterKey(app, ctx);
+  cairn::RegisterBackup(app, ctx);
+  cairn::RegisterSnapshots(app, ctx);
+  cairn::RegisterLs(app, ctx);
+  cairn::RegisterCat(app, ctx);
+  cairn::RegisterStats(app, ctx);
+  cairn::RegisterRestore(app, ctx);
+  cairn::RegisterCheck(app, ctx);
+  cairn::RegisterIndex(app, ctx);
+  cairn::RegisterCache(app, ctx);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : cairn::kExitUsage;
+  }
+  ctx.logger.SetLevel(ctx.verbose >= 2   ? cairn::LogLevel::kDebug
+                      : ctx.verbose == 1 ? cairn::LogLevel::kInfo
+                                         : cairn::LogLevel::kWarning);
+  StartSignalThread(ctx, set);
+  if (!ctx.run) return cairn::kExitUsage;
+  cairn::Status s = ctx.run();
+  fflush(stdout);
+  if (!s.ok()) {
+    fprintf(stderr, "cairn: %s\n", s.message().c_str());
+  }
+  return cairn::ExitCodeFor(s);
+}
