@@ -29,8 +29,8 @@ class BlobCodec {
 
   // Appends the stored form of plaintext (whose id the caller computed) to out.
   void Encode(BlobType type, const Id& id, ByteView plaintext, Bytes& out);
-  // Appends the plaintext to out. Corruption naming the blob when
-  // authentication or decompression fails.
+  // Appends the plaintext to out. Corruption (saying what failed; callers
+  // name the blob and pack) when authentication or decompression fails.
   Status Decode(BlobType type, const Id& id, ByteView stored, Bytes& out);
 
   // Seal/open a whole object that is not a blob (index segment, snapshot,

@@ -69,7 +69,7 @@ class RestoreRun {
   Result<RestoreStats> Run();
 
  private:
-  Status Collect(const Id& tree, const std::string& path, long parent, bool included,
+  Status Collect(const Id& tree, std::string path, long parent, bool included,
                  BlobCodec& codec);
   std::string Target(const Item& it) const { return opts_.target + it.path; }
   bool Stopped() const {
@@ -124,7 +124,7 @@ class RestoreRun {
   std::atomic<bool> fatal_flag_{false};
 };
 
-Status RestoreRun::Collect(const Id& tree, const std::string& path, long parent, bool included,
+Status RestoreRun::Collect(const Id& tree, std::string path, long parent, bool included,
                            BlobCodec& codec) {
   return ForEachNode(tree, repo_.TreeLoader(codec), [&](Node&& n) -> Status {
     std::string p = path == "/" ? "/" + n.name : path + "/" + n.name;
