@@ -56,6 +56,7 @@ Status FileReader::ReadRegion(int fd, uint64_t offset, uint64_t length, bool to_
   size_t start = 0, end = 0;
   uint64_t remaining = length;
   bool eof = false;
+  bool stream = false;  // fd cannot seek: read() instead of pread()
   for (;;) {
     if (cancel && cancel->load(std::memory_order_relaxed)) {
       return Status::Cancelled("interrupted");
@@ -72,9 +73,17 @@ Status FileReader::ReadRegion(int fd, uint64_t offset, uint64_t length, bool to_
       }
       size_t room = std::min(buf.size() - end, kReadSize);
       if (!to_eof) room = static_cast<size_t>(std::min<uint64_t>(room, remaining));
-      ssize_t n = room ? ::pread(fd, buf.data() + end, room, static_cast<off_t>(offset)) : 0;
+      ssize_t n = 0;
+      if (room) {
+        n = stream ? ::read(fd, buf.data() + end, room)
+                   : ::pread(fd, buf.data() + end, room, static_cast<off_t>(offset));
+      }
       if (n < 0) {
         if (errno == EINTR) continue;
+        if (errno == ESPIPE && !stream) {  // a pipe (--stdin): read it in order
+          stream = true;
+          continue;
+        }
         return StatusFromErrno(errno, "reading " + what);
       }
       if (n == 0) {

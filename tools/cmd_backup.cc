@@ -175,11 +175,19 @@ void RegisterBackup(CLI::App& app, Context& ctx) {
   cmd->add_option("PATH", a.paths, "files and directories to back up");
   cmd->add_flag("--stdin", a.from_stdin, "back up standard input as one file");
   cmd->add_option("--stdin-name", a.stdin_name, "file name for --stdin (default stdin)");
-  cmd->add_option("--files-from", a.files_from, "read paths to back up from a file (one a line)");
-  cmd->add_option("-e,--exclude", a.excludes, "exclude a pattern (repeatable)");
-  cmd->add_option("--exclude-file", a.exclude_files, "read exclude patterns from a file");
+  cmd->add_option("--files-from", a.files_from, "read paths to back up from a file (one a line)")
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("-e,--exclude", a.excludes, "exclude a pattern (repeatable)")
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("--exclude-file", a.exclude_files, "read exclude patterns from a file")
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_flag("-x,--one-file-system", a.one_file_system, "stay on the file systems named");
-  cmd->add_option("--tag", a.tags, "add a tag to the snapshot (repeatable)");
+  cmd->add_option("--tag", a.tags, "add a tag to the snapshot (repeatable)")
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--series", a.series, "series of the snapshot (default host:paths)");
   cmd->add_option("--host", a.host, "host name to record (default this host)");
   cmd->add_option("--parent", a.parent, "snapshot id to compare against (default latest of the series)");

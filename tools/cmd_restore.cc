@@ -88,8 +88,12 @@ void RegisterRestore(CLI::App& app, Context& ctx) {
   cmd->add_option("SNAP", a.snap, "snapshot id prefix or `latest`")->required();
   cmd->add_option("-t,--target", a.target, "directory to restore into")->required();
   cmd->add_option("--series", a.series, "with `latest`: the latest of this series");
-  cmd->add_option("-i,--include", a.includes, "restore only matching paths (repeatable)");
-  cmd->add_option("-e,--exclude", a.excludes, "do not restore matching paths (repeatable)");
+  cmd->add_option("-i,--include", a.includes, "restore only matching paths (repeatable)")
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("-e,--exclude", a.excludes, "do not restore matching paths (repeatable)")
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--threads", a.threads, "parallel file writers (default: two per core)");
   cmd->callback([&] { ctx.run = [&] { return RunRestoreCmd(ctx, a); }; });
 }

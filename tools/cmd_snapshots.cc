@@ -217,7 +217,9 @@ void RegisterSnapshots(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("snapshots", "list snapshots");
   cmd->add_option("--series", a.series, "only this series");
   cmd->add_option("--host", a.host, "only this host");
-  cmd->add_option("--tag", a.tags, "only snapshots with this tag (repeatable)");
+  cmd->add_option("--tag", a.tags, "only snapshots with this tag (repeatable)")
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->callback([&] { ctx.run = [&] { return RunSnapshots(ctx, a); }; });
 }
 

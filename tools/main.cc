@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   cairn::Context ctx;
   CLI::App app{"cairn: deduplicated, compressed, encrypted backups in S3 or a local directory"};
   app.require_subcommand(1);
+  app.fallthrough();  // global options may follow the subcommand
   app.set_version_flag("--version", "cairn 0.1.0");
   if (const char* r = std::getenv("CAIRN_REPO")) ctx.repo = r;
   if (const char* c = std::getenv("CAIRN_CACHE_DIR")) ctx.cache_dir = c;

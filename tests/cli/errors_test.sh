@@ -70,7 +70,7 @@ reset_repo
 
 # --- truncated pack
 pack=$(largest_pack)
-truncate -s -100 "$pack"
+truncate -s $(($(stat -c %s "$pack") / 2)) "$pack"
 run check
 expect_rc 13 "check of a truncated pack"
 expect_err "pack $(basename "$pack"): size" "truncated pack named"
@@ -88,6 +88,18 @@ run restore latest --target "$SCRATCH/r3"
 expect_rc 13 "restore with a missing pack"
 expect_err "is missing from the store" "restore names the missing pack"
 reset_repo
+
+# --- restore target disk full
+full="$SCRATCH/full"
+mkdir -p "$full"
+if mount -t tmpfs -o size=1m tmpfs "$full" 2>/dev/null; then
+  CLEANUPS+=("umount '$full'")
+  run restore latest --target "$full"
+  expect_rc 1 "restore onto a full disk"
+  expect_err "restore target $full is full" "full disk named"
+else
+  fail "cannot mount a tmpfs for the disk-full test (needs root)"
+fi
 
 # --- unreadable source file: skipped, reported, exit 3 (as an unprivileged user)
 if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null; then
@@ -113,18 +125,6 @@ if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null; then
   [[ "$OUT" == *readable* && "$OUT" != *locked* ]] || fail "the partial snapshot holds the readable file only"
 else
   fail "unreadable-file test needs root and setpriv"
-fi
-
-# --- restore target disk full
-full="$SCRATCH/full"
-mkdir -p "$full"
-if mount -t tmpfs -o size=1m tmpfs "$full" 2>/dev/null; then
-  CLEANUPS+=("umount '$full'")
-  run restore latest --target "$full"
-  expect_rc 1 "restore onto a full disk"
-  expect_err "restore target $full is full" "full disk named"
-else
-  fail "cannot mount a tmpfs for the disk-full test (needs root)"
 fi
 
 # --- file modified while being read

@@ -11,7 +11,7 @@ must init
 pid=$!
 # Interrupt once some packs are stored.
 for _ in $(seq 1 200); do
-  n=$(find "$CAIRN_REPO/packs" -type f 2>/dev/null | wc -l)
+  n=$( (find "$CAIRN_REPO/packs" -type f 2>/dev/null || true) | wc -l)
   ((n >= 3)) && break
   sleep 0.05
 done
