@@ -278,7 +278,8 @@ void BackupRun::ReadFileJob(DirState* d, size_t slot, std::string path, bool cha
   }
   bool sparse = before.st_size > 0 &&
                 static_cast<uint64_t>(before.st_blocks) * 512 < static_cast<uint64_t>(before.st_size);
-  auto content = file_reader_->Read(fd, sparse, path, cancel_);
+  auto content =
+      file_reader_->Read(fd, sparse, static_cast<uint64_t>(before.st_size), path, cancel_);
   int fstat_rc = ::fstat(fd, &after);
   ::close(fd);
   if (!content) {
@@ -309,7 +310,7 @@ void BackupRun::ReadFileJob(DirState* d, size_t slot, std::string path, bool cha
 
 void BackupRun::ReadStdinJob(DirState* d, size_t slot) {
   Node& node = d->nodes[slot];
-  auto content = file_reader_->Read(opts_.stdin_fd, false, "standard input", cancel_);
+  auto content = file_reader_->Read(opts_.stdin_fd, false, UINT64_MAX, "standard input", cancel_);
   if (!content) {
     Fail(content.error());
     d->skip[slot] = 1;

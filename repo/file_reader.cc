@@ -106,15 +106,16 @@ Status FileReader::ReadRegion(int fd, uint64_t offset, uint64_t length, bool to_
   return Status::OK();
 }
 
-Result<FileContent> FileReader::Read(int fd, bool sparse, const std::string& what,
-                                     const std::atomic<bool>* cancel) {
+Result<FileContent> FileReader::Read(int fd, bool sparse, uint64_t limit,
+                                     const std::string& what, const std::atomic<bool>* cancel) {
   FileContent out;
   auto buf = buffers_.Acquire();
   auto sha = hashers_.Acquire();
   (void)sha->Finish();  // a pooled hasher may hold a failed file's state
   if (!sparse) {
     (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    CAIRN_RETURN_IF_ERROR(ReadRegion(fd, 0, 0, true, out, *sha, *buf, what, cancel));
+    CAIRN_RETURN_IF_ERROR(ReadRegion(fd, 0, limit, limit == UINT64_MAX, out, *sha, *buf, what,
+                                     cancel));
     out.sha256 = sha->Finish();
     return out;
   }
@@ -136,11 +137,17 @@ Result<FileContent> FileReader::Read(int fd, bool sparse, const std::string& wha
       // No data after pos: the rest is a hole up to the end of the file.
       off_t endpos = ::lseek(fd, 0, SEEK_END);
       if (endpos < 0) return Err(StatusFromErrno(errno, "seeking in " + what));
+      endpos = std::min<off_t>(endpos, static_cast<off_t>(limit));
       if (static_cast<uint64_t>(endpos) > pos) add_hole(static_cast<uint64_t>(endpos) - pos);
+      break;
+    }
+    if (static_cast<uint64_t>(data) >= limit) {
+      add_hole(limit - pos);
       break;
     }
     off_t hole = ::lseek(fd, data, SEEK_HOLE);
     if (hole < 0) return Err(StatusFromErrno(errno, "seeking hole in " + what));
+    hole = std::min<off_t>(hole, static_cast<off_t>(limit));
     add_hole(static_cast<uint64_t>(data) - pos);
     const uint64_t want = static_cast<uint64_t>(hole - data);
     const uint64_t before = out.size;
@@ -150,6 +157,7 @@ Result<FileContent> FileReader::Read(int fd, bool sparse, const std::string& wha
     // the content ends where the bytes ended.
     if (out.size - before < want) break;
     pos = static_cast<uint64_t>(hole);
+    if (pos >= limit) break;
   }
   out.sha256 = sha->Finish();
   return out;

@@ -31,10 +31,12 @@ class FileReader {
 
   FileReader(const Repository& repo, BlobSaver& saver, ThreadPool& encoders);
 
-  // Reads fd from offset 0 to its end. When sparse is true, the data regions
-  // are found with SEEK_DATA/SEEK_HOLE and holes become hole extents (the
-  // hash still covers them as zeros). what names the file in errors.
-  Result<FileContent> Read(int fd, bool sparse, const std::string& what,
+  // Reads fd from offset 0 up to `limit` bytes (the size seen when it was
+  // opened, so a file that keeps growing cannot keep the backup reading;
+  // UINT64_MAX reads a pipe to its end). When sparse is true, the data
+  // regions are found with SEEK_DATA/SEEK_HOLE and holes become hole extents
+  // (the hash still covers them as zeros). what names the file in errors.
+  Result<FileContent> Read(int fd, bool sparse, uint64_t limit, const std::string& what,
                            const std::atomic<bool>* cancel);
 
  private:
