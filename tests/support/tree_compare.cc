@@ -17,8 +17,13 @@ namespace {
 
 std::vector<std::string> ListDir(const std::string& d) {
   std::vector<std::string> out;
-  DIR* dir = opendir(d.c_str());
-  if (!dir) return out;
+  // O_NOATIME: listing must not change the directory atimes being compared.
+  int fd = open(d.c_str(), O_RDONLY | O_DIRECTORY | O_NOATIME);
+  DIR* dir = fd >= 0 ? fdopendir(fd) : nullptr;
+  if (!dir) {
+    if (fd >= 0) close(fd);
+    return out;
+  }
   while (dirent* e = readdir(dir)) {
     std::string n = e->d_name;
     if (n != "." && n != "..") out.push_back(n);
