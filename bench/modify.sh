@@ -8,7 +8,7 @@
 set -euo pipefail
 dir=${1:?usage: modify.sh DIR}
 prng() {  # prng SEED BYTES: deterministic pseudo-random bytes
-  openssl enc -aes-128-ctr -nosalt -K "$(printf '%032x' "$1")" -iv 0 </dev/zero 2>/dev/null | head -c "$2"
+  openssl enc -aes-128-ctr -nosalt -K "$(printf '%032x' "$1")" -iv 0 </dev/zero 2>/dev/null | head -c "$2"  || true  # head closes the pipe early: SIGPIPE is expected
 }
 i=0
 while IFS= read -r -d '' f; do

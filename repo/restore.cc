@@ -21,7 +21,7 @@
 namespace cairn {
 namespace {
 
-constexpr uint64_t kMaxRead = 32 * 1024 * 1024;  // one ranged read at most
+constexpr uint64_t kMaxRead = 8 * 1024 * 1024;  // one ranged read at most (memory per worker)
 constexpr uint64_t kMaxGap = 256 * 1024;         // read through gaps this small
 constexpr uint8_t kZeros[64 * 1024] = {};
 
