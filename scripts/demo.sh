@@ -22,7 +22,7 @@ set -x
 "$cairn" snapshots
 "$cairn" ls latest "$sample" | head -n 20
 "$cairn" stats
-first_file=$(find "$sample" -type f -name copyright | head -n 1)
+first_file=$(find "$sample" -type f -name copyright -print -quit)
 "$cairn" restore latest --target "$work/restore" --include "$first_file"
 cmp "$first_file" "$work/restore$first_file"
 "$cairn" check --read-data
