@@ -29,9 +29,10 @@
 # are cut into units of up to 32 consecutive names, so a sample keeps whole
 # runs of a directory together, as real backups do. Units are taken in hash
 # order and accepted while the running byte count stays on the line from
-# (0, 0) to (N entries, SIZE bytes) (plus 1% of SIZE slack) and neither limit
-# is passed; this meets both targets although /usr's mean file size (~36 KB)
-# is larger than SIZE/N (25 KB at the defaults). Unreadable entries, files
+# (0, 0) to (N entries, SIZE bytes), within 1% of SIZE (or move towards it),
+# and neither limit is passed; this meets both targets within about 1%
+# although /usr's mean file size (~36 KB) is larger than SIZE/N (25 KB at
+# the defaults). Unreadable entries, files
 # larger than --max-file-mb (the "giant outliers") and --exclude trees
 # (default /usr/lib/debug) are skipped; sockets, fifos and devices too.
 # If the sources cannot reach the targets, the rest is padded with generated
@@ -88,7 +89,7 @@ done
 
 # ---- reuse when the marker matches -------------------------------------------
 # Bump FORMAT when the way the dataset is built changes.
-FORMAT=1
+FORMAT=3
 MARKER_TEXT="cairn-bench-dataset format=$FORMAT size_bytes=$SIZE_BYTES entries=$ENTRIES seed=$SEED change_pct=$CHANGE_PCT max_file_mb=$MAX_FILE_MB sources=${SOURCES[*]} excludes=${EXCLUDES[*]}"
 
 print_info() { cat "$DIR/dataset.info"; }
@@ -106,8 +107,8 @@ rm -rf "$DIR/base" "$DIR/modified" "$DIR/changes.tsv" "$DIR/.work"
 mkdir -p "$DIR/.work" "$DIR/base"
 
 # ---- 1. choose the sample ------------------------------------------------------
-# Writes NUL-separated paths relative to / (ancestor directories first, so tar
-# creates them with their own metadata) to .work/list, and the shortfall in
+# Writes NUL-separated paths relative to / (in depth-first order, so tar
+# creates each directory with its own metadata) to .work/list, and the shortfall in
 # bytes and entries (if the sources are too small) to .work/shortfall.
 python3 - "$DIR/.work" "$SIZE_BYTES" "$ENTRIES" "$SEED" "$MAX_FILE_MB" \
   "${#SOURCES[@]}" "${SOURCES[@]}" "${EXCLUDES[@]}" <<'PY'
@@ -169,14 +170,20 @@ for key, d, leaves in units:
     ub = sum(b for _, b in leaves) + DIR_BYTES * len(nd)
     if entries + ue > entries_target or nbytes + ub > size_target:
         continue
-    if nbytes + ub > rate * (entries + ue) + slack:
+    # Stay within the band around the line, or at least move towards it.
+    before = abs(nbytes - rate * entries)
+    after = abs(nbytes + ub - rate * (entries + ue))
+    if after > slack and after > before:
         continue
     chosen_dirs.update(nd)
     entries += ue
     nbytes += ub
     picked.append(leaves)
 
-paths = sorted(chosen_dirs) + sorted(p for leaves in picked for p, _ in leaves)
+# Depth-first order (sorted by components): each directory comes just before
+# its contents, so tar sets its mtime after filling it.
+paths = sorted(list(chosen_dirs) + [p for leaves in picked for p, _ in leaves],
+               key=lambda p: p.split("/"))
 with open(os.path.join(work, "list"), "wb") as f:
     for p in paths:
         f.write(p.lstrip("/").encode("utf-8", "surrogateescape") + b"\0")
@@ -193,13 +200,18 @@ PY
 log "copying the sample into $DIR/base"
 tar -C / --null --no-recursion --ignore-failed-read -T "$DIR/.work/list" -cf - 2>"$DIR/.work/tar.err" |
   tar -C "$DIR/base" -xpf -
+touch -d @1700000000 "$DIR/base"      # the one directory tar did not create
 if [[ -s "$DIR/.work/tar.err" ]]; then
   log "tar skipped some entries ($(wc -l <"$DIR/.work/tar.err") lines in $DIR/.work/tar.err)"
 fi
 
 # ---- 3. pad when the sources are too small -----------------------------------
 read -r SHORT_BYTES SHORT_ENTRIES <"$DIR/.work/shortfall"
-if python3 -c "import sys; sys.exit(0 if $SHORT_BYTES > 0.03 * $SIZE_BYTES or $SHORT_ENTRIES > 0.03 * $ENTRIES else 1)"; then
+# The sample lands within ~1% of both targets unless the sources run out;
+# only a shortfall over 2% of either target is padded.
+PAD=0
+if ((SHORT_BYTES * 50 > SIZE_BYTES || SHORT_ENTRIES * 50 > ENTRIES)); then
+  PAD=1
   log "WARNING: the sources are $SHORT_BYTES bytes / $SHORT_ENTRIES entries short of the target;"
   log "WARNING: padding with generated files in base/usr/share/cairn-bench-padding (see bench/README.md)"
 fi
@@ -229,18 +241,15 @@ def rand(rng, n):
     return rng.randbytes(n)
 PY
 
-if ((SHORT_BYTES > 0 || SHORT_ENTRIES > 0)); then
+if ((PAD)); then
   python3 - "$DIR/base/usr/share/cairn-bench-padding" "$SHORT_BYTES" "$SHORT_ENTRIES" "$SEED" "$DIR/.work" <<'PY'
 import os, random, sys
 root, short_bytes, short_entries, seed, work = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 sys.path.insert(0, work); import gen
-# Only pad a real shortfall (more than 0.5% of either target is missing).
-if short_bytes < 1 or short_entries < 1:
-    sys.exit(0)
 rng = random.Random(f"pad-{seed}")
 os.makedirs(root, exist_ok=True)
-n = max(1, short_entries - 1)
-per = max(1, short_bytes // n)
+n = max(1, short_entries - 2 - short_entries // 500)   # leave room for the directories
+per = max(0, short_bytes) // n
 for i in range(n):
     sub = os.path.join(root, f"{i // 500:04d}")
     os.makedirs(sub, exist_ok=True)
