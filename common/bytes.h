@@ -45,6 +45,12 @@ inline std::string_view AsChars(ByteView b) {
 inline Bytes ToBytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
 inline std::string ToString(ByteView b) { return std::string(AsChars(b)); }
 
-inline void Append(Bytes& out, ByteView b) { out.insert(out.end(), b.begin(), b.end()); }
+// resize + memcpy: vector::insert copies byte by byte with this allocator.
+inline void Append(Bytes& out, ByteView b) {
+  if (b.empty()) return;
+  const size_t n = out.size();
+  out.resize(n + b.size());
+  std::memcpy(out.data() + n, b.data(), b.size());
+}
 
 }  // namespace cairn

@@ -20,8 +20,11 @@
 namespace cairn {
 
 std::string DefaultSeries(const std::string& hostname, const std::vector<std::string>& paths) {
+  std::vector<std::string> sorted = paths;  // `backup /a /b` and `/b /a` are one series
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
   std::string s = hostname + ":";
-  for (size_t i = 0; i < paths.size(); ++i) s += (i ? "," : "") + paths[i];
+  for (size_t i = 0; i < sorted.size(); ++i) s += (i ? "," : "") + sorted[i];
   return s;
 }
 
@@ -90,7 +93,7 @@ class BackupRun {
   void ReadStdinJob(DirState* d, size_t slot);
   void Release(DirState* d);
   void FinishDir(DirState* d);
-  std::vector<Node> LoadParentTree(const Node* prev);
+  std::vector<Node> LoadParentTree(const Id& subtree, BlobCodec& codec);
   void Scan(const std::string& path, dev_t root_dev);
 
   Repository& repo_;
@@ -105,8 +108,8 @@ class BackupRun {
   std::unique_ptr<BlobSaver> saver_;
   std::unique_ptr<ThreadPool> encoders_;
   std::unique_ptr<ThreadPool> readers_;
+  std::unique_ptr<ThreadPool> walkers_;  // unbounded queue: walk tasks submit walk tasks
   std::unique_ptr<FileReader> file_reader_;
-  std::unique_ptr<BlobCodec> walker_codec_;  // walker thread only
 
   std::mutex mu_;
   std::condition_variable root_done_cv_;
@@ -119,13 +122,12 @@ class BackupRun {
       unmodified_{0}, bytes_read_{0}, errors_{0};
 };
 
-std::vector<Node> BackupRun::LoadParentTree(const Node* prev) {
-  if (!prev || prev->type != NodeType::kDir || prev->subtree.IsZero()) return {};
-  auto nodes = ReadTree(prev->subtree, repo_.TreeLoader(*walker_codec_));
+std::vector<Node> BackupRun::LoadParentTree(const Id& subtree, BlobCodec& codec) {
+  auto nodes = ReadTree(subtree, repo_.TreeLoader(codec));
   if (!nodes) {
     // Not fatal: without the parent's tree every file is read again.
-    repo_.logger().Warn("parent tree {} unreadable ({}); reading files again",
-                        prev->subtree.Short(), nodes.error().message());
+    repo_.logger().Warn("parent tree {} unreadable ({}); reading files again", subtree.Short(),
+                        nodes.error().message());
     return {};
   }
   return std::move(*nodes);
@@ -241,11 +243,23 @@ void BackupRun::VisitEntry(DirState* d, size_t slot, const std::string& name, bo
       child->path = path;
       d->pending.fetch_add(1, std::memory_order_relaxed);
       bool other_fs = opts_.one_file_system && !virt && st.st_dev != root_dev;
-      if (!other_fs) {
-        std::vector<Node> parent_nodes = LoadParentTree(prev);
-        WalkDir(child, virt, prev ? &parent_nodes : nullptr, root_dev);
+      if (other_fs) {
+        Release(child);
+        return;
       }
-      Release(child);
+      // Directories are listed in parallel: on a cold cache every lstat may
+      // wait for the disk, and one walker thread would leave it idle.
+      const bool has_prev = prev != nullptr;
+      const Id prev_tree = prev && prev->type == NodeType::kDir ? prev->subtree : Id();
+      walkers_->Submit([this, child, virt, has_prev, prev_tree, root_dev] {
+        std::vector<Node> parent_nodes;
+        if (!prev_tree.IsZero() && !Cancelled()) {
+          auto codec = saver_->codecs().Acquire();
+          parent_nodes = LoadParentTree(prev_tree, *codec);
+        }
+        WalkDir(child, virt, has_prev ? &parent_nodes : nullptr, root_dev);
+        Release(child);
+      });
       return;
     }
     default:
@@ -452,7 +466,7 @@ Result<BackupResult> BackupRun::Run() {
   // Readers also wait on the disk: more of them than cores keeps it busy.
   readers_ = std::make_unique<ThreadPool>(std::max<size_t>(4, 2 * cores), 64);
   file_reader_ = std::make_unique<FileReader>(repo_, *saver_, *encoders_);
-  walker_codec_ = repo_.NewCodec();
+  walkers_ = std::make_unique<ThreadPool>(8, SIZE_MAX);
 
   std::thread scanner;
   if (progress_->want_scan.load() && !opts_.from_stdin) {
@@ -482,8 +496,8 @@ Result<BackupResult> BackupRun::Run() {
   } else {
     std::vector<Node> parent_root;
     if (parent) {
-      auto nodes = ReadTree(parent->tree, repo_.TreeLoader(*walker_codec_));
-      if (nodes) parent_root = std::move(*nodes);
+      auto codec = saver_->codecs().Acquire();
+      parent_root = LoadParentTree(parent->tree, *codec);
     }
     dev_t root_dev = 0;
     struct stat st;
@@ -495,6 +509,7 @@ Result<BackupResult> BackupRun::Run() {
     std::unique_lock<std::mutex> lock(mu_);
     root_done_cv_.wait(lock, [&] { return root_done_; });
   }
+  walkers_->Wait();
   readers_->Wait();
   encoders_->Wait();
   if (scanner.joinable()) scanner.join();

@@ -11,18 +11,20 @@ namespace cairn {
 
 Result<RebuildResult> RebuildIndex(Repository& repo,
                                    const std::function<void(const std::string&)>& report) {
-  std::vector<std::pair<Id, uint64_t>> packs;
-  CAIRN_RETURN_IF_ERROR(repo.store().List("packs/", [&](const ObjectInfo& info) {
-    auto id = Id::FromHex(info.key.substr(info.key.rfind('/') + 1));
-    if (id && PackKey(*id) == info.key) packs.emplace_back(*id, info.size);
-    return Status::OK();
-  }));
+  // Segments first: one a concurrent backup writes after this listing is
+  // kept, and the packs it names are listed below.
   std::vector<Id> old_segments;
   CAIRN_RETURN_IF_ERROR(repo.store().List("index/", [&](const ObjectInfo& info) {
     if (auto id = Id::FromHex(info.key.substr(6))) old_segments.push_back(*id);
     return Status::OK();
   }));
 
+  std::vector<std::pair<Id, uint64_t>> packs;
+  CAIRN_RETURN_IF_ERROR(repo.store().List("packs/", [&](const ObjectInfo& info) {
+    auto id = Id::FromHex(info.key.substr(info.key.rfind('/') + 1));
+    if (id && PackKey(*id) == info.key) packs.emplace_back(*id, info.size);
+    return Status::OK();
+  }));
   RebuildResult result;
   std::mutex mu;
   std::vector<IndexPack> indexed;  // GUARDED_BY(mu)

@@ -111,6 +111,7 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<ObjectStore
   }
   std::sort(key_names.begin(), key_names.end());
   Status last;
+  bool wrong_password = false;  // some key file was intact but did not open
   for (const auto& name : key_names) {
     auto file = store->Get(name);
     if (!file) {
@@ -122,9 +123,9 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<ObjectStore
       return Finish(std::move(store), std::move(config), *keys, Sha256(*file), open);
     }
     last = keys.error();
-    if (!last.Is(ErrorCode::kWrongPassword)) continue;
+    wrong_password |= last.Is(ErrorCode::kWrongPassword);
   }
-  if (last.Is(ErrorCode::kWrongPassword)) {
+  if (wrong_password) {
     return Err(Status::WrongPassword("wrong password for the repository at " + where +
                                      " (no key file opens with it; check CAIRN_PASSWORD, "
                                      "--password-file or --password-command)"));
@@ -219,11 +220,17 @@ Status Repository::SyncIndex() {
       pool.Submit([&, w] {
         auto codec = NewCodec();
         for (size_t i = w; i < todo.size(); i += nworkers) {
+          // Load every readable segment even when one fails, so check can
+          // report the damage and still see the rest of the index.
           Status s = LoadSegment(todo[i], *codec);
           if (!s.ok()) {
             std::lock_guard<std::mutex> lock(mu);
-            if (first.ok()) first = s;
-            return;
+            if (first.ok()) {
+              first = s.Is(ErrorCode::kCorruption)
+                          ? Status::Corruption(s.message() + "; `cairn index rebuild` rebuilds "
+                                                             "the index from the packs")
+                          : s;
+            }
           }
         }
       });

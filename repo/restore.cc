@@ -81,10 +81,12 @@ class RestoreRun {
     if (fatal_.ok()) fatal_ = s;
     fatal_flag_.store(true);
   }
-  void ItemFailed(const Item& it, const Status& s) {
+  // corrupt: the failure came from the repository (damaged or missing
+  // data), not from the local file system.
+  void ItemFailed(const Item& it, const Status& s, bool corrupt = false) {
     std::lock_guard<std::mutex> lock(mu_);
     ++stats_.failed;
-    if (s.Is(ErrorCode::kCorruption) || s.Is(ErrorCode::kNotFound)) stats_.corruption = true;
+    stats_.corruption |= corrupt;
     if (observer_) observer_->Failed(Target(it), s);
   }
   // Classifies a local write error: a full disk stops everything.
@@ -159,11 +161,14 @@ Result<Bytes> RestoreRun::Fetch(const ReadPlan& r) {
 void RestoreRun::WriteFile(Item& it, const PieceFn& produce) {
   const Node& n = it.node;
   const std::string path = Target(it);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0 && (errno == ELOOP || errno == EISDIR || errno == ETXTBSY)) {
+  // O_EXCL: an existing file is replaced, never written through (it may be
+  // a hardlink to a file outside the target, or a symlink).
+  const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  int fd = ::open(path.c_str(), flags, 0600);
+  if (fd < 0 && errno == EEXIST) {
     std::error_code ec;
     std::filesystem::remove_all(path, ec);
-    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    fd = ::open(path.c_str(), flags, 0600);
   }
   if (fd < 0) return WriteFailed(it, StatusFromErrno(errno, "creating " + path));
   auto sha = hashers_.Acquire();
@@ -171,6 +176,7 @@ void RestoreRun::WriteFile(Item& it, const PieceFn& produce) {
   uint64_t off = 0;
   Bytes plain;
   Status s;
+  bool corrupt = false;  // s came from the repository, not the local disk
   for (size_t e = 0; e < n.content.size() && s.ok(); ++e) {
     const Extent& x = n.content[e];
     if (x.hole) {
@@ -184,9 +190,11 @@ void RestoreRun::WriteFile(Item& it, const PieceFn& produce) {
     }
     plain.clear();
     s = produce(e, plain);
-    if (!s.ok()) break;
-    if (plain.size() != x.length) {
+    if (s.ok() && plain.size() != x.length) {
       s = Status::Corruption("blob " + x.blob.Short() + " has the wrong length");
+    }
+    if (!s.ok()) {
+      corrupt = s.Is(ErrorCode::kCorruption) || s.Is(ErrorCode::kNotFound);
       break;
     }
     sha->Update(plain);
@@ -206,18 +214,25 @@ void RestoreRun::WriteFile(Item& it, const PieceFn& produce) {
     s = StatusFromErrno(errno, "setting the size of " + path);
   }
   if (s.ok() && sha->Finish() != n.sha256) {
-    s = Status::Corruption(path + ": SHA-256 of the restored content differs from the "
-                                  "snapshot's; run `cairn check --read-data`");
+    corrupt = true;
+    s = Status::Corruption("SHA-256 of the restored content differs from the snapshot's; run "
+                           "`cairn check --read-data`");
   }
-  if (s.ok()) s = ApplyMetadata(fd, path, n, chown_, names_);
-  ::close(fd);
   if (!s.ok()) {
-    if (!s.Is(ErrorCode::kNoSpace)) ::unlink(path.c_str());
-    return s.Is(ErrorCode::kCorruption) || s.Is(ErrorCode::kNotFound) ? ItemFailed(it, s)
-                                                                      : WriteFailed(it, s);
+    // No partial or unverified file is left to pass for the real one.
+    ::close(fd);
+    ::unlink(path.c_str());
+    return corrupt ? ItemFailed(it, s, true) : WriteFailed(it, s);
   }
+  // The content is verified; a metadata failure is reported, the file kept.
+  Status meta = ApplyMetadata(fd, path, n, chown_, names_);
+  ::close(fd);
+  if (!meta.ok()) ItemFailed(it, meta);
   progress_->files_done.fetch_add(1, std::memory_order_relaxed);
   progress_->bytes_done.fetch_add(n.size, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(mu_);
+  ++stats_.files;
+  stats_.bytes += n.size;
 }
 
 void RestoreRun::RestoreBatch(const std::vector<size_t>& files, const ReadPlan& read) {
@@ -421,10 +436,7 @@ Result<RestoreStats> RestoreRun::Run() {
       }
       continue;
     }
-    if (it.node.type == NodeType::kFile) {
-      ++stats_.files;
-      stats_.bytes += it.node.size;
-    } else if (it.node.type != NodeType::kDir) {
+    if (it.node.type != NodeType::kFile && it.node.type != NodeType::kDir) {
       ++stats_.others;
       Status s = CreateSpecial(it);
       if (!s.ok()) {

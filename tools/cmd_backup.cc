@@ -35,16 +35,19 @@ struct BackupArgs {
 // Reports skipped items on stderr as they happen (restic prints them too).
 class PrintingObserver : public BackupObserver {
  public:
+  // On a terminal each line first erases the progress line.
+  explicit PrintingObserver(bool tty) : clear_(tty ? "\r\033[K" : "") {}
   void Skipped(const std::string& path, const Status& why) override {
     std::lock_guard<std::mutex> lock(mu_);
-    fprintf(stderr, "\r\033[Kcairn: skipped %s: %s\n", path.c_str(), why.message().c_str());
+    fprintf(stderr, "%scairn: skipped %s: %s\n", clear_, path.c_str(), why.message().c_str());
   }
   void Warning(const std::string& path, const std::string& what) override {
     std::lock_guard<std::mutex> lock(mu_);
-    fprintf(stderr, "\r\033[Kcairn: warning: %s: %s\n", path.c_str(), what.c_str());
+    fprintf(stderr, "%scairn: warning: %s: %s\n", clear_, path.c_str(), what.c_str());
   }
 
  private:
+  const char* clear_;
   std::mutex mu_;
 };
 
@@ -82,6 +85,9 @@ Status RunBackupCmd(Context& ctx, const BackupArgs& a) {
     CAIRN_ASSIGN_OR_RETURN(auto lines, ReadLines(f));
     o.excludes.insert(o.excludes.end(), lines.begin(), lines.end());
   }
+  if (a.from_stdin && !o.paths.empty()) {
+    return Status::InvalidArgument("--stdin takes no paths (name the file with --stdin-name)");
+  }
   if (o.paths.empty() && !a.from_stdin) {
     return Status::InvalidArgument("nothing to back up: give at least one path, --files-from "
                                    "or --stdin");
@@ -95,16 +101,15 @@ Status RunBackupCmd(Context& ctx, const BackupArgs& a) {
   o.from_stdin = a.from_stdin;
   o.stdin_name = a.stdin_name;
   o.stdin_fd = STDIN_FILENO;
-  if (!a.parent.empty()) {
-    auto id = Id::FromHex(a.parent);
-    if (!id) return Status::InvalidArgument("--parent needs a full snapshot id");
-    o.parent = *id;
-  }
   CAIRN_ASSIGN_OR_RETURN(auto repo, ctx.OpenRepository());
+  if (!a.parent.empty()) {
+    CAIRN_ASSIGN_OR_RETURN(Snapshot parent, repo->FindSnapshot(a.parent, a.series));
+    o.parent = parent.id;
+  }
 
   BackupProgress progress;
   progress.want_scan = ctx.ShowProgress();
-  PrintingObserver observer;
+  PrintingObserver observer(ctx.ShowProgress());
   ProgressLine line(ctx.ShowProgress(), [&](double t) {
     uint64_t files = progress.files_done, bytes = progress.bytes_done;
     std::string s = "[" + FormatClock(t) + "] " + std::to_string(files);

@@ -33,7 +33,9 @@ Status RunCheckCmd(Context& ctx, const CheckArgs& a) {
   CAIRN_ASSIGN_OR_RETURN(auto repo, ctx.OpenRepository(true));
   ctx.Say("checking structure" + std::string(o.read_data ? " and data" : ""));
   auto r = RunCheck(*repo, o, [&](bool is_error, const std::string& m) {
-    fprintf(is_error ? stderr : stdout, "%s%s\n", is_error ? "error: " : "warning: ", m.c_str());
+    // With --json, stdout carries only the JSON object.
+    fprintf(is_error || ctx.json ? stderr : stdout, "%s%s\n", is_error ? "error: " : "warning: ",
+            m.c_str());
   }, &ctx.cancel);
   if (!r) return r.error();
   if (ctx.json) {

@@ -20,13 +20,15 @@ struct RestoreArgs {
 
 class PrintingRestoreObserver : public RestoreObserver {
  public:
+  explicit PrintingRestoreObserver(bool tty) : clear_(tty ? "\r\033[K" : "") {}
   void Failed(const std::string& path, const Status& why) override {
     std::lock_guard<std::mutex> lock(mu_);
-    fprintf(stderr, "\r\033[Kcairn: could not restore %s: %s\n", path.c_str(),
+    fprintf(stderr, "%scairn: could not restore %s: %s\n", clear_, path.c_str(),
             why.message().c_str());
   }
 
  private:
+  const char* clear_;
   std::mutex mu_;
 };
 
@@ -40,7 +42,7 @@ Status RunRestoreCmd(Context& ctx, const RestoreArgs& a) {
   o.excludes = a.excludes;
   o.threads = a.threads;
   RestoreProgress progress;
-  PrintingRestoreObserver observer;
+  PrintingRestoreObserver observer(ctx.ShowProgress());
   const int64_t start = MonotonicNs();
   ProgressLine line(ctx.ShowProgress(), [&](double t) {
     uint64_t bytes = progress.bytes_done, total = progress.bytes_total;
