@@ -2,11 +2,14 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <memory>
 #include <random>
 
 #include "common/errno_status.h"
@@ -16,72 +19,136 @@ namespace cairn {
 
 namespace {
 
-Status FsyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return StatusFromErrno(errno, "opening directory " + dir);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0 && err != EINVAL) return StatusFromErrno(err, "syncing directory " + dir);
+// Closes a file descriptor when it goes out of scope.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  // Closes now and returns close()'s errno (0 on success).
+  int Close() {
+    int rc = ::close(fd_);
+    fd_ = -1;
+    return rc == 0 ? 0 : errno;
+  }
+
+ private:
+  int fd_;
+};
+
+struct DirCloser {
+  void operator()(DIR* d) const { ::closedir(d); }
+};
+
+std::string StripTrailingSlashes(std::string root) {
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  return root;
+}
+
+std::string Parent(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// Makes a directory's entries durable. Some file systems refuse fsync on a
+// directory with EINVAL; there is nothing more to do on those.
+Status SyncDir(const std::string& dir) {
+  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) return StatusFromErrno(errno, "opening directory " + dir + " to sync it");
+  if (::fsync(fd.get()) != 0 && errno != EINVAL) {
+    return StatusFromErrno(errno, "syncing directory " + dir);
+  }
   return Status::OK();
 }
 
+// Creates dir and its missing parents (mode 0700), syncing the parent of
+// each directory it creates so that the new entry survives a crash.
+// Concurrent creation of the same directory is fine.
 Status MakeDirs(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST) return Status::OK();
+  if (::mkdir(dir.c_str(), 0700) == 0) return SyncDir(Parent(dir));
+  if (errno == EEXIST) return Status::OK();
   if (errno != ENOENT) return StatusFromErrno(errno, "creating directory " + dir);
-  size_t slash = dir.rfind('/');
-  if (slash == std::string::npos || slash == 0) return StatusFromErrno(ENOENT, dir);
-  CAIRN_RETURN_IF_ERROR(MakeDirs(dir.substr(0, slash)));
-  if (::mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST) return Status::OK();
+  const std::string parent = Parent(dir);
+  if (parent == dir || parent == "." || parent == "/") {
+    return StatusFromErrno(ENOENT, "creating directory " + dir);
+  }
+  CAIRN_RETURN_IF_ERROR(MakeDirs(parent));
+  if (::mkdir(dir.c_str(), 0700) == 0) return SyncDir(parent);
+  if (errno == EEXIST) return Status::OK();
   return StatusFromErrno(errno, "creating directory " + dir);
 }
 
-std::string TempSuffix() {
-  std::random_device rd;
+// 16 hex digits from the kernel's random source: unique enough that O_EXCL
+// collisions are a formality.
+std::string RandomSuffix() {
   uint8_t b[8];
-  for (auto& x : b) x = static_cast<uint8_t>(rd());
+  if (::getrandom(b, sizeof(b), 0) != static_cast<ssize_t>(sizeof(b))) {
+    std::random_device rd;
+    for (auto& x : b) x = static_cast<uint8_t>(rd());
+  }
   return ToHex(ByteView(b, sizeof(b)));
 }
 
-// Walks dir (relative key prefix rel) recursively.
-Status Walk(const std::string& dir, const std::string& rel, std::string_view prefix,
-            const std::function<Status(const ObjectInfo&)>& fn) {
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) {
-    if (errno == ENOENT || errno == ENOTDIR) return Status::OK();
-    return StatusFromErrno(errno, "listing " + dir);
-  }
-  Status result;
-  errno = 0;
-  while (dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (name == "." || name == ".." || name.starts_with(LocalDirStore::kTempPrefix)) continue;
-    std::string key = rel + name;
-    // Prune subtrees that cannot match the prefix.
-    size_t common = std::min(key.size(), prefix.size());
-    if (key.compare(0, common, prefix.substr(0, common)) != 0) continue;
-    std::string path = dir + "/" + name;
-    struct stat st;
-    if (::lstat(path.c_str(), &st) != 0) {
-      if (errno == ENOENT) continue;  // deleted meanwhile
-      result = StatusFromErrno(errno, "listing " + path);
-      break;
+// Creates a new temporary file in dir (creating dir when missing) and
+// returns its descriptor; *tmp receives its path.
+Result<int> CreateTemp(const std::string& dir, std::string* tmp, const std::string& path) {
+  bool made_dirs = false;
+  for (int tries = 0; tries < 16; ++tries) {
+    *tmp = dir + "/" + std::string(LocalDirStore::kTempPrefix) + RandomSuffix();
+    int fd = ::open(tmp->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) return fd;
+    if (errno == EEXIST) continue;
+    if (errno == ENOENT && !made_dirs) {
+      made_dirs = true;
+      CAIRN_RETURN_IF_ERROR(MakeDirs(dir));
+      continue;
     }
-    if (S_ISDIR(st.st_mode)) {
-      result = Walk(path, key + "/", prefix, fn);
-    } else if (S_ISREG(st.st_mode) && key.size() >= prefix.size()) {
-      result = fn(ObjectInfo{key, static_cast<uint64_t>(st.st_size)});
-    }
-    if (!result.ok()) break;
+    return Err(StatusFromErrno(errno, "creating a temporary file for " + path));
   }
-  ::closedir(d);
-  return result;
+  return Err(
+      Status::IOError("creating a temporary file for " + path + ": every random name was taken"));
+}
+
+// Writes all of data; returns 0 or the errno of the failed write.
+int WriteAll(int fd, ByteView data) {
+  for (size_t done = 0; done < data.size();) {
+    ssize_t w = ::write(fd, data.data() + done, data.size() - done);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    done += static_cast<size_t>(w);
+  }
+  return 0;
 }
 
 }  // namespace
 
-LocalDirStore::LocalDirStore(std::string root) : root_(std::move(root)) {
-  while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
+LocalDirStore::LocalDirStore(std::string root) : root_(StripTrailingSlashes(std::move(root))) {}
+
+Status LocalDirStore::CheckKey(std::string_view key) {
+  auto bad = [&](std::string_view why) {
+    return Status::InvalidArgument("invalid object key \"" + std::string(key) +
+                                   "\": " + std::string(why));
+  };
+  if (key.empty()) return bad("empty");
+  if (key.find('\0') != std::string_view::npos) return bad("contains a NUL byte");
+  if (key.front() == '/') return bad("must be relative");
+  size_t start = 0;
+  while (true) {
+    size_t end = key.find('/', start);
+    std::string_view part = key.substr(start, end == std::string_view::npos ? end : end - start);
+    if (part.empty()) return bad("empty path component");
+    if (part == "." || part == "..") return bad("\".\" and \"..\" are not allowed");
+    if (part.starts_with(kTempPrefix)) return bad("names starting with .tmp- are reserved");
+    if (end == std::string_view::npos) return Status::OK();
+    start = end + 1;
+  }
 }
 
 std::string LocalDirStore::Path(std::string_view key) const {
@@ -89,102 +156,137 @@ std::string LocalDirStore::Path(std::string_view key) const {
 }
 
 Result<Bytes> LocalDirStore::Get(std::string_view key, uint64_t offset, uint64_t length) {
+  CAIRN_RETURN_IF_ERROR(CheckKey(key));
   const std::string path = Path(key);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Err(StatusFromErrno(errno, "reading " + path));
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return Err(StatusFromErrno(errno, "reading " + path));
   struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    int e = errno;
-    ::close(fd);
-    return Err(StatusFromErrno(e, "reading " + path));
-  }
+  if (::fstat(fd.get(), &st) != 0) return Err(StatusFromErrno(errno, "reading " + path));
+  if (!S_ISREG(st.st_mode)) return Err(Status::NotFound(path + ": not an object (not a file)"));
   const uint64_t size = static_cast<uint64_t>(st.st_size);
   if (offset > size) {
-    ::close(fd);
-    return Err(Status::InvalidArgument(path + ": offset " + std::to_string(offset) +
+    return Err(Status::InvalidArgument("reading " + path + ": offset " + std::to_string(offset) +
                                        " is past the end (" + std::to_string(size) + " bytes)"));
   }
-  uint64_t n = std::min(length, size - offset);
-  Bytes out(static_cast<size_t>(n));
+  const uint64_t n = std::min(length, size - offset);
+  Bytes out(static_cast<size_t>(n));  // not zeroed: pread fills it
   size_t done = 0;
   while (done < n) {
-    ssize_t r = ::pread(fd, out.data() + done, n - done, static_cast<off_t>(offset + done));
+    ssize_t r = ::pread(fd.get(), out.data() + done, n - done, static_cast<off_t>(offset + done));
     if (r < 0) {
       if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      return Err(StatusFromErrno(e, "reading " + path));
+      return Err(StatusFromErrno(errno, "reading " + path));
     }
-    if (r == 0) break;  // shrank meanwhile
+    if (r == 0) break;  // the file shrank meanwhile: return what exists
     done += static_cast<size_t>(r);
   }
-  ::close(fd);
   out.resize(done);
   return out;
 }
 
 Result<ObjectInfo> LocalDirStore::Head(std::string_view key) {
+  CAIRN_RETURN_IF_ERROR(CheckKey(key));
   const std::string path = Path(key);
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return Err(StatusFromErrno(errno, path));
-  if (!S_ISREG(st.st_mode)) return Err(Status::NotFound(path + ": not an object"));
+  if (::stat(path.c_str(), &st) != 0) return Err(StatusFromErrno(errno, "looking up " + path));
+  if (!S_ISREG(st.st_mode)) return Err(Status::NotFound(path + ": not an object (not a file)"));
   return ObjectInfo{std::string(key), static_cast<uint64_t>(st.st_size)};
 }
 
 Status LocalDirStore::List(std::string_view prefix,
                            const std::function<Status(const ObjectInfo&)>& fn) {
-  return Walk(root_, "", prefix, fn);
+  // Only the directory part of the prefix is walked; the rest filters the
+  // names in that directory ("packs/3f/3f9" reads packs/3f/ only).
+  const size_t slash = prefix.rfind('/');
+  const std::string rel =
+      slash == std::string_view::npos ? std::string() : std::string(prefix.substr(0, slash + 1));
+  const std::string_view name_prefix =
+      slash == std::string_view::npos ? prefix : prefix.substr(slash + 1);
+  if (!rel.empty()) {
+    Status s = CheckKey(std::string_view(rel).substr(0, rel.size() - 1));
+    if (!s.ok()) {
+      return Status::InvalidArgument("listing prefix \"" + std::string(prefix) +
+                                     "\": " + s.message());
+    }
+  }
+  const std::string dir = rel.empty() ? root_ : root_ + "/" + rel.substr(0, rel.size() - 1);
+  return ListDir(dir, rel, name_prefix, fn);
+}
+
+Status LocalDirStore::ListDir(const std::string& dir, const std::string& rel,
+                              std::string_view name_prefix,
+                              const std::function<Status(const ObjectInfo&)>& fn) const {
+  std::unique_ptr<DIR, DirCloser> d(::opendir(dir.c_str()));
+  if (!d) {
+    if (errno == ENOENT || errno == ENOTDIR) return Status::OK();  // nothing under the prefix
+    return StatusFromErrno(errno, "listing " + dir);
+  }
+  while (true) {
+    errno = 0;
+    const dirent* e = ::readdir(d.get());
+    if (e == nullptr) {
+      if (errno != 0) return StatusFromErrno(errno, "listing " + dir);
+      return Status::OK();
+    }
+    const std::string_view name = e->d_name;
+    if (name == "." || name == ".." || name.starts_with(kTempPrefix)) continue;
+    if (!name.starts_with(name_prefix)) continue;
+    struct stat st;
+    if (::fstatat(dirfd(d.get()), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;  // deleted since readdir
+      return StatusFromErrno(errno, "listing " + dir + "/" + std::string(name));
+    }
+    Status s;
+    if (S_ISDIR(st.st_mode)) {
+      s = ListDir(dir + "/" + std::string(name), rel + std::string(name) + "/", "", fn);
+    } else if (S_ISREG(st.st_mode)) {
+      s = fn(ObjectInfo{rel + std::string(name), static_cast<uint64_t>(st.st_size)});
+    }
+    if (!s.ok()) return s;
+  }
 }
 
 Status LocalDirStore::Put(std::string_view key, ByteView data, const PutOptions& opts) {
+  CAIRN_RETURN_IF_ERROR(CheckKey(key));
   const std::string path = Path(key);
-  const std::string dir = path.substr(0, path.rfind('/'));
-  const std::string tmp = dir + "/" + std::string(kTempPrefix) + TempSuffix();
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0 && errno == ENOENT) {
-    CAIRN_RETURN_IF_ERROR(MakeDirs(dir));
-    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  }
-  if (fd < 0) return StatusFromErrno(errno, "writing " + path);
-  auto fail = [&](int err, const std::string& what) {
-    ::close(fd);
+  const std::string dir = Parent(path);
+  std::string tmp;
+  CAIRN_ASSIGN_OR_RETURN(int raw_fd, CreateTemp(dir, &tmp, path));
+  Fd fd(raw_fd);
+  auto fail = [&](int err, std::string_view what) {
     ::unlink(tmp.c_str());
-    return StatusFromErrno(err, what + " " + path);
+    return StatusFromErrno(err, std::string(what) + " " + path);
   };
-  for (size_t done = 0; done < data.size();) {
-    ssize_t w = ::write(fd, data.data() + done, data.size() - done);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return fail(errno, "writing");
-    }
-    done += static_cast<size_t>(w);
-  }
-  if (::fsync(fd) != 0) return fail(errno, "syncing");
-  if (::close(fd) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return StatusFromErrno(e, "writing " + path);
-  }
+  if (int err = WriteAll(fd.get(), data); err != 0) return fail(err, "writing");
+  // fdatasync also flushes the file size, all a new file needs.
+  if (::fdatasync(fd.get()) != 0) return fail(errno, "syncing");
+  if (int err = fd.Close(); err != 0) return fail(err, "writing");
+
   if (opts.if_not_exists) {
-    // link() fails with EEXIST atomically when the key exists.
-    if (::link(tmp.c_str(), path.c_str()) != 0) {
-      int e = errno;
-      ::unlink(tmp.c_str());
-      if (e == EEXIST) return Status::AlreadyExists(path + " already exists");
-      return StatusFromErrno(e, "storing " + path);
+    int rc = ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE);
+    if (rc != 0 && (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+      // No RENAME_NOREPLACE here; link() refuses an existing name atomically too.
+      rc = ::link(tmp.c_str(), path.c_str());
+      if (rc == 0) ::unlink(tmp.c_str());
     }
-    ::unlink(tmp.c_str());
+    if (rc != 0) {
+      if (errno == EEXIST) {
+        ::unlink(tmp.c_str());
+        return Status::AlreadyExists("storing " + path + ": the object already exists " +
+                                     "(refused to overwrite it)");
+      }
+      return fail(errno, "storing");
+    }
   } else if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return StatusFromErrno(e, "storing " + path);
+    return fail(errno, "storing");
   }
-  return FsyncDir(dir);
+  return SyncDir(dir);
 }
 
 Status LocalDirStore::Delete(std::string_view key) {
+  CAIRN_RETURN_IF_ERROR(CheckKey(key));
   const std::string path = Path(key);
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT && errno != ENOTDIR) {
     return StatusFromErrno(errno, "deleting " + path);
   }
   return Status::OK();

@@ -1,8 +1,14 @@
-// ReadOnlyStore: refuses every write, for commands that must not modify the
-// repository (restore, check, ls...). Thread-safe.
+// ReadOnlyStore: passes reads through and refuses every write (Put, Delete,
+// SetRetention, RequestRestore) with PermissionDenied, for commands that must
+// not modify the repository (restore, check, ls, mount of snapshots...).
+// Refusing here, not in each command, means a code path that forgets it is
+// read-only still cannot write. Thread-safe: the base store is, and the
+// wrapper holds no mutable state.
 #pragma once
 
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include "backend/object_store.h"
 
@@ -10,30 +16,24 @@ namespace cairn {
 
 class ReadOnlyStore final : public ObjectStore {
  public:
-  explicit ReadOnlyStore(std::unique_ptr<ObjectStore> base) : base_(std::move(base)) {}
+  explicit ReadOnlyStore(std::unique_ptr<ObjectStore> base);
 
-  Result<Bytes> Get(std::string_view key, uint64_t offset, uint64_t length) override {
-    return base_->Get(key, offset, length);
-  }
-  Result<ObjectInfo> Head(std::string_view key) override { return base_->Head(key); }
-  Status List(std::string_view prefix,
-              const std::function<Status(const ObjectInfo&)>& fn) override {
-    return base_->List(prefix, fn);
-  }
-  Status Put(std::string_view key, ByteView, const PutOptions&) override { return Refuse(key); }
-  Status Delete(std::string_view key) override { return Refuse(key); }
-  Status SetRetention(std::string_view key, LockMode, int64_t) override { return Refuse(key); }
-  Result<int64_t> GetRetention(std::string_view key) override { return base_->GetRetention(key); }
-  Status RequestRestore(std::string_view key, int) override { return Refuse(key); }
-  std::string Describe() const override { return base_->Describe(); }
+  Result<Bytes> Get(std::string_view key, uint64_t offset, uint64_t length) override;
+  Result<ObjectInfo> Head(std::string_view key) override;
+  Status List(std::string_view prefix, const std::function<Status(const ObjectInfo&)>& fn) override;
+  Result<int64_t> GetRetention(std::string_view key) override;
+  std::string Describe() const override;
+
+  // PermissionDenied("<describe>: repository opened read-only ...").
+  Status Put(std::string_view key, ByteView data, const PutOptions& opts) override;
+  Status Delete(std::string_view key) override;
+  Status SetRetention(std::string_view key, LockMode mode, int64_t retain_until_ns) override;
+  Status RequestRestore(std::string_view key, int days) override;
 
  private:
-  Status Refuse(std::string_view key) const {
-    return Status::PermissionDenied(base_->Describe() + ": repository opened read-only (refused "
-                                                        "to modify " +
-                                    std::string(key) + ")");
-  }
-  std::unique_ptr<ObjectStore> base_;
+  Status Refuse(std::string_view what, std::string_view key) const;
+
+  const std::unique_ptr<ObjectStore> base_;
 };
 
 }  // namespace cairn

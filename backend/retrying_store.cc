@@ -1,6 +1,10 @@
 #include "backend/retrying_store.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <chrono>
+#include <string>
 #include <thread>
 
 #include "common/clock.h"
@@ -8,38 +12,48 @@
 namespace cairn {
 
 RetryingStore::RetryingStore(std::unique_ptr<ObjectStore> base, const StoreOptions& opts,
-                             SleepFn sleep)
-    : base_(std::move(base)), opts_(opts), sleep_(std::move(sleep)), rng_(std::random_device{}()) {
+                             SleepFn sleep, ClockFn clock)
+    : base_(std::move(base)),
+      max_retries_(std::max(0, opts.max_retries)),
+      budget_ms_(opts.retry_budget_ms),
+      base_delay_ms_(std::max<int64_t>(0, opts.retry_base_delay_ms)),
+      logger_(opts.logger),
+      sleep_(std::move(sleep)),
+      clock_(std::move(clock)),
+      rng_(std::random_device{}()) {
   if (!sleep_) {
     sleep_ = [](int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); };
   }
+  if (!clock_) clock_ = [] { return MonotonicNs() / 1000000; };
 }
 
-int64_t RetryingStore::Backoff(int attempt) {
-  // Full jitter (AWS architecture blog): uniform in [0, base * 2^attempt],
-  // capped at 10 s.
-  int64_t cap = std::min<int64_t>(10000, opts_.retry_base_delay_ms << std::min(attempt, 16));
+int64_t RetryingStore::Backoff(int n) {
+  const int shift = std::min(n, 30);
+  const int64_t cap =
+      base_delay_ms_ > (kMaxDelayMs >> shift) ? kMaxDelayMs : base_delay_ms_ << shift;
   std::lock_guard<std::mutex> lock(rng_mu_);
-  return std::uniform_int_distribution<int64_t>(0, std::max<int64_t>(cap, 1))(rng_);
+  return std::uniform_int_distribution<int64_t>(0, cap)(rng_);
 }
 
 template <class F>
-auto RetryingStore::Retry(std::string_view op, std::string_view key, F&& f) -> decltype(f()) {
-  const int64_t start = MonotonicNs();
-  for (int attempt = 0;; ++attempt) {
+auto RetryingStore::Retry(std::string_view op, std::string_view key, F&& f,
+                          const bool* caller_failed) -> decltype(f()) {
+  const int64_t start = clock_();
+  for (int attempts = 1;; ++attempts) {
     auto r = f();
-    Status s = AsStatus(r);
+    const Status s = AsStatus(r);
     if (s.ok() || !s.Is(ErrorCode::kTransient)) return r;
-    int64_t spent_ms = (MonotonicNs() - start) / 1000000;
-    if (attempt >= opts_.max_retries || spent_ms >= opts_.retry_budget_ms) {
-      return Err(Status(ErrorCode::kTransient,
-                        s.message() + " (gave up after " + std::to_string(attempt + 1) +
-                            " attempts in " + std::to_string(spent_ms) + " ms)"));
+    if (caller_failed != nullptr && *caller_failed) return r;
+    const int64_t spent = clock_() - start;
+    const int64_t left = budget_ms_ - spent;
+    if (attempts > max_retries_ || left <= 0) {
+      return Err(s.WithContext(
+          fmt::format("{} {}: gave up after {} attempts in {} ms", op, key, attempts, spent)));
     }
-    int64_t delay = std::min(Backoff(attempt), std::max<int64_t>(0, opts_.retry_budget_ms - spent_ms));
-    if (opts_.logger) {
-      opts_.logger->Debug("retrying {} {} in {} ms (attempt {}): {}", op, key, delay, attempt + 2,
-                          s.message());
+    const int64_t delay = std::min(Backoff(attempts - 1), left);
+    if (logger_ != nullptr) {
+      logger_->Debug("{} {}: attempt {} failed ({}); retrying in {} ms", op, key, attempts,
+                     s.message(), delay);
     }
     sleep_(delay);
   }
@@ -55,21 +69,42 @@ Result<ObjectInfo> RetryingStore::Head(std::string_view key) {
 
 Status RetryingStore::List(std::string_view prefix,
                            const std::function<Status(const ObjectInfo&)>& fn) {
-  // A listing that fails part-way is retried from the start; fn may then
-  // see keys twice, which every caller tolerates (they collect into sets).
-  return Retry("LIST", prefix, [&] { return base_->List(prefix, fn); });
+  bool fn_failed = false;  // the error is the caller's own: never retried
+  const std::function<Status(const ObjectInfo&)> wrapped = [&](const ObjectInfo& info) {
+    Status s = fn(info);
+    fn_failed = !s.ok();
+    return s;
+  };
+  return Retry(
+      "LIST", prefix, [&] { return base_->List(prefix, wrapped); }, &fn_failed);
 }
 
 Status RetryingStore::Put(std::string_view key, ByteView data, const PutOptions& opts) {
-  return Retry("PUT", key, [&] { return base_->Put(key, data, opts); });
+  bool maybe_stored = false;  // an attempt failed in a way that may have stored the object
+  return Retry("PUT", key, [&]() -> Status {
+    Status s = base_->Put(key, data, opts);
+    if (s.Is(ErrorCode::kAlreadyExists) && opts.if_not_exists && maybe_stored) {
+      auto stored = base_->Get(key);
+      if (stored && std::equal(stored->begin(), stored->end(), data.begin(), data.end())) {
+        if (logger_ != nullptr) {
+          logger_->Debug("PUT {}: an earlier attempt stored the object", key);
+        }
+        return Status::OK();
+      }
+      if (!stored && stored.error().Is(ErrorCode::kTransient)) return stored.error();
+    }
+    if (s.Is(ErrorCode::kTransient)) maybe_stored = true;
+    return s;
+  });
 }
 
 Status RetryingStore::Delete(std::string_view key) {
   return Retry("DELETE", key, [&] { return base_->Delete(key); });
 }
 
-Status RetryingStore::SetRetention(std::string_view key, LockMode mode, int64_t until) {
-  return Retry("PUT retention", key, [&] { return base_->SetRetention(key, mode, until); });
+Status RetryingStore::SetRetention(std::string_view key, LockMode mode, int64_t retain_until_ns) {
+  return Retry("PUT retention", key,
+               [&] { return base_->SetRetention(key, mode, retain_until_ns); });
 }
 
 Result<int64_t> RetryingStore::GetRetention(std::string_view key) {

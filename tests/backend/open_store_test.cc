@@ -2,33 +2,122 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
+#include "tests/support/store_conformance.h"
+
 namespace cairn {
 namespace {
 
-TEST(OpenStoreTest, Locations) {
-  StoreOptions o;
-  auto a = OpenStore("/tmp/x", o);
-  ASSERT_TRUE(a);
-  EXPECT_EQ((*a)->Describe(), "/tmp/x");
-  auto b = OpenStore("file:///tmp/y", o);
-  ASSERT_TRUE(b);
-  EXPECT_EQ((*b)->Describe(), "/tmp/y");
-  EXPECT_EQ(OpenStore("file://relative", o).error().code(), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(OpenStore("ftp://host/x", o).error().code(), ErrorCode::kInvalidArgument);
-  auto rel = OpenStore("some/dir", o);
-  ASSERT_TRUE(rel);
-  EXPECT_EQ((*rel)->Describe()[0], '/');
+namespace fs = std::filesystem;
+
+// The composed store (LocalDirStore inside RetryingStore) keeps the contract.
+std::unique_ptr<ObjectStore> MakeFileUriStore() {
+  std::string dir = MakeTempDir("open");
+  auto store = OpenStore("file://" + dir + "/repo", StoreOptions{});
+  if (!store) {
+    ADD_FAILURE() << store.error().message();
+    return nullptr;
+  }
+  return std::make_unique<DirOwningStore>(std::move(*store), dir);
 }
 
-TEST(OpenStoreTest, ReadOnlyRefusesWrites) {
+INSTANTIATE_TEST_SUITE_P(OpenStoreFileUri, StoreConformanceTest,
+                         ::testing::Values(StoreFactory{"file_uri", MakeFileUriStore}),
+                         StoreFactoryName());
+
+std::string DescribeOf(const std::string& location) {
+  auto s = OpenStore(location, StoreOptions{});
+  if (!s) return "error: " + s.error().message();
+  return (*s)->Describe();
+}
+
+Status ErrorOf(const std::string& location) {
+  auto s = OpenStore(location, StoreOptions{});
+  return s ? Status::OK() : s.error();
+}
+
+TEST(OpenStoreTest, PathsAndFileUris) {
+  EXPECT_EQ(DescribeOf("/srv/backup"), "/srv/backup");
+  EXPECT_EQ(DescribeOf("/srv/backup/"), "/srv/backup");
+  EXPECT_EQ(DescribeOf("file:///srv/backup"), "/srv/backup");
+  EXPECT_EQ(DescribeOf("FILE:///srv/backup"), "/srv/backup");
+  EXPECT_EQ(DescribeOf("file://localhost/srv/backup"), "/srv/backup");
+  EXPECT_EQ(DescribeOf("file:///srv/my%20backup"), "/srv/my backup");
+}
+
+TEST(OpenStoreTest, RelativePathsBecomeAbsolute) {
+  const std::string cwd = fs::current_path().string();
+  EXPECT_EQ(DescribeOf("some/dir"), cwd + "/some/dir");
+  EXPECT_EQ(DescribeOf("./a/../b"), cwd + "/b");
+}
+
+TEST(OpenStoreTest, OpeningCreatesNothing) {
+  std::string dir = MakeTempDir("open");
+  auto s = OpenStore(dir + "/repo", StoreOptions{});
+  ASSERT_TRUE(s);
+  EXPECT_FALSE(fs::exists(dir + "/repo"));
+  fs::remove_all(dir);
+}
+
+TEST(OpenStoreTest, BadLocationsAreInvalidArguments) {
+  Status rel = ErrorOf("file://relative/path");
+  EXPECT_EQ(rel.code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(rel.message().find("absolute path"), std::string::npos) << rel.message();
+  EXPECT_EQ(ErrorOf("file://").code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(ErrorOf("file:///bad%zzescape").code(), ErrorCode::kInvalidArgument);
+  Status empty = ErrorOf("");
+  EXPECT_EQ(empty.code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(empty.message().find("file:///"), std::string::npos) << empty.message();
+}
+
+TEST(OpenStoreTest, S3IsNotBuiltYet) {
+  Status s3 = ErrorOf("s3://bucket/prefix");
+  EXPECT_EQ(s3.code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(s3.message().find("S3 support is not built"), std::string::npos) << s3.message();
+  EXPECT_NE(s3.message().find("s3://bucket/prefix"), std::string::npos) << s3.message();
+}
+
+TEST(OpenStoreTest, UnknownSchemesNameTheSupportedForms) {
+  for (const char* loc : {"ftp://host/x", "http://host/x", "sftp://host/x", "S4://x"}) {
+    Status st = ErrorOf(loc);
+    EXPECT_EQ(st.code(), ErrorCode::kInvalidArgument) << loc;
+    EXPECT_NE(st.message().find("unknown scheme"), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find("file:///"), std::string::npos) << st.message();
+  }
+}
+
+TEST(OpenStoreTest, ReadOnlyRefusesWritesButReads) {
+  std::string dir = MakeTempDir("open");
+  {
+    auto rw = OpenStore(dir, StoreOptions{});
+    ASSERT_TRUE(rw);
+    ASSERT_TRUE((*rw)->Put("config", AsBytes("c"), PutOptions{}).ok());
+  }
   StoreOptions o;
   o.read_only = true;
-  auto s = OpenStore("/tmp/cairn-ro-test-never-created", o);
-  ASSERT_TRUE(s);
-  Status put = (*s)->Put("config", AsBytes("x"));
+  auto ro = OpenStore(dir, o);
+  ASSERT_TRUE(ro);
+  ObjectStore& s = **ro;
+  EXPECT_EQ(s.Describe(), dir);
+  Status put = s.Put("index/x", AsBytes("x"));
   EXPECT_EQ(put.code(), ErrorCode::kPermissionDenied);
-  EXPECT_NE(put.message().find("read-only"), std::string::npos);
-  EXPECT_EQ((*s)->Delete("config").code(), ErrorCode::kPermissionDenied);
+  EXPECT_EQ(put.message().rfind(dir + ": repository opened read-only", 0), 0u) << put.message();
+  EXPECT_NE(put.message().find("index/x"), std::string::npos) << put.message();
+  EXPECT_EQ(s.Delete("config").code(), ErrorCode::kPermissionDenied);
+  EXPECT_EQ(s.SetRetention("config", LockMode::kCompliance, 1).code(),
+            ErrorCode::kPermissionDenied);
+  EXPECT_EQ(s.RequestRestore("config", 1).code(), ErrorCode::kPermissionDenied);
+  EXPECT_EQ(ToString(*s.Get("config")), "c");
+  EXPECT_EQ(s.Head("config")->size, 1u);
+  size_t listed = 0;
+  EXPECT_TRUE(s.List("", [&](const ObjectInfo&) {
+                 ++listed;
+                 return Status::OK();
+               }).ok());
+  EXPECT_EQ(listed, 1u);
+  EXPECT_FALSE(fs::exists(dir + "/index")) << "nothing was written";
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -1,66 +1,124 @@
 // FaultyStore: wraps a store and injects faults (kopia faulty.go,
-// mountpoint-s3 failure_client.rs): fail the k-th call of an operation, fail
-// one call in N with Transient, corrupt or truncate what Get returns for
-// keys with a prefix, run out of space after B bytes, delay calls.
-// Thread-safe; faults are configured before or during use.
+// mountpoint-s3 failure_client.rs). Faults can be set, changed or cleared at
+// any time from any thread, and they combine: a call is first delayed, then
+// counted, then may fail (FailNth before FailEvery, NoSpaceAfter for Puts);
+// a Get that reaches the base store is then truncated, then corrupted.
+//
+//   MemoryStore mem;
+//   FaultyStore faulty(mem);
+//   faulty.FailEvery(StoreOp::kGet, 10);       // one GET in ten answers "503"
+//   faulty.CorruptGets("packs/", 100);         // flip a bit of byte 100 of every pack read
+//
+// Thread-safe: all fault settings and counters are guarded by mu_; the base
+// store is called without holding it.
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "backend/object_store.h"
 
 namespace cairn {
 
 enum class StoreOp { kGet, kHead, kList, kPut, kDelete };
+// "GET", "HEAD", "LIST", "PUT", "DELETE".
+std::string_view StoreOpName(StoreOp op);
 
 class FaultyStore final : public ObjectStore {
  public:
-  explicit FaultyStore(ObjectStore& base) : base_(base) {}
+  // CorruptGets offset meaning "a pseudo-random offset within the range".
+  static constexpr size_t kRandomOffset = SIZE_MAX;
+  // NoSpaceAfter argument meaning "no limit".
+  static constexpr uint64_t kUnlimited = UINT64_MAX;
 
-  // The k-th call (1-based, counted from now) of op fails with s.
+  // Borrows base, which must outlive this store.
+  explicit FaultyStore(ObjectStore& base);
+  // Owns base.
+  explicit FaultyStore(std::unique_ptr<ObjectStore> base);
+
+  // --- Faults ---
+
+  // The k-th call of op counted from now (k = 1: the next one) fails with s
+  // without reaching the base store. Several may be pending.
   void FailNth(StoreOp op, uint64_t k, Status s);
-  // Every n-th call of op fails with Transient (0 turns it off).
+  // From now on, every n-th call of op (the n-th, 2n-th, ...) fails with
+  // Transient without reaching the base store; n = 1 fails them all and
+  // n = 0 turns this off.
   void FailEvery(StoreOp op, uint64_t n);
-  // Get of keys starting with prefix returns data with the byte at offset
-  // (within the returned range) flipped.
-  void CorruptGets(std::string prefix, size_t offset);
-  // Get of keys starting with prefix returns at most max bytes.
+  // Gets of keys starting with prefix return data whose byte at offset
+  // (relative to the returned range; kRandomOffset: a pseudo-random one,
+  // from a fixed seed so runs repeat) has its low bit flipped. Nothing is
+  // flipped when the offset is outside the returned bytes. One rule per
+  // prefix: setting a prefix again replaces its rule.
+  void CorruptGets(std::string prefix, size_t offset = kRandomOffset);
+  // Gets of keys starting with prefix return at most max bytes. One rule
+  // per prefix, as above.
   void TruncateGets(std::string prefix, size_t max);
-  // Put fails with NoSpace once this many bytes were stored through it.
+  // Puts fail with NoSpace once they would take the bytes stored through
+  // this wrapper from now on past `bytes`; kUnlimited turns this off.
   void NoSpaceAfter(uint64_t bytes);
-  void DelayMs(int64_t ms) { delay_ms_ = ms; }
+  // Every call sleeps this long before anything else; 0 turns it off.
+  void DelayMs(int64_t ms);
+  // Removes every fault; counters are kept.
+  void ClearFaults();
+
+  // --- Counters (since construction, faulty calls included) ---
 
   uint64_t Calls(StoreOp op) const;
-  uint64_t BytesRead() const { return bytes_read_; }
+  // Bytes returned by successful Gets, after truncation.
+  uint64_t BytesRead() const;
+  // Bytes of successful Puts.
+  uint64_t BytesWritten() const;
+  // Calls failed by FailNth, FailEvery or NoSpaceAfter.
+  uint64_t InjectedFailures() const;
+
+  // --- ObjectStore ---
 
   Result<Bytes> Get(std::string_view key, uint64_t offset, uint64_t length) override;
   Result<ObjectInfo> Head(std::string_view key) override;
-  Status List(std::string_view prefix,
-              const std::function<Status(const ObjectInfo&)>& fn) override;
+  Status List(std::string_view prefix, const std::function<Status(const ObjectInfo&)>& fn) override;
   Status Put(std::string_view key, ByteView data, const PutOptions& opts) override;
   Status Delete(std::string_view key) override;
   std::string Describe() const override { return "faulty(" + base_.Describe() + ")"; }
+  // Passed through without faults or counting.
+  Status SetRetention(std::string_view key, LockMode mode, int64_t retain_until_ns) override;
+  Result<int64_t> GetRetention(std::string_view key) override;
+  Status RequestRestore(std::string_view key, int days) override;
 
  private:
-  // Counts the call and returns the fault to inject, if any.
-  Status Enter(StoreOp op, std::string_view key);
+  static constexpr size_t kOps = 5;
+  struct OpFaults {
+    uint64_t calls = 0;              // since construction
+    std::map<uint64_t, Status> nth;  // absolute call number -> error
+    uint64_t every = 0;              // 0: off
+    uint64_t every_since = 0;        // calls when FailEvery was set
+  };
 
+  // Delays, counts the call and returns the fault to inject, if any.
+  Status Enter(StoreOp op, std::string_view key);
+  // Truncates and corrupts a Get result per the rules for key.
+  void Damage(std::string_view key, Bytes& data);
+
+  std::unique_ptr<ObjectStore> owned_;  // null when borrowed
   ObjectStore& base_;
-  mutable std::mutex mu_;
-  std::map<StoreOp, uint64_t> calls_;                       // GUARDED_BY(mu_)
-  std::map<StoreOp, std::map<uint64_t, Status>> nth_;       // GUARDED_BY(mu_): absolute call no.
-  std::map<StoreOp, uint64_t> every_;                       // GUARDED_BY(mu_)
-  std::string corrupt_prefix_;                              // GUARDED_BY(mu_)
-  size_t corrupt_offset_ = 0;                               // GUARDED_BY(mu_)
-  bool corrupt_ = false;                                    // GUARDED_BY(mu_)
-  std::string truncate_prefix_;                             // GUARDED_BY(mu_)
-  size_t truncate_max_ = 0;                                 // GUARDED_BY(mu_)
-  bool truncate_ = false;                                   // GUARDED_BY(mu_)
-  uint64_t space_left_ = UINT64_MAX;                        // GUARDED_BY(mu_)
   std::atomic<int64_t> delay_ms_{0};
-  std::atomic<uint64_t> bytes_read_{0};
+
+  mutable std::mutex mu_;
+  std::array<OpFaults, kOps> ops_;          // GUARDED_BY(mu_), indexed by StoreOp
+  std::map<std::string, size_t> corrupt_;   // GUARDED_BY(mu_): prefix -> offset
+  std::map<std::string, size_t> truncate_;  // GUARDED_BY(mu_): prefix -> max bytes
+  uint64_t space_limit_ = kUnlimited;       // GUARDED_BY(mu_)
+  uint64_t space_used_ = 0;                 // GUARDED_BY(mu_): since NoSpaceAfter
+  uint64_t rng_ = 0x9e3779b97f4a7c15ull;    // GUARDED_BY(mu_): splitmix64 state
+  uint64_t bytes_read_ = 0;                 // GUARDED_BY(mu_)
+  uint64_t bytes_written_ = 0;              // GUARDED_BY(mu_)
+  uint64_t injected_ = 0;                   // GUARDED_BY(mu_)
 };
 
 }  // namespace cairn

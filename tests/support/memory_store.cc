@@ -1,22 +1,36 @@
 #include "tests/support/memory_store.h"
 
+#include <algorithm>
+
 namespace cairn {
+
+namespace {
+
+Status Missing(std::string_view key) {
+  return Status::NotFound("memory:" + std::string(key) + ": no such object");
+}
+
+}  // namespace
 
 Result<Bytes> MemoryStore::Get(std::string_view key, uint64_t offset, uint64_t length) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = objects_.find(key);
-  if (it == objects_.end()) return Err(Status::NotFound("memory: " + std::string(key)));
+  if (it == objects_.end()) return Err(Missing(key));
   const Bytes& b = it->second;
-  if (offset > b.size()) return Err(Status::InvalidArgument("offset past the end"));
-  uint64_t n = std::min<uint64_t>(length, b.size() - offset);
-  return Bytes(b.begin() + static_cast<ptrdiff_t>(offset),
-               b.begin() + static_cast<ptrdiff_t>(offset + n));
+  if (offset > b.size()) {
+    return Err(Status::InvalidArgument("memory:" + std::string(key) + ": offset " +
+                                       std::to_string(offset) + " is past the end (" +
+                                       std::to_string(b.size()) + " bytes)"));
+  }
+  const uint64_t n = std::min<uint64_t>(length, b.size() - offset);
+  const auto first = b.begin() + static_cast<ptrdiff_t>(offset);
+  return Bytes(first, first + static_cast<ptrdiff_t>(n));
 }
 
 Result<ObjectInfo> MemoryStore::Head(std::string_view key) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = objects_.find(key);
-  if (it == objects_.end()) return Err(Status::NotFound("memory: " + std::string(key)));
+  if (it == objects_.end()) return Err(Missing(key));
   return ObjectInfo{std::string(key), it->second.size()};
 }
 
@@ -25,21 +39,28 @@ Status MemoryStore::List(std::string_view prefix,
   std::vector<ObjectInfo> infos;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (auto it = objects_.lower_bound(prefix); it != objects_.end() && it->first.starts_with(prefix);
-         ++it) {
+    for (auto it = objects_.lower_bound(prefix);
+         it != objects_.end() && it->first.starts_with(prefix); ++it) {
       infos.push_back({it->first, it->second.size()});
     }
   }
-  for (const auto& i : infos) CAIRN_RETURN_IF_ERROR(fn(i));  // fn may call back into the store
+  for (const auto& info : infos) CAIRN_RETURN_IF_ERROR(fn(info));
   return Status::OK();
 }
 
 Status MemoryStore::Put(std::string_view key, ByteView data, const PutOptions& opts) {
+  Bytes copy(data.begin(), data.end());  // copied before taking the lock
   std::lock_guard<std::mutex> lock(mu_);
-  if (opts.if_not_exists && objects_.count(key)) {
-    return Status::AlreadyExists("memory: " + std::string(key) + " already exists");
+  auto it = objects_.find(key);
+  if (it != objects_.end()) {
+    if (opts.if_not_exists) {
+      return Status::AlreadyExists("memory:" + std::string(key) +
+                                   ": the object already exists (refused to overwrite it)");
+    }
+    it->second = std::move(copy);
+  } else {
+    objects_.emplace(std::string(key), std::move(copy));
   }
-  objects_[std::string(key)] = Bytes(data.begin(), data.end());
   return Status::OK();
 }
 
@@ -50,23 +71,32 @@ Status MemoryStore::Delete(std::string_view key) {
   return Status::OK();
 }
 
-std::optional<Bytes> MemoryStore::Raw(const std::string& key) const {
+std::optional<Bytes> MemoryStore::Raw(std::string_view key) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = objects_.find(key);
   if (it == objects_.end()) return std::nullopt;
   return it->second;
 }
 
-void MemoryStore::SetRaw(const std::string& key, Bytes data) {
+void MemoryStore::SetRaw(std::string_view key, Bytes data) {
   std::lock_guard<std::mutex> lock(mu_);
-  objects_[key] = std::move(data);
+  objects_.insert_or_assign(std::string(key), std::move(data));
+}
+
+bool MemoryStore::MutateRaw(std::string_view key, const std::function<void(Bytes&)>& fn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = objects_.find(key);
+  if (it == objects_.end()) return false;
+  fn(it->second);
+  return true;
 }
 
 std::vector<std::string> MemoryStore::Keys(std::string_view prefix) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::string> out;
-  for (const auto& [k, v] : objects_) {
-    if (k.starts_with(prefix)) out.push_back(k);
+  for (auto it = objects_.lower_bound(prefix);
+       it != objects_.end() && it->first.starts_with(prefix); ++it) {
+    out.push_back(it->first);
   }
   return out;
 }
