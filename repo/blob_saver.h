@@ -36,7 +36,7 @@ using CodecPool = ObjectPool<BlobCodec>;
 
 struct BlobSaverOptions {
   size_t upload_threads = 2;
-  size_t max_queued_packs = 2;  // full packs waiting for upload (memory bound)
+  size_t max_queued_packs = 1;  // full packs waiting for upload (memory bound)
   size_t index_max_packs = 64;
   int64_t index_interval_ns = int64_t{180} * 1000000000;
 };

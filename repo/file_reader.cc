@@ -110,6 +110,14 @@ Result<FileContent> FileReader::Read(int fd, bool sparse, uint64_t limit,
                                      const std::string& what, const std::atomic<bool>* cancel) {
   FileContent out;
   auto buf = buffers_.Acquire();
+  // A buffer grown for a big file goes back to the system afterwards: most
+  // files are small, and idle readers should not hold 2*max bytes each.
+  struct Shrink {
+    Bytes& b;
+    ~Shrink() {
+      if (b.capacity() > (2u << 20)) Bytes().swap(b);
+    }
+  } shrink{*buf};
   auto sha = hashers_.Acquire();
   (void)sha->Finish();  // a pooled hasher may hold a failed file's state
   if (!sparse) {
