@@ -1,22 +1,44 @@
+// Index segments. Layout: doc/format.md, "Index segments".
 #include "repo/index.h"
+
+#include <cstring>
 
 #include "common/coding.h"
 
 namespace cairn {
 
 namespace {
+
 constexpr uint8_t kIndexVersion = 1;
+// Smallest encodings, used to bound counts by the remaining input before
+// anything is allocated: a pack is id + 1-byte size + 1-byte blob count; a
+// blob is type + id + three 1-byte varints.
+constexpr size_t kMinPackSize = Id::kSize + 2;
+constexpr size_t kMinBlobSize = 1 + Id::kSize + 3;
+
+Status Bad(const char* why) { return Status::Corruption(std::string("index segment: ") + why); }
+
+bool ReadId(Reader& r, Id* id) {
+  ByteView v;
+  if (!r.Raw(Id::kSize, &v)) return false;
+  std::memcpy(id->bytes.data(), v.data(), Id::kSize);
+  return true;
 }
+
+}  // namespace
 
 Bytes EncodeIndexSegment(const IndexSegment& seg) {
   Bytes out;
+  size_t blobs = 0;
+  for (const IndexPack& p : seg.packs) blobs += p.blobs.size();
+  out.reserve(16 + seg.packs.size() * 48 + blobs * 48 + seg.supersedes.size() * Id::kSize);
   out.push_back(kIndexVersion);
   PutVarint64(out, seg.packs.size());
-  for (const auto& p : seg.packs) {
+  for (const IndexPack& p : seg.packs) {
     Append(out, p.pack.view());
     PutVarint64(out, p.pack_size);
     PutVarint64(out, p.blobs.size());
-    for (const auto& b : p.blobs) {
+    for (const PackEntry& b : p.blobs) {
       out.push_back(static_cast<uint8_t>(b.type));
       Append(out, b.id.view());
       PutVarint64(out, b.offset);
@@ -25,51 +47,49 @@ Bytes EncodeIndexSegment(const IndexSegment& seg) {
     }
   }
   PutVarint64(out, seg.supersedes.size());
-  for (const auto& id : seg.supersedes) Append(out, id.view());
+  for (const Id& id : seg.supersedes) Append(out, id.view());
   return out;
 }
 
 Result<IndexSegment> DecodeIndexSegment(ByteView plaintext) {
-  auto bad = [](const char* why) { return Err(Status::Corruption(std::string("index segment: ") + why)); };
   Reader r(plaintext);
   uint8_t version;
-  if (!r.Byte(&version) || version != kIndexVersion) return bad("unknown version");
+  if (!r.Byte(&version) || version != kIndexVersion) return Err(Bad("unknown version"));
   uint64_t npacks;
-  // Each pack takes at least 34 bytes, each blob at least 36: bound counts
-  // by the input so hostile counts cannot make us allocate.
-  if (!r.Varint64(&npacks) || npacks > r.remaining() / 34) return bad("bad pack count");
+  if (!r.Varint64(&npacks) || npacks > r.remaining() / kMinPackSize) {
+    return Err(Bad("bad pack count"));
+  }
   IndexSegment seg;
   seg.packs.resize(static_cast<size_t>(npacks));
-  for (auto& p : seg.packs) {
-    ByteView id;
+  for (IndexPack& p : seg.packs) {
     uint64_t nblobs;
-    if (!r.Raw(32, &id) || !r.Varint64(&p.pack_size) || !r.Varint64(&nblobs) ||
-        nblobs > r.remaining() / 36) {
-      return bad("truncated pack entry");
+    if (!ReadId(r, &p.pack) || !r.Varint64(&p.pack_size) || !r.Varint64(&nblobs)) {
+      return Err(Bad("truncated pack entry"));
     }
-    p.pack = Id::FromView(id);
+    if (nblobs > r.remaining() / kMinBlobSize) return Err(Bad("bad blob count"));
     p.blobs.resize(static_cast<size_t>(nblobs));
-    for (auto& b : p.blobs) {
+    for (PackEntry& b : p.blobs) {
       uint8_t type;
-      ByteView bid;
-      if (!r.Byte(&type) || type > 1 || !r.Raw(32, &bid) || !r.Varint32(&b.offset) ||
-          !r.Varint32(&b.length) || !r.Varint32(&b.raw_length)) {
-        return bad("truncated or invalid blob entry");
+      if (!r.Byte(&type) || !ReadId(r, &b.id) || !r.Varint32(&b.offset) || !r.Varint32(&b.length) ||
+          !r.Varint32(&b.raw_length)) {
+        return Err(Bad("truncated or invalid blob entry"));
       }
+      if (type > static_cast<uint8_t>(BlobType::kTree)) return Err(Bad("unknown blob type"));
       b.type = static_cast<BlobType>(type);
-      b.id = Id::FromView(bid);
-      if (uint64_t{b.offset} + b.length > p.pack_size) return bad("blob lies outside its pack");
+      if (b.offset >= p.pack_size || uint64_t{b.offset} + b.length > p.pack_size) {
+        return Err(Bad("blob lies outside its pack"));
+      }
     }
   }
   uint64_t nsup;
-  if (!r.Varint64(&nsup) || nsup > r.remaining() / 32) return bad("bad supersedes count");
-  seg.supersedes.resize(static_cast<size_t>(nsup));
-  for (auto& id : seg.supersedes) {
-    ByteView v;
-    r.Raw(32, &v);
-    id = Id::FromView(v);
+  if (!r.Varint64(&nsup) || nsup > r.remaining() / Id::kSize) {
+    return Err(Bad("bad supersedes count"));
   }
-  if (!r.empty()) return bad("trailing bytes");
+  seg.supersedes.resize(static_cast<size_t>(nsup));
+  for (Id& id : seg.supersedes) {
+    if (!ReadId(r, &id)) return Err(Bad("truncated supersedes list"));
+  }
+  if (!r.empty()) return Err(Bad("trailing bytes"));
   return seg;
 }
 
