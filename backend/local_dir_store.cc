@@ -155,7 +155,7 @@ std::string LocalDirStore::Path(std::string_view key) const {
   return root_ + "/" + std::string(key);
 }
 
-Result<Bytes> LocalDirStore::Get(std::string_view key, uint64_t offset, uint64_t length) {
+Result<Bytes> LocalDirStore::DoGet(std::string_view key, uint64_t offset, uint64_t length) {
   CAIRN_RETURN_IF_ERROR(CheckKey(key));
   const std::string path = Path(key);
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -246,7 +246,7 @@ Status LocalDirStore::ListDir(const std::string& dir, const std::string& rel,
   }
 }
 
-Status LocalDirStore::Put(std::string_view key, ByteView data, const PutOptions& opts) {
+Status LocalDirStore::DoPut(std::string_view key, ByteView data, const PutOptions& opts) {
   CAIRN_RETURN_IF_ERROR(CheckKey(key));
   const std::string path = Path(key);
   const std::string dir = Parent(path);

@@ -32,10 +32,10 @@ class LocalDirStore final : public ObjectStore {
   // root need not exist yet; trailing slashes are dropped.
   explicit LocalDirStore(std::string root);
 
-  Result<Bytes> Get(std::string_view key, uint64_t offset, uint64_t length) override;
+  Result<Bytes> DoGet(std::string_view key, uint64_t offset, uint64_t length) override;
   Result<ObjectInfo> Head(std::string_view key) override;
   Status List(std::string_view prefix, const std::function<Status(const ObjectInfo&)>& fn) override;
-  Status Put(std::string_view key, ByteView data, const PutOptions& opts) override;
+  Status DoPut(std::string_view key, ByteView data, const PutOptions& opts) override;
   Status Delete(std::string_view key) override;
   // The root directory, as given.
   std::string Describe() const override { return root_; }

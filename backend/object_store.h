@@ -45,8 +45,9 @@ class ObjectStore {
   // the end. A range reaching past the end returns the bytes that exist (the
   // caller checks the length it needs). NotFound when the key is absent;
   // InvalidArgument when offset is beyond the end.
-  virtual Result<Bytes> Get(std::string_view key, uint64_t offset = 0,
-                            uint64_t length = kToEnd) = 0;
+  Result<Bytes> Get(std::string_view key, uint64_t offset = 0, uint64_t length = kToEnd) {
+    return DoGet(key, offset, length);
+  }
 
   // Size of the object; NotFound when absent.
   virtual Result<ObjectInfo> Head(std::string_view key) = 0;
@@ -60,7 +61,9 @@ class ObjectStore {
   // Stores data under key atomically: a reader sees either no object or all
   // of it, and a crash never leaves a partial object under the key. When Put
   // returns OK the object is durable.
-  virtual Status Put(std::string_view key, ByteView data, const PutOptions& opts = {}) = 0;
+  Status Put(std::string_view key, ByteView data, const PutOptions& opts = {}) {
+    return DoPut(key, data, opts);
+  }
 
   // Removes the object. Deleting an absent key is OK (idempotent).
   virtual Status Delete(std::string_view key) = 0;
@@ -76,6 +79,12 @@ class ObjectStore {
   virtual Result<int64_t> GetRetention(std::string_view key);
   // Asks for a temporary restored copy of an archived (GLACIER...) object.
   virtual Status RequestRestore(std::string_view key, int days);
+
+ protected:
+  // Get and Put are non-virtual so their default arguments hold whatever
+  // the static type of the store; implementations override these.
+  virtual Result<Bytes> DoGet(std::string_view key, uint64_t offset, uint64_t length) = 0;
+  virtual Status DoPut(std::string_view key, ByteView data, const PutOptions& opts) = 0;
 };
 
 }  // namespace cairn

@@ -4,7 +4,7 @@ namespace cairn {
 
 ReadOnlyStore::ReadOnlyStore(std::unique_ptr<ObjectStore> base) : base_(std::move(base)) {}
 
-Result<Bytes> ReadOnlyStore::Get(std::string_view key, uint64_t offset, uint64_t length) {
+Result<Bytes> ReadOnlyStore::DoGet(std::string_view key, uint64_t offset, uint64_t length) {
   return base_->Get(key, offset, length);
 }
 
@@ -21,7 +21,7 @@ Result<int64_t> ReadOnlyStore::GetRetention(std::string_view key) {
 
 std::string ReadOnlyStore::Describe() const { return base_->Describe(); }
 
-Status ReadOnlyStore::Put(std::string_view key, ByteView, const PutOptions&) {
+Status ReadOnlyStore::DoPut(std::string_view key, ByteView, const PutOptions&) {
   return Refuse("write", key);
 }
 

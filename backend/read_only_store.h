@@ -18,14 +18,14 @@ class ReadOnlyStore final : public ObjectStore {
  public:
   explicit ReadOnlyStore(std::unique_ptr<ObjectStore> base);
 
-  Result<Bytes> Get(std::string_view key, uint64_t offset, uint64_t length) override;
+  Result<Bytes> DoGet(std::string_view key, uint64_t offset, uint64_t length) override;
   Result<ObjectInfo> Head(std::string_view key) override;
   Status List(std::string_view prefix, const std::function<Status(const ObjectInfo&)>& fn) override;
   Result<int64_t> GetRetention(std::string_view key) override;
   std::string Describe() const override;
 
   // PermissionDenied("<describe>: repository opened read-only ...").
-  Status Put(std::string_view key, ByteView data, const PutOptions& opts) override;
+  Status DoPut(std::string_view key, ByteView data, const PutOptions& opts) override;
   Status Delete(std::string_view key) override;
   Status SetRetention(std::string_view key, LockMode mode, int64_t retain_until_ns) override;
   Status RequestRestore(std::string_view key, int days) override;

@@ -59,7 +59,7 @@ auto RetryingStore::Retry(std::string_view op, std::string_view key, F&& f,
   }
 }
 
-Result<Bytes> RetryingStore::Get(std::string_view key, uint64_t offset, uint64_t length) {
+Result<Bytes> RetryingStore::DoGet(std::string_view key, uint64_t offset, uint64_t length) {
   return Retry("GET", key, [&] { return base_->Get(key, offset, length); });
 }
 
@@ -79,7 +79,7 @@ Status RetryingStore::List(std::string_view prefix,
       "LIST", prefix, [&] { return base_->List(prefix, wrapped); }, &fn_failed);
 }
 
-Status RetryingStore::Put(std::string_view key, ByteView data, const PutOptions& opts) {
+Status RetryingStore::DoPut(std::string_view key, ByteView data, const PutOptions& opts) {
   bool maybe_stored = false;  // an attempt failed in a way that may have stored the object
   return Retry("PUT", key, [&]() -> Status {
     Status s = base_->Put(key, data, opts);

@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libssl-dev libcurl4-openssl-dev liblmdb-dev libzstd-dev libfuse3-dev fuse3
-  libcli11-dev nlohmann-json3-dev libfmt-dev libexpected-dev libpugixml-dev
+  libacl1-dev libcli11-dev nlohmann-json3-dev libfmt-dev libexpected-dev libpugixml-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   attr acl rsync procps time util-linux
 )

@@ -230,14 +230,14 @@ TEST_F(RetryingStoreTest, FailedListIsRestarted) {
 class LostReplyStore final : public ObjectStore {
  public:
   explicit LostReplyStore(MemoryStore& base) : base_(base) {}
-  Result<Bytes> Get(std::string_view k, uint64_t o, uint64_t l) override {
+  Result<Bytes> DoGet(std::string_view k, uint64_t o, uint64_t l) override {
     return base_.Get(k, o, l);
   }
   Result<ObjectInfo> Head(std::string_view k) override { return base_.Head(k); }
   Status List(std::string_view p, const std::function<Status(const ObjectInfo&)>& fn) override {
     return base_.List(p, fn);
   }
-  Status Put(std::string_view k, ByteView d, const PutOptions& o) override {
+  Status DoPut(std::string_view k, ByteView d, const PutOptions& o) override {
     Status s = base_.Put(k, d, o);
     if (s.ok() && !lost_one_) {
       lost_one_ = true;

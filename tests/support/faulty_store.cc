@@ -129,7 +129,7 @@ void FaultyStore::Damage(std::string_view key, Bytes& data) {
   bytes_read_ += data.size();
 }
 
-Result<Bytes> FaultyStore::Get(std::string_view key, uint64_t offset, uint64_t length) {
+Result<Bytes> FaultyStore::DoGet(std::string_view key, uint64_t offset, uint64_t length) {
   CAIRN_RETURN_IF_ERROR(Enter(StoreOp::kGet, key));
   auto r = base_.Get(key, offset, length);
   if (r) Damage(key, *r);
@@ -147,7 +147,7 @@ Status FaultyStore::List(std::string_view prefix,
   return base_.List(prefix, fn);
 }
 
-Status FaultyStore::Put(std::string_view key, ByteView data, const PutOptions& opts) {
+Status FaultyStore::DoPut(std::string_view key, ByteView data, const PutOptions& opts) {
   CAIRN_RETURN_IF_ERROR(Enter(StoreOp::kPut, key));
   {
     // Reserve the space first so concurrent Puts cannot overshoot the limit.

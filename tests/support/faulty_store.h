@@ -80,10 +80,10 @@ class FaultyStore final : public ObjectStore {
 
   // --- ObjectStore ---
 
-  Result<Bytes> Get(std::string_view key, uint64_t offset, uint64_t length) override;
+  Result<Bytes> DoGet(std::string_view key, uint64_t offset, uint64_t length) override;
   Result<ObjectInfo> Head(std::string_view key) override;
   Status List(std::string_view prefix, const std::function<Status(const ObjectInfo&)>& fn) override;
-  Status Put(std::string_view key, ByteView data, const PutOptions& opts) override;
+  Status DoPut(std::string_view key, ByteView data, const PutOptions& opts) override;
   Status Delete(std::string_view key) override;
   std::string Describe() const override { return "faulty(" + base_.Describe() + ")"; }
   // Passed through without faults or counting.

@@ -12,7 +12,7 @@ Status Missing(std::string_view key) {
 
 }  // namespace
 
-Result<Bytes> MemoryStore::Get(std::string_view key, uint64_t offset, uint64_t length) {
+Result<Bytes> MemoryStore::DoGet(std::string_view key, uint64_t offset, uint64_t length) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = objects_.find(key);
   if (it == objects_.end()) return Err(Missing(key));
@@ -48,7 +48,7 @@ Status MemoryStore::List(std::string_view prefix,
   return Status::OK();
 }
 
-Status MemoryStore::Put(std::string_view key, ByteView data, const PutOptions& opts) {
+Status MemoryStore::DoPut(std::string_view key, ByteView data, const PutOptions& opts) {
   Bytes copy(data.begin(), data.end());  // copied before taking the lock
   std::lock_guard<std::mutex> lock(mu_);
   auto it = objects_.find(key);

@@ -33,7 +33,7 @@ class DirOwningStore final : public ObjectStore {
       : inner_(std::move(inner)), dir_(std::move(dir)) {}
   ~DirOwningStore() override;
 
-  Result<Bytes> Get(std::string_view key, uint64_t offset, uint64_t length) override {
+  Result<Bytes> DoGet(std::string_view key, uint64_t offset, uint64_t length) override {
     return inner_->Get(key, offset, length);
   }
   Result<ObjectInfo> Head(std::string_view key) override { return inner_->Head(key); }
@@ -41,7 +41,7 @@ class DirOwningStore final : public ObjectStore {
               const std::function<Status(const ObjectInfo&)>& fn) override {
     return inner_->List(prefix, fn);
   }
-  Status Put(std::string_view key, ByteView data, const PutOptions& opts) override {
+  Status DoPut(std::string_view key, ByteView data, const PutOptions& opts) override {
     return inner_->Put(key, data, opts);
   }
   Status Delete(std::string_view key) override { return inner_->Delete(key); }
