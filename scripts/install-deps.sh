@@ -9,9 +9,12 @@ PACKAGES=(
   libacl1-dev libcli11-dev nlohmann-json3-dev libfmt-dev libexpected-dev libpugixml-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   attr acl rsync procps time util-linux
+  # tests/s3: a single-node Ceph radosgw (rgw.sh), curl to sign requests,
+  # python3 for the fault proxy and python3-rados for the bootstrap.
+  ceph-mon ceph-osd radosgw ceph-common uuid-runtime python3 python3-rados curl
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  PACKAGES+=(restic borgbackup)
+  PACKAGES+=(restic borgbackup awscli)
 fi
 
 missing=()
