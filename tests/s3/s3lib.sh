@@ -13,20 +13,25 @@ S3_ENDPOINT=${S3_ENDPOINT:-$CAIRN_TEST_S3_ENDPOINT}
 
 # s3 METHOD PATH [CURL ARGS...]: a SigV4-signed request (curl --aws-sigv4,
 # path-style) to $S3_ENDPOINT/PATH. Sets RC to the HTTP status (000: no
-# answer), OUT to the body, ERR to curl's stderr and HDRS to the response
-# headers. curl signs an empty query value only as "name=": write
+# answer), CURL_RC to curl's exit status (18 partial body, 28 timeout, 52
+# empty reply, 56 connection reset), OUT to the body (file $SCRATCH/s3.body),
+# ERR to curl's stderr and HDRS to the response headers. curl signs an empty query value only as "name=": write
 # "?uploads=" not "?uploads", and percent-encode query values ("dir%2F").
 s3() {
   local method=$1 path=$2
   shift 2
+  local verb=(-X "$method")
+  [[ "$method" != HEAD ]] || verb=(--head)  # -X HEAD would wait for a body
+  rm -f "$SCRATCH/s3.body" "$SCRATCH/s3.hdrs"
   set +e
-  RC=$(curl -sS -X "$method" --max-time "${S3_MAX_TIME:-30}" \
+  RC=$(curl -sS "${verb[@]}" --max-time "${S3_MAX_TIME:-30}" \
     --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
     -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
     -D "$SCRATCH/s3.hdrs" -o "$SCRATCH/s3.body" -w '%{http_code}' "$@" \
     "$S3_ENDPOINT/$path" 2>"$SCRATCH/s3.err")
+  CURL_RC=$?
   set -e
-  OUT=$(tr -d '\0' <"$SCRATCH/s3.body" 2>/dev/null || true)
+  OUT=$(tr -d '\0' 2>/dev/null <"$SCRATCH/s3.body" || true)
   ERR=$(cat "$SCRATCH/s3.err")
   HDRS=$(tr -d '\r' <"$SCRATCH/s3.hdrs" 2>/dev/null || true)
 }
