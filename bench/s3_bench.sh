@@ -1,0 +1,304 @@
+#!/usr/bin/env bash
+# bench/s3_bench.sh — cairn on S3 against the aws CLI and restic, on a
+# radosgw of its own on loopback, in one run.
+#
+#   bench/s3_bench.sh [--scratch DIR] [--big N] [--small M] [--threads T]
+#                     [--data DIR] [--size-gb G] [--skip-backup] [--osd-gib G]
+#                     [--cairn PATH] [--store-bench PATH] [--markdown] [--keep] [--warm]
+#   bench/s3_bench.sh --table SCRATCH [--markdown]      # reprint a table
+#
+# 1. Starts radosgw (tests/s3/rgw.sh) with bluestore on a sparse file of
+#    --osd-gib G GiB (default 40) in SCRATCH/rgw: a memstore OSD would hold
+#    the data in RAM 3-4 times over and hang when full.
+# 2. Throughput (warm page cache: the files are read from and written to
+#    memory, so the network path is what is measured): N x 16 MiB (default
+#    16) and M x 1 MiB (default 128) random files, each set
+#      - uploaded and downloaded by `aws s3 cp --recursive` (Debian's awscli,
+#        /usr/bin/aws, its default 10 concurrent requests, path-style);
+#      - put and got by cairn's S3Store through OpenStore
+#        (build/bench/cairn_store_bench, --threads T, default 8);
+#    every download is checked with diff -r against the source.
+#    MiB/s = bytes / wall time of the command (process start included, for
+#    both tools alike).
+# 3. Backup of the bench dataset (bench/dataset.sh; --data, --size-gb as in
+#    backup_bench.sh): cairn to a local directory, cairn to
+#    s3://bucket/cairn-repo, restic to s3:ENDPOINT/bucket/restic-repo (fresh
+#    prefixes); page cache dropped before each (needs root; --warm does not).
+# Prints the table (and Markdown with --markdown) with the issue's targets:
+# cairn/aws >= 2 both ways, cairn s3/local <= 1.3, cairn/restic <= 0.7.
+# Logs in SCRATCH/logs, figures in SCRATCH/results.tsv. radosgw is stopped at
+# the end, also on failure or ^C.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BASE_TMP=${TMPDIR:-/var/tmp}
+SCRATCH="$BASE_TMP/cairn-s3-bench"
+DATA="$BASE_TMP/cairn-bench-data"
+SIZE_GB=""
+NBIG=16
+NSMALL=128
+THREADS=8
+OSD_GIB=40
+SKIP_BACKUP=0
+CAIRN="${CAIRN_BIN:-$HERE/../build/tools/cairn}"
+STORE_BENCH="$HERE/../build/bench/cairn_store_bench"
+AWS=/usr/bin/aws  # Debian's awscli, not a pip one earlier on PATH
+MARKDOWN=0
+KEEP=0
+COLD=1
+TABLE_ONLY=""
+BUCKET=cairn-bench
+
+usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+die() { echo "s3_bench.sh: error: $*" >&2; exit 1; }
+say() { echo "== $*" >&2; }
+
+while (($#)); do
+  case "$1" in
+    --scratch) SCRATCH="${2:?}"; shift 2 ;;
+    --data) DATA="${2:?}"; shift 2 ;;
+    --size-gb) SIZE_GB="${2:?}"; shift 2 ;;
+    --big) NBIG="${2:?}"; shift 2 ;;
+    --small) NSMALL="${2:?}"; shift 2 ;;
+    --threads) THREADS="${2:?}"; shift 2 ;;
+    --osd-gib) OSD_GIB="${2:?}"; shift 2 ;;
+    --skip-backup) SKIP_BACKUP=1; shift ;;
+    --cairn) CAIRN="${2:?}"; shift 2 ;;
+    --store-bench) STORE_BENCH="${2:?}"; shift 2 ;;
+    --markdown) MARKDOWN=1; shift ;;
+    --keep) KEEP=1; shift ;;
+    --warm) COLD=0; shift ;;
+    --table) TABLE_ONLY="${2:?}"; shift 2 ;;
+    -h|--help) usage 0 ;;
+    *) die "unknown argument $1 (see --help)" ;;
+  esac
+done
+
+# ---- the table ---------------------------------------------------------------------
+# results.tsv: what tool value unit status note
+print_table() {  # $1 = results dir, $2 = 1 for Markdown
+  awk -F'\t' -v md="$2" '
+    FNR == 1 { file++ }
+    file == 1 { meta[$1] = $2; next }
+    { k = $1 SUBSEP $2; val[k] = $3; st[k] = $5; note[k] = $6; order[++nk] = k }
+    function cell(s) { return md ? " " s " |" : sprintf("%-22s", s) }
+    function line(a, n,   i, s) { s = md ? "|" : ""; for (i = 1; i <= n; i++) s = s cell(a[i]); sub(/ +$/, "", s); print s }
+    function v(w, t,   k) { k = w SUBSEP t; return !(k in st) ? "-" : st[k] == "ok" ? val[k] : st[k] }
+    function num(x) { return x ~ /^[0-9.]+$/ }
+    function ratio(a, b) { return (num(a) && num(b) && b + 0 > 0) ? sprintf("%.2f", a / b) : "-" }
+    function verdict(r, op, target) {
+      if (r == "-") return "-"
+      return ((op == ">=" && r + 0 >= target) || (op == "<=" && r + 0 <= target)) ? "met" : "MISSED"
+    }
+    function row(label, a, b, op, target,   r) {  # ratio: b / a
+      r = ratio(v(b[1], b[2]), v(a[1], a[2]))
+      n = 0; c[++n] = label; c[++n] = v(a[1], a[2]); c[++n] = v(b[1], b[2])
+      c[++n] = r; c[++n] = op " " target; c[++n] = verdict(r, op, target)
+      line(c, n)
+    }
+    END {
+      print meta["title"]
+      if (md) print ""
+      n = 0; h[++n] = "throughput (MiB/s)"; h[++n] = "aws s3 cp"; h[++n] = "cairn S3Store"
+      h[++n] = "cairn/aws"; h[++n] = "target"; h[++n] = ""
+      line(h, n)
+      if (md) print "|---|---|---|---|---|---|"
+      split("upload-big,download-big,upload-small,download-small", ops, ",")
+      split(meta["label-big"] " upload," meta["label-big"] " download," meta["label-small"] " upload," meta["label-small"] " download", labels, ",")
+      for (i = 1; i <= 4; i++) {
+        a[1] = ops[i]; a[2] = "aws"; b[1] = ops[i]; b[2] = "cairn"
+        row(labels[i], a, b, ">=", 2)
+      }
+      if (("backup" SUBSEP "cairn-local") in st || ("backup" SUBSEP "restic-s3") in st) {
+        print ""
+        n = 0; h[++n] = "first backup (wall s)"; h[++n] = "reference"; h[++n] = "cairn s3://"
+        h[++n] = "cairn s3 / reference"; h[++n] = "target"; h[++n] = ""
+        line(h, n)
+        if (md) print "|---|---|---|---|---|---|"
+        a[1] = "backup"; a[2] = "cairn-local"; b[1] = "backup"; b[2] = "cairn-s3"
+        row("cairn local dir", a, b, "<=", 1.3)
+        a[2] = "restic-s3"
+        row("restic s3", a, b, "<=", 0.7)
+      }
+      print ""
+      pre = md ? "- " : "  "
+      for (i = 1; i <= nk; i++) if (note[order[i]] != "") { split(order[i], p, SUBSEP); print pre p[2] " " p[1] ": " note[order[i]] }
+      for (k = 1; ("note" k) in meta; k++) print pre meta["note" k]
+    }' "$1/meta.tsv" "$1/results.tsv"
+}
+
+if [[ -n "$TABLE_ONLY" ]]; then
+  print_table "$TABLE_ONLY" 0
+  if ((MARKDOWN)); then echo; print_table "$TABLE_ONLY" 1; fi
+  exit 0
+fi
+
+# ---- requirements ------------------------------------------------------------------
+apt_need() {  # apt_need FILE PACKAGE
+  [[ -x "$1" ]] || command -v "$1" >/dev/null 2>&1 && return 0
+  [[ $(id -u) -eq 0 ]] || die "$1 is missing: apt-get install $2"
+  say "installing $2 (for $1)"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >&2
+}
+apt_need /usr/bin/time time
+apt_need "$AWS" awscli
+((SKIP_BACKUP)) || apt_need restic restic
+[[ -x "$STORE_BENCH" ]] ||
+  die "$STORE_BENCH not found: scripts/build.sh build -DCAIRN_BUILD_BENCH=ON && ninja -C build cairn_store_bench (or --store-bench PATH)"
+if ((!SKIP_BACKUP)); then
+  [[ -x "$CAIRN" ]] || die "cairn binary $CAIRN not found (build it, or pass --cairn PATH)"
+  if ((COLD)); then
+    { sync && echo 3 >/proc/sys/vm/drop_caches; } 2>/dev/null ||
+      die "cannot drop the page cache (needs root and a writable /proc/sys/vm); --warm runs without"
+  fi
+fi
+drop_caches() { ((COLD)) || return 0; sync; echo 3 >/proc/sys/vm/drop_caches; }
+
+mkdir -p "$SCRATCH"
+SCRATCH=$(cd "$SCRATCH" && pwd)
+LOGS="$SCRATCH/logs"
+RESULTS="$SCRATCH/results.tsv"
+rm -rf "$LOGS" "$SCRATCH/files" "$SCRATCH/dl" "$SCRATCH/repo-local" "$SCRATCH"/cache-*
+mkdir -p "$LOGS"
+: >"$RESULTS"
+record() {  # what tool value unit status [note]
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "${6:-}" >>"$RESULTS"
+}
+
+# ---- the server ----------------------------------------------------------------------
+RGW="$HERE/../tests/s3/rgw.sh"
+trap '"$RGW" stop "$SCRATCH/rgw" >/dev/null 2>&1 || true' EXIT
+say "starting radosgw (bluestore, $OSD_GIB GiB sparse file in $SCRATCH/rgw)"
+"$RGW" start "$SCRATCH/rgw" --bluestore-gib "$OSD_GIB" 2>"$LOGS/rgw-start.log" ||
+  { cat "$LOGS/rgw-start.log" >&2; die "radosgw did not start"; }
+# shellcheck disable=SC1091
+source "$SCRATCH/rgw/env"
+ENDPOINT=$CAIRN_TEST_S3_ENDPOINT
+export AWS_CONFIG_FILE="$SCRATCH/aws-config" AWS_SHARED_CREDENTIALS_FILE=/dev/null
+printf '[default]\nregion = %s\ns3 =\n    addressing_style = path\n' "$AWS_REGION" >"$AWS_CONFIG_FILE"
+AWS_S3=("$AWS" --endpoint-url "$ENDPOINT")
+"${AWS_S3[@]}" s3 mb "s3://$BUCKET" >"$LOGS/mb.log" 2>&1 || { cat "$LOGS/mb.log" >&2; die "cannot create bucket $BUCKET"; }
+cairn_location() { echo "s3://$BUCKET/$1?endpoint=$ENDPOINT"; }
+
+# timed LOG CMD...: runs CMD, output to LOGS/LOG.log; sets WALL (seconds).
+timed() {
+  local log=$1 tf="$LOGS/$1.time" rc=0
+  shift
+  /usr/bin/time -f '%e' -o "$tf" "$@" >"$LOGS/$log.log" 2>&1 || rc=$?
+  WALL=$(tail -n 1 "$tf")
+  if ((rc)); then
+    echo "   FAILED (exit $rc), last lines of $LOGS/$log.log:" >&2
+    tail -n 5 "$LOGS/$log.log" | sed 's/^/    /' >&2
+  fi
+  return "$rc"
+}
+mib_s() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", b / 1048576 / s }'; }
+
+# ---- throughput ----------------------------------------------------------------------
+make_files() {  # DIR COUNT MIB
+  mkdir -p "$1"
+  local i
+  for ((i = 0; i < $2; i++)); do head -c $(($3 * 1048576)) /dev/urandom >"$1/f$(printf %05d "$i")"; done
+}
+say "making $NBIG x 16 MiB and $NSMALL x 1 MiB random files"
+make_files "$SCRATCH/files/big" "$NBIG" 16
+make_files "$SCRATCH/files/small" "$NSMALL" 1
+
+throughput() {  # SET (big|small)
+  local set=$1 src="$SCRATCH/files/$1" bytes out
+  bytes=$(du -sb --apparent-size "$src" | cut -f1)
+  say "aws s3 cp --recursive: $set upload"
+  if timed "aws-upload-$set" "${AWS_S3[@]}" s3 cp --recursive --only-show-errors "$src" "s3://$BUCKET/aws/$set/"; then
+    record "upload-$set" aws "$(mib_s "$bytes" "$WALL")" MiB/s ok
+  else record "upload-$set" aws - MiB/s FAILED "see $LOGS/aws-upload-$set.log"; fi
+  out="$SCRATCH/dl/aws-$set"
+  say "aws s3 cp --recursive: $set download"
+  if timed "aws-download-$set" "${AWS_S3[@]}" s3 cp --recursive --only-show-errors "s3://$BUCKET/aws/$set/" "$out" &&
+     diff -r "$src" "$out" >"$LOGS/aws-diff-$set.log" 2>&1; then
+    record "download-$set" aws "$(mib_s "$bytes" "$WALL")" MiB/s ok
+  else record "download-$set" aws - MiB/s FAILED "download failed or differs, see $LOGS/aws-*-$set.log"; fi
+  rm -rf "$out"
+
+  say "cairn S3Store: $set put ($THREADS threads)"
+  if timed "cairn-upload-$set" "$STORE_BENCH" put "$(cairn_location store)" "$src" --prefix "$set" --threads "$THREADS"; then
+    record "upload-$set" cairn "$(mib_s "$bytes" "$WALL")" MiB/s ok "$(cat "$LOGS/cairn-upload-$set.log")"
+  else record "upload-$set" cairn - MiB/s FAILED "see $LOGS/cairn-upload-$set.log"; fi
+  out="$SCRATCH/dl/cairn-$set"
+  say "cairn S3Store: $set get ($THREADS threads)"
+  if timed "cairn-download-$set" "$STORE_BENCH" get "$(cairn_location store)" "$out" --prefix "$set" --threads "$THREADS" &&
+     diff -r "$src" "$out" >"$LOGS/cairn-diff-$set.log" 2>&1; then
+    record "download-$set" cairn "$(mib_s "$bytes" "$WALL")" MiB/s ok "$(cat "$LOGS/cairn-download-$set.log")"
+  else record "download-$set" cairn - MiB/s FAILED "download failed or differs, see $LOGS/cairn-*-$set.log"; fi
+  rm -rf "$out"
+}
+throughput big
+throughput small
+((KEEP)) || rm -rf "$SCRATCH/files" "$SCRATCH/dl"
+
+# ---- backup ----------------------------------------------------------------------------
+if ((!SKIP_BACKUP)); then
+  if [[ -n "$SIZE_GB" ]]; then
+    "$HERE/dataset.sh" "$DATA" --size-gb "$SIZE_GB" >&2
+  elif [[ ! -f "$DATA/dataset.marker" ]]; then
+    "$HERE/dataset.sh" "$DATA" >&2
+  fi
+  [[ -f "$DATA/dataset.marker" && -d "$DATA/base" ]] || die "no complete dataset in $DATA (bench/dataset.sh DIR builds one)"
+  SRC="$DATA/base"
+  export CAIRN_PASSWORD=cairn-bench RESTIC_PASSWORD=cairn-bench
+  export RESTIC_CACHE_DIR="$SCRATCH/cache-restic"
+  unset CAIRN_REPO CAIRN_PASSWORD_FILE RESTIC_REPOSITORY RESTIC_PASSWORD_FILE || true
+  run_backup() {  # NAME REPO INIT-CMD... -- BACKUP-CMD...
+    local name=$1 init=() backup=()
+    shift
+    while [[ "$1" != -- ]]; do init+=("$1"); shift; done
+    shift
+    backup=("$@")
+    say "$name: init"
+    if ! "${init[@]}" >"$LOGS/$name-init.log" 2>&1; then
+      record backup "$name" - s FAILED "init failed: $(tail -n 1 "$LOGS/$name-init.log")"
+      echo "   init FAILED: $(tail -n 1 "$LOGS/$name-init.log")" >&2
+      return 0
+    fi
+    drop_caches
+    say "$name: first backup of $SRC"
+    if timed "$name-backup" "${backup[@]}"; then
+      record backup "$name" "$WALL" s ok
+      echo "   ${WALL}s" >&2
+    else
+      record backup "$name" - s FAILED "see $LOGS/$name-backup.log"
+    fi
+  }
+  local_repo="$SCRATCH/repo-local"
+  s3_repo=$(cairn_location "cairn-repo-$(date +%s)")
+  restic_repo="s3:$ENDPOINT/$BUCKET/restic-repo-$(date +%s)"
+  run_backup cairn-local "$CAIRN" -r "$local_repo" --cache-dir "$SCRATCH/cache-local" init -- \
+    "$CAIRN" -r "$local_repo" --cache-dir "$SCRATCH/cache-local" backup --series bench "$SRC"
+  run_backup cairn-s3 "$CAIRN" -r "$s3_repo" --cache-dir "$SCRATCH/cache-s3" init -- \
+    "$CAIRN" -r "$s3_repo" --cache-dir "$SCRATCH/cache-s3" backup --series bench "$SRC"
+  run_backup restic-s3 restic -r "$restic_repo" init --repository-version 2 -- \
+    restic -r "$restic_repo" backup --compression auto --host cairn-bench "$SRC"
+  ((KEEP)) || rm -rf "$local_repo" "$SCRATCH"/cache-*
+fi
+
+# ---- the table -------------------------------------------------------------------------
+{
+  printf 'title\tS3 benchmark, %s, %s, %s cores, %s GB RAM, radosgw %s (bluestore on a sparse file) on 127.0.0.1\n' \
+    "$(date -u +%Y-%m-%d)" "$(uname -m)" "$(nproc)" \
+    "$(awk '/MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)" \
+    "$(radosgw --version 2>/dev/null | awk '{ print $3 }')"
+  printf 'label-big\t%s x 16 MiB\n' "$NBIG"
+  printf 'label-small\t%s x 1 MiB\n' "$NSMALL"
+  printf 'note1\t%s; cairn: bench/cairn_store_bench, %s threads through OpenStore; page cache warm for throughput\n' \
+    "$("$AWS" --version 2>&1 | cut -d' ' -f1) (default 10 concurrent requests)" "$THREADS"
+  if ((!SKIP_BACKUP)); then
+    printf 'note2\tbackup: dataset %s: %s; %s; %s; page cache %s\n' "$DATA" \
+      "$(sed -n 's/^base *//p' "$DATA/dataset.info" 2>/dev/null)" "$("$CAIRN" --version 2>/dev/null | head -n 1)" \
+      "$(restic version | cut -d' ' -f1-2)" "$( ((COLD)) && echo 'dropped before each backup' || echo WARM)"
+  fi
+  printf 'note3\tlogs in %s\n' "$LOGS"
+} >"$SCRATCH/meta.tsv"
+
+print_table "$SCRATCH" 0
+if ((MARKDOWN)); then echo; print_table "$SCRATCH" 1; fi
+! awk -F'\t' '$5 == "FAILED" { bad = 1 } END { exit !bad }' "$RESULTS"
