@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 2: install what is needed, build with warnings as errors,
 # run the whole suite, then build with ASan+UBSan and run it again.
-# Real servers a test needs are started by the test script and stopped after.
+# Real servers a test needs are started and stopped by ctest fixtures (radosgw:
+# tests/s3/CMakeLists.txt), once per build tree, also when tests fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
