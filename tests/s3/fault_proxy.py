@@ -190,6 +190,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     raise
         raise AssertionError("unreachable")
 
+    def _after_response(self, resp, body):
+        """Drops the upstream connection when the server closes it, and after
+        an error answer to a request with a body: radosgw may answer such a
+        request before reading its body, and the next request on that
+        connection can then stall. A new connection avoids passing that on
+        as a fault nobody configured."""
+        if resp.will_close or (body and resp.status >= 400):
+            self._upstream.close()
+            self._upstream = None
+
     # ---- response side -------------------------------------------------------
     def _start_response(self, resp, chunked):
         self.send_response_only(resp.status, resp.reason)
@@ -290,18 +300,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 sent += len(data)
             if up_chunked and has_body:
                 self.wfile.write(b"0\r\n\r\n")
-            if resp.will_close:  # the server closes after this response
-                self._upstream.close()
-                self._upstream = None
+            self._after_response(resp, body)
             self.server.log.line(f"{what} -> {resp.status} fault=none {sent} bytes")
             return
 
         # A fault: read the whole response first so the upstream connection
         # stays usable, then give the client only part of it.
         data = resp.read() if has_body else b""
-        if resp.will_close:
-            self._upstream.close()
-            self._upstream = None
+        self._after_response(resp, body)
         half = len(data) // 2
         if fault == "reset":
             if data:
