@@ -156,4 +156,43 @@ stop_proxy
 [[ "$first" == *503* && "$first" == *200* ]] || fail "seed 7, 1 in 3: expected both 200 and 503: $first"
 [[ "$first" != "200 200 503 200 200 503 "* ]] || fail "with --seed the faults should be random, not every 3rd: $first"
 
+# ---- chunked responses (radosgw answers with Content-Length; a stub does not) ----------
+cat >"$SCRATCH/chunked_server.py" <<'PY'
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for i in range(3):
+            part = (b"%d" % i) * 40000
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+        self.wfile.write(b"0\r\n\r\n")
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1] + ".tmp", "w").write(str(s.server_address[1]))
+__import__("os").replace(sys.argv[1] + ".tmp", sys.argv[1])
+s.serve_forever()
+PY
+python3 "$SCRATCH/chunked_server.py" "$SCRATCH/stub.port" &
+stub=$!
+CLEANUPS+=("kill $stub 2>/dev/null")
+for ((i = 0; i < 100; i++)); do [[ -s "$SCRATCH/stub.port" ]] && break; sleep 0.05; done
+UPSTREAM="http://127.0.0.1:$(cat "$SCRATCH/stub.port")"
+{ printf '0%.0s' $(seq 40000); printf '1%.0s' $(seq 40000); printf '2%.0s' $(seq 40000); } >"$SCRATCH/chunked.want"
+start_proxy chunked --truncate-every 2
+set +e
+curl -sS -o "$SCRATCH/chunked.got" -D "$SCRATCH/chunked.hdrs" "$S3_ENDPOINT/x" 2>/dev/null
+rc1=$?
+curl -sS -o "$SCRATCH/chunked.cut" "$S3_ENDPOINT/x" 2>/dev/null
+rc2=$?
+set -e
+[[ $rc1 == 0 ]] && cmp -s "$SCRATCH/chunked.want" "$SCRATCH/chunked.got" ||
+  fail "a chunked response through the proxy: curl $rc1, body differs"
+grep -qi '^transfer-encoding: chunked' "$SCRATCH/chunked.hdrs" || fail "chunked response not passed on chunked"
+[[ $rc2 == 18 && $(stat -c %s "$SCRATCH/chunked.cut") == 60000 ]] ||
+  fail "a truncated chunked response: curl $rc2 (want 18), $(stat -c %s "$SCRATCH/chunked.cut") bytes (want 60000)"
+stop_proxy
+
 finish

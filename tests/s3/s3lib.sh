@@ -14,7 +14,8 @@ S3_ENDPOINT=${S3_ENDPOINT:-$CAIRN_TEST_S3_ENDPOINT}
 # s3 METHOD PATH [CURL ARGS...]: a SigV4-signed request (curl --aws-sigv4,
 # path-style) to $S3_ENDPOINT/PATH. Sets RC to the HTTP status (000: no
 # answer), CURL_RC to curl's exit status (18 partial body, 28 timeout, 52
-# empty reply, 56 connection reset), OUT to the body (file $SCRATCH/s3.body),
+# empty reply, 56 connection reset), OUT to a text body (the body is in
+# $SCRATCH/s3.body),
 # ERR to curl's stderr and HDRS to the response headers. curl signs an empty query value only as "name=": write
 # "?uploads=" not "?uploads", and percent-encode query values ("dir%2F").
 s3() {
@@ -31,7 +32,11 @@ s3() {
     "$S3_ENDPOINT/$path" 2>"$SCRATCH/s3.err")
   CURL_RC=$?
   set -e
-  OUT=$(tr -d '\0' 2>/dev/null <"$SCRATCH/s3.body" || true)
+  OUT=""
+  if [[ -s "$SCRATCH/s3.body" ]]; then  # text (XML) bodies only: binary would garble messages
+    if grep -qI . "$SCRATCH/s3.body"; then OUT=$(cat "$SCRATCH/s3.body")
+    else OUT="($(stat -c %s "$SCRATCH/s3.body") bytes of binary data)"; fi
+  fi
   ERR=$(cat "$SCRATCH/s3.err")
   HDRS=$(tr -d '\r' <"$SCRATCH/s3.hdrs" 2>/dev/null || true)
 }
