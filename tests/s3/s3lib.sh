@@ -14,10 +14,10 @@ S3_ENDPOINT=${S3_ENDPOINT:-$CAIRN_TEST_S3_ENDPOINT}
 # s3 METHOD PATH [CURL ARGS...]: a SigV4-signed request (curl --aws-sigv4,
 # path-style) to $S3_ENDPOINT/PATH. Sets RC to the HTTP status (000: no
 # answer), CURL_RC to curl's exit status (18 partial body, 28 timeout, 52
-# empty reply, 56 connection reset), OUT to a text body (the body is in
-# $SCRATCH/s3.body),
-# ERR to curl's stderr and HDRS to the response headers. curl signs an empty query value only as "name=": write
-# "?uploads=" not "?uploads", and percent-encode query values ("dir%2F").
+# empty reply, 56 connection reset), OUT to a text body (every body is in
+# $SCRATCH/s3.body), ERR to curl's stderr and HDRS to the response headers.
+# curl signs an empty query value only as "name=": write "?uploads=", not
+# "?uploads"; and percent-encode query values ("prefix=dir%2F").
 s3() {
   local method=$1 path=$2
   shift 2
