@@ -147,12 +147,13 @@ spawn() {
   disown "$!"
 }
 
-wait_for() {  # wait_for SECONDS WHAT CMD...: polls CMD every 0.05 s
-  local secs=$1 what=$2 deadline
-  shift 2
-  deadline=$(($(date +%s%N) + secs * 1000000000))
+# wait_for WHAT CMD...: polls CMD every 0.05 s until it succeeds; fails the
+# start when a daemon died or START_TIMEOUT seconds have passed since start.
+wait_for() {
+  local what=$1
+  shift
   until "$@" >/dev/null 2>&1; do
-    (($(date +%s%N) < deadline)) || fail_start "$what not ready after ${secs}s"
+    (($(date +%s%N) < START_DEADLINE)) || fail_start "$what not ready ${START_TIMEOUT}s after start"
     check_alive
     sleep 0.05
   done
@@ -183,9 +184,13 @@ do_start() {
     esac
   done
   [[ "$size_gib" =~ ^[0-9]+$ ]] && ((size_gib > 0)) || die "size must be a whole number of GiB"
+  if [[ "$osd_mode" == bluestore && "$(stat -f -c %T "$DIR")" == tmpfs ]]; then
+    die "--bluestore-gib needs O_DIRECT, which tmpfs lacks: put DIR ($DIR) on a disk file system"
+  fi
   install_packages
   local t0
   t0=$(date +%s%N)
+  START_DEADLINE=$((t0 + START_TIMEOUT * 1000000000))
   do_stop
   rm -f "$DIR/env"
   rm -rf "$DIR/log"
@@ -273,7 +278,7 @@ EOF
   ceph-mon -c "$CONF" --mkfs -i a --monmap "$DIR/monmap" --keyring "$DIR/keyring" \
     >>"$DIR/log/mkfs.out" 2>&1 || fail_start "ceph-mon --mkfs failed"
   spawn mon ceph-mon -c "$CONF" -f -i a
-  wait_for 20 "ceph-mon port $mon_port" port_open "$mon_port"
+  wait_for "ceph-mon port $mon_port" port_open "$mon_port"
 
   # OSD id 0, radosgw's pools (before the OSD is up, so their PGs are
   # created at once when it boots, not one pool at a time later).
@@ -303,7 +308,7 @@ EOF
     fail_start "ceph-osd --mkfs failed"
   spawn osd ceph-osd -c "$CONF" -f -i 0
   osd_up() { ceph_cmd osd stat 2>/dev/null | grep -q '1 up'; }
-  wait_for 40 "osd.0 up" osd_up
+  wait_for "osd.0 up" osd_up
 
   # The user with fixed keys (the first radosgw-admin call also creates the
   # default zone and zonegroup); zone placement: STANDARD plus the three extra
@@ -337,8 +342,8 @@ EOF
     fail_start "radosgw-admin zone set failed: see $DIR/log/bootstrap.out"
 
   spawn radosgw radosgw -c "$CONF" -n client.rgw.cairn -f
-  wait_for 40 "radosgw port $RGW_PORT" port_open "$RGW_PORT"
-  wait_for 20 "a signed S3 request" s3_ok
+  wait_for "radosgw port $RGW_PORT" port_open "$RGW_PORT"
+  wait_for "a signed S3 request" s3_ok
 
   cat >"$DIR/env.tmp" <<EOF
 export AWS_ACCESS_KEY_ID=$ACCESS_KEY AWS_SECRET_ACCESS_KEY=$SECRET_KEY AWS_REGION=$REGION
