@@ -2,7 +2,7 @@
 # bench/s3_bench.sh — cairn on S3 against the aws CLI and restic, on a
 # radosgw of its own on loopback, in one run.
 #
-#   bench/s3_bench.sh [--scratch DIR] [--big N] [--small M] [--threads T]
+#   bench/s3_bench.sh [--scratch DIR] [--big N] [--small M] [--threads T] [--runs R]
 #                     [--data DIR] [--size-gb G] [--skip-backup] [--osd-gib G]
 #                     [--cairn PATH] [--store-bench PATH] [--markdown] [--keep] [--warm]
 #   bench/s3_bench.sh --table SCRATCH [--markdown]      # reprint a table
@@ -19,7 +19,8 @@
 #        (build/bench/cairn_store_bench, --threads T, default 8);
 #    every download is checked with diff -r against the source.
 #    MiB/s = bytes / wall time of the command (process start included, for
-#    both tools alike).
+#    both tools alike); with --runs R each transfer runs R times and the
+#    median counts.
 # 3. Backup of the bench dataset (bench/dataset.sh; --data, --size-gb as in
 #    backup_bench.sh): cairn to a local directory, cairn to
 #    s3://bucket/cairn-repo, restic to s3:ENDPOINT/bucket/restic-repo (fresh
@@ -38,6 +39,7 @@ SIZE_GB=""
 NBIG=16
 NSMALL=128
 THREADS=8
+RUNS=1
 OSD_GIB=40
 SKIP_BACKUP=0
 CAIRN="${CAIRN_BIN:-$HERE/../build/tools/cairn}"
@@ -61,6 +63,7 @@ while (($#)); do
     --big) NBIG="${2:?}"; shift 2 ;;
     --small) NSMALL="${2:?}"; shift 2 ;;
     --threads) THREADS="${2:?}"; shift 2 ;;
+    --runs) RUNS="${2:?}"; shift 2 ;;
     --osd-gib) OSD_GIB="${2:?}"; shift 2 ;;
     --skip-backup) SKIP_BACKUP=1; shift ;;
     --cairn) CAIRN="${2:?}"; shift 2 ;;
@@ -205,32 +208,42 @@ say "making $NBIG x 16 MiB and $NSMALL x 1 MiB random files"
 make_files "$SCRATCH/files/big" "$NBIG" 16
 make_files "$SCRATCH/files/small" "$NSMALL" 1
 
-throughput() {  # SET (big|small)
-  local set=$1 src="$SCRATCH/files/$1" bytes out
+# transfer OP SET TOOL OUT CMD...: runs CMD --runs times; OUT (a download
+# directory, or "" for an upload) is emptied before each run and compared
+# with the source after it. Records the median wall time as MiB/s.
+transfer() {
+  local op=$1 set=$2 tool=$3 out=$4 src="$SCRATCH/files/$2" bytes r median note name walls=()
+  shift 4
   bytes=$(du -sb --apparent-size "$src" | cut -f1)
-  say "aws s3 cp --recursive: $set upload"
-  if timed "aws-upload-$set" "${AWS_S3[@]}" s3 cp --recursive --only-show-errors "$src" "s3://$BUCKET/aws/$set/"; then
-    record "upload-$set" aws "$(mib_s "$bytes" "$WALL")" MiB/s ok
-  else record "upload-$set" aws - MiB/s FAILED "see $LOGS/aws-upload-$set.log"; fi
-  out="$SCRATCH/dl/aws-$set"
-  say "aws s3 cp --recursive: $set download"
-  if timed "aws-download-$set" "${AWS_S3[@]}" s3 cp --recursive --only-show-errors "s3://$BUCKET/aws/$set/" "$out" &&
-     diff -r "$src" "$out" >"$LOGS/aws-diff-$set.log" 2>&1; then
-    record "download-$set" aws "$(mib_s "$bytes" "$WALL")" MiB/s ok
-  else record "download-$set" aws - MiB/s FAILED "download failed or differs, see $LOGS/aws-*-$set.log"; fi
-  rm -rf "$out"
-
-  say "cairn S3Store: $set put ($THREADS threads)"
-  if timed "cairn-upload-$set" "$STORE_BENCH" put "$(cairn_location store)" "$src" --prefix "$set" --threads "$THREADS"; then
-    record "upload-$set" cairn "$(mib_s "$bytes" "$WALL")" MiB/s ok "$(cat "$LOGS/cairn-upload-$set.log")"
-  else record "upload-$set" cairn - MiB/s FAILED "see $LOGS/cairn-upload-$set.log"; fi
-  out="$SCRATCH/dl/cairn-$set"
-  say "cairn S3Store: $set get ($THREADS threads)"
-  if timed "cairn-download-$set" "$STORE_BENCH" get "$(cairn_location store)" "$out" --prefix "$set" --threads "$THREADS" &&
-     diff -r "$src" "$out" >"$LOGS/cairn-diff-$set.log" 2>&1; then
-    record "download-$set" cairn "$(mib_s "$bytes" "$WALL")" MiB/s ok "$(cat "$LOGS/cairn-download-$set.log")"
-  else record "download-$set" cairn - MiB/s FAILED "download failed or differs, see $LOGS/cairn-*-$set.log"; fi
-  rm -rf "$out"
+  name="$tool-$op-$set"
+  for ((r = 1; r <= RUNS; r++)); do
+    say "$tool: $op $set (run $r of $RUNS)"
+    [[ -z "$out" ]] || rm -rf "$out"
+    if ! timed "$name" "$@"; then
+      record "$op-$set" "$tool" - MiB/s FAILED "see $LOGS/$name.log"
+      return 0
+    fi
+    if [[ -n "$out" ]] && ! diff -r "$src" "$out" >"$LOGS/$name.diff" 2>&1; then
+      record "$op-$set" "$tool" - MiB/s FAILED "the download differs from the source, see $LOGS/$name.diff"
+      return 0
+    fi
+    walls+=("$WALL")
+  done
+  [[ -z "$out" ]] || rm -rf "$out"
+  median=$(printf '%s\n' "${walls[@]}" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+  note=""
+  ((RUNS == 1)) || note="wall s of the runs: ${walls[*]}"
+  [[ "$tool" != cairn ]] || note="${note:+$note; }last run: $(tail -n 1 "$LOGS/$name.log")"
+  record "$op-$set" "$tool" "$(mib_s "$bytes" "$median")" MiB/s ok "$note"
+}
+throughput() {  # SET (big|small)
+  local set=$1 src="$SCRATCH/files/$1"
+  transfer upload "$set" aws "" "${AWS_S3[@]}" s3 cp --recursive --only-show-errors "$src" "s3://$BUCKET/aws/$set/"
+  transfer download "$set" aws "$SCRATCH/dl/aws-$set" \
+    "${AWS_S3[@]}" s3 cp --recursive --only-show-errors "s3://$BUCKET/aws/$set/" "$SCRATCH/dl/aws-$set"
+  transfer upload "$set" cairn "" "$STORE_BENCH" put "$(cairn_location store)" "$src" --prefix "$set" --threads "$THREADS"
+  transfer download "$set" cairn "$SCRATCH/dl/cairn-$set" \
+    "$STORE_BENCH" get "$(cairn_location store)" "$SCRATCH/dl/cairn-$set" --prefix "$set" --threads "$THREADS"
 }
 throughput big
 throughput small
