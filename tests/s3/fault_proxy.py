@@ -285,6 +285,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.server.log.line(f"{what} -> 502 fault=none upstream error: {e}")
             return
         has_body = self.command != "HEAD" and resp.status not in (204, 304) and resp.status >= 200
+        if not has_body:
+            # Completes the response for http.client (HEAD, 204, 304): until
+            # then the next request on this connection raises ResponseNotReady.
+            resp.read()
         up_chunked = resp.chunked
         if fault is None:
             self._start_response(resp, up_chunked and has_body)

@@ -66,6 +66,16 @@ conns=$(curl -sS --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID
   -o /dev/null "$S3_ENDPOINT/$B/big" -o /dev/null "$S3_ENDPOINT/$B/big" -o /dev/null "$S3_ENDPOINT/$B/via-proxy")
 [[ "$conns" == "200/1 200/0 200/0 " ]] || fail "keep-alive: expected 200/1 200/0 200/0, got $conns"
 
+# HEAD, then GET, on one kept-alive connection (the proxy must finish a
+# bodiless answer before the next request goes upstream).
+conns=$(curl -sS --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+  -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -w '%{http_code}/%{num_connects} ' -o /dev/null \
+  --head "$S3_ENDPOINT/$B/big" --next --aws-sigv4 "aws:amz:$AWS_REGION:s3" \
+  --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
+  -w '%{http_code}/%{num_connects} ' -o "$SCRATCH/after-head" "$S3_ENDPOINT/$B/big")
+[[ "$conns" == "200/1 200/0 " ]] || fail "HEAD then GET on one connection: expected 200/1 200/0, got $conns"
+cmp -s "$SCRATCH/big" "$SCRATCH/after-head" || fail "GET after HEAD on one connection returned other bytes"
+
 # Many connections at once: 40 GETs, 20 in parallel, all complete and intact.
 export S3_ENDPOINT B AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY SCRATCH
 seq 1 40 | xargs -P 20 -I{} bash -c 'curl -sS -f --max-time 60 --aws-sigv4 "aws:amz:$AWS_REGION:s3" \
@@ -76,8 +86,9 @@ for i in $(seq 1 40); do
 done
 rm -f "$SCRATCH"/par-*
 n=$(grep -c 'fault=none' "$LOG" || true)
-((n == 50)) || fail "clean proxy logged $n requests, expected 50"
+((n == 52)) || fail "clean proxy logged $n requests, expected 52"
 (($(grep -c 'fault=' "$LOG") == n)) || fail "clean proxy logged faults: $(grep -v 'fault=none' "$LOG")"
+! grep -q ' -> 502 ' "$LOG" || fail "clean proxy answered 502 (upstream errors): $(grep ' -> 502 ' "$LOG")"
 stop_proxy
 
 # ---- 503 SlowDown on every 3rd request, not forwarded -----------------------------
