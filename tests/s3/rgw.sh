@@ -14,8 +14,9 @@
 #   (beast, tcp_nodelay) with the STANDARD_IA, GLACIER and DEEP_ARCHIVE
 #   storage classes and a fixed test user. All ports are free ports chosen at
 #   start, so several instances can run at once. Returns when a signed S3
-#   request works; fails (exit 1, daemon logs' tails on stderr, daemons
-#   stopped) when that takes longer than ~60 s.
+#   request works. A failed attempt is retried once with other ports; when
+#   the retry does not come up within ~60 s either, fails (exit 1, daemon
+#   logs' tails on stderr, daemons stopped).
 #   Writes DIR/env (source it: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 #   AWS_REGION, CAIRN_TEST_S3_ENDPOINT) and DIR/pids (pid name per line).
 # stop: SIGKILLs the pids listed in DIR/pids whose command line still names
@@ -129,7 +130,18 @@ show_logs() {
   done
 }
 
+# fail_start WHY: a first failed attempt is retried once from scratch, with
+# other ports (another instance may have taken one between the check and the
+# bind); the first attempt's logs stay in DIR/log.attempt1. A second failure
+# shows the daemons' logs and stops what was started.
 fail_start() {
+  if [[ "${RGW_SH_ATTEMPT:-1}" == 1 ]]; then
+    echo "rgw.sh: radosgw in $DIR did not come up: $*; retrying once (logs: $DIR/log.attempt1)" >&2
+    do_stop
+    rm -rf "$DIR/log.attempt1"
+    mv "$DIR/log" "$DIR/log.attempt1" 2>/dev/null || true
+    RGW_SH_ATTEMPT=2 exec bash "$0" start "$DIR" "${START_ARGS[@]+"${START_ARGS[@]}"}"
+  fi
   echo "rgw.sh: error: radosgw in $DIR did not come up: $*" >&2
   show_logs
   do_stop
@@ -194,6 +206,7 @@ do_start() {
   do_stop
   rm -f "$DIR/env"
   rm -rf "$DIR/log"
+  [[ "${RGW_SH_ATTEMPT:-1}" != 1 ]] || rm -rf "$DIR/log.attempt1"
   mkdir -p "$DIR/mon/ceph-a" "$DIR/osd/ceph-0" "$DIR/run" "$DIR/log" "$DIR/rgw"
   : >"$DIR/pids"
 
@@ -365,7 +378,7 @@ mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
 CONF="$DIR/ceph.conf"
 case "$ACTION" in
-  start) do_start "$@" ;;
+  start) START_ARGS=("$@"); do_start "$@" ;;
   stop) (($# == 0)) || usage; do_stop ;;
   env) [[ -f "$DIR/env" ]] || die "no radosgw was started in $DIR (tests/s3/rgw.sh start $DIR)"; cat "$DIR/env" ;;
   *) usage ;;
