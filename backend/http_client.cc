@@ -139,6 +139,10 @@ bool HttpClient::IsTransientCurlCode(int code) {
     case CURLE_HTTP2_STREAM:
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_WEIRD_SERVER_REPLY:
+    // "Received HTTP/0.9": bytes that are no reply, e.g. a body a broken
+    // proxy left on a kept-alive connection. Only http(s) URLs reach curl
+    // (S3Location checks), so this never means a wrong scheme.
+    case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_READ_ERROR:
       return true;
     default:

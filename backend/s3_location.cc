@@ -157,8 +157,9 @@ Result<S3Location> ParseS3Location(std::string_view url, const std::string& endp
     loc.base_path = hostpath.substr(ps);
     while (!loc.base_path.empty() && loc.base_path.back() == '/') loc.base_path.pop_back();
   }
-  if (loc.host.empty()) {
-    return Err(Status::InvalidArgument("S3 endpoint \"" + endpoint + "\" has no host"));
+  if (loc.host.empty() || loc.host.front() == ':' || loc.host.back() == ':') {
+    return Err(Status::InvalidArgument("S3 endpoint \"" + endpoint +
+                                       "\" needs a host and, after ':', a port"));
   }
   // curl leaves default ports out of Host; the signed host must match.
   const std::string default_port = loc.scheme == "http" ? ":80" : ":443";

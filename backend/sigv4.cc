@@ -44,10 +44,25 @@ std::string Sha256Hex(ByteView data) {
   return ToHex(ByteView(md, sizeof(md)));
 }
 
-std::string ContentMd5(ByteView data) {
-  uint8_t md[16];
+namespace {
+
+void Md5(ByteView data, uint8_t (&md)[16]) {
   unsigned int len = 0;
   EVP_Digest(data.data(), data.size(), md, &len, EVP_md5(), nullptr);
+}
+
+}  // namespace
+
+std::string Md5Hex(ByteView data) {
+  uint8_t md[16];
+  Md5(data, md);
+  return ToHex(ByteView(md, sizeof(md)));
+}
+
+std::string ContentMd5(ByteView data) {
+  uint8_t md[16];
+  Md5(data, md);
+  const unsigned int len = sizeof(md);
   unsigned char out[32];
   int n = EVP_EncodeBlock(out, md, static_cast<int>(len));
   return std::string(reinterpret_cast<char*>(out), static_cast<size_t>(n));

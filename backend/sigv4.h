@@ -40,6 +40,8 @@ struct SigV4Request {
 std::string Sha256Hex(ByteView data);
 // Base64 of the MD5 of data, as Content-MD5 wants it.
 std::string ContentMd5(ByteView data);
+// Lowercase hex MD5: the ETag S3 gives an object stored by a single PUT.
+std::string Md5Hex(ByteView data);
 // Raw HMAC-SHA256.
 Bytes HmacSha256(ByteView key, std::string_view data);
 

@@ -90,6 +90,11 @@ TEST(S3LocationTest, BadLocations) {
   auto no_scheme = ParseS3Location("s3://bkt", "localhost:9000", "", Env({}));
   ASSERT_FALSE(no_scheme);
   EXPECT_NE(no_scheme.error().message().find("needs a scheme"), std::string::npos);
+  for (const char* ep : {"http://", "http://host:", "https://:9000", "ftp://host"}) {
+    auto l = ParseS3Location("s3://bkt", ep, "", Env({}));
+    ASSERT_FALSE(l) << ep;
+    EXPECT_EQ(l.error().code(), ErrorCode::kInvalidArgument) << ep;
+  }
 }
 
 }  // namespace
