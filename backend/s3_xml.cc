@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cstdint>
 #include <ctime>
 #include <sstream>
 
@@ -238,6 +239,9 @@ std::optional<int64_t> ParseIso8601(std::string_view s) {
     return std::nullopt;
   }
   const int64_t secs = static_cast<int64_t>(timegm(&tm)) - offset_s;
+  // Nanoseconds since 1970 fit an int64 until the year 2262.
+  constexpr int64_t kMaxSecs = INT64_MAX / 1000000000 - 1;
+  if (secs > kMaxSecs || secs < -kMaxSecs) return std::nullopt;
   return secs * 1000000000 + frac_ns;
 }
 

@@ -139,6 +139,8 @@ TEST(S3XmlTest, Iso8601Leniency) {
   EXPECT_FALSE(ParseIso8601("2027-01-01T00:00:00"));
   EXPECT_FALSE(ParseIso8601("2027-01-01T00:00:00.Z"));
   EXPECT_FALSE(ParseIso8601("2027-01-01T00:00:00X"));
+  EXPECT_FALSE(ParseIso8601("9999-12-31T23:59:59Z"));  // past int64 nanoseconds
+  EXPECT_TRUE(ParseIso8601("2200-01-01T00:00:00Z"));
 }
 
 TEST(S3XmlTest, RestoreAndCreateBucketBodies) {
