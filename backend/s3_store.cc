@@ -368,7 +368,7 @@ Status S3Store::RequestRestore(std::string_view key, int days) {
   return ErrorFor(c, resp);
 }
 
-Status S3Store::EnsureBucket() {
+Status S3Store::EnsureBucket(bool object_lock) {
   Call head{"HeadBucket", "HEAD", "", {}, {}, {}};
   CAIRN_ASSIGN_OR_RETURN(HttpResponse hr, SendRaw(head));
   if (hr.status == 200) return Status::OK();
@@ -376,6 +376,7 @@ Status S3Store::EnsureBucket() {
   const std::string xml = CreateBucketXml(loc_.region);
   Call create{"CreateBucket", "PUT", "", {}, {{"content-length", std::to_string(xml.size())}},
               AsBytes(xml)};
+  if (object_lock) create.headers.emplace_back("x-amz-bucket-object-lock-enabled", "true");
   CAIRN_ASSIGN_OR_RETURN(HttpResponse cr, SendRaw(create));
   if (cr.status == 200) {
     if (opts_.logger) opts_.logger->Info("created bucket {} in {}", loc_.bucket, loc_.region);

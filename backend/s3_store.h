@@ -62,7 +62,9 @@ class S3Store final : public ObjectStore {
 
   // Creates the bucket (in the store's region) when it does not exist; OK
   // when it exists and is ours. `cairn init` calls it through OpenStore.
-  Status EnsureBucket();
+  // object_lock creates it with S3 Object Lock enabled (which also turns on
+  // versioning); an existing bucket is left as it is.
+  Status EnsureBucket(bool object_lock = false);
 
   // Deletes keys with DeleteObjects, 1000 per request. Absent keys are OK.
   Status DeleteMany(const std::vector<std::string>& keys);

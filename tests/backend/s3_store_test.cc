@@ -310,6 +310,37 @@ TEST_F(S3StoreTest, EnsureBucketCreatesAMissingBucketOnce) {
   ASSERT_TRUE(m.store->Delete("config").ok());
 }
 
+TEST_F(S3StoreTest, ObjectLockRetentionOnSingleAndMultipartPuts) {
+  S3StoreOptions o;
+  o.multipart_threshold = 6 << 20;
+  o.part_size = 5 << 20;
+  Made m = MakeStore(o, "", "", RandomName("cairn-lock-"));
+  ASSERT_TRUE(m.store->EnsureBucket(/*object_lock=*/true).ok());
+  const int64_t until = int64_t{1798761600} * 1000000000;  // 2027-01-01T00:00:00Z
+  PutOptions lock;
+  lock.lock_mode = LockMode::kGovernance;
+  lock.retain_until_ns = until;
+  ASSERT_TRUE(m.store->Put("snapshots/a", AsBytes("locked"), lock).ok());
+  auto r = m.store->GetRetention("snapshots/a");
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(*r / 1000000000, until / 1000000000);
+  // radosgw ignores lock headers on CreateMultipartUpload: S3Store sets the
+  // retention after CompleteMultipartUpload.
+  const Bytes big = Pattern(7 << 20, 5);
+  ASSERT_TRUE(m.store->Put("packs/big", big, lock).ok());
+  auto rb = m.store->GetRetention("packs/big");
+  ASSERT_TRUE(rb) << rb.error().message();
+  EXPECT_EQ(*rb / 1000000000, until / 1000000000);
+  // Extending is allowed.
+  ASSERT_TRUE(m.store->SetRetention("snapshots/a", LockMode::kGovernance, until + 86400000000000).ok());
+  EXPECT_EQ(*m.store->GetRetention("snapshots/a") / 1000000000, until / 1000000000 + 86400);
+  // An object without retention reads as 0.
+  ASSERT_TRUE(m.store->Put("config", AsBytes("c")).ok());
+  auto none = m.store->GetRetention("config");
+  ASSERT_TRUE(none) << none.error().message();
+  EXPECT_EQ(*none, 0);
+}
+
 TEST_F(S3StoreTest, ListingPaginatesAndDeleteManyBatches) {
   Made m = MakeStore();
   S3Store* raw = m.store.get();
