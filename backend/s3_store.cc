@@ -15,8 +15,8 @@ namespace {
 
 using Params = std::vector<std::pair<std::string, std::string>>;
 
-// Bodies up to this size are hashed for the signature even over https; the
-// cost is negligible and it keeps small control requests fully signed.
+// Bodies below this size are hashed into the signature; larger ones (PUTs
+// of packs and parts) are bound to it through their signed Content-MD5.
 constexpr size_t kAlwaysHashBelow = 64 * 1024;
 
 std::string RangeHeader(uint64_t offset, uint64_t length) {
@@ -62,7 +62,7 @@ Result<HttpResponse> S3Store::SendRaw(const Call& call) {
   req.path = loc_.Path(call.s3_key);
   req.query = call.query;
   req.headers = call.headers;
-  const bool hash = loc_.scheme == "http" || call.body.size() < kAlwaysHashBelow;
+  const bool hash = call.body.size() < kAlwaysHashBelow;
   req.payload_hash = hash ? Sha256Hex(call.body) : "UNSIGNED-PAYLOAD";
   const std::string amz_date = AmzDate(static_cast<int64_t>(::time(nullptr)));
   req.headers.emplace_back("host", loc_.host);
