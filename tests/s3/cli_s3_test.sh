@@ -83,6 +83,16 @@ expect_rc 1 "unreachable endpoint"
 [[ "$ERR" == *"gave up after"* ]] || fail "unreachable endpoint says it retried: $ERR"
 ((took < 8000)) || fail "unreachable endpoint took $took ms (want about 3 s)"
 
+# --- --limit-upload holds for the whole process --------------------------------------
+mkdir -p "$SCRATCH/limited"
+head -c $((6 * 1024 * 1024)) /dev/urandom >"$SCRATCH/limited/random.bin"
+must init -r "s3://$BUCKET/limited?endpoint=$ENDPOINT"
+start=$(now_ms)
+must backup -r "s3://$BUCKET/limited?endpoint=$ENDPOINT" --limit-upload 2048 "$SCRATCH/limited"
+took=$(elapsed_since "$start")
+# 6 MiB at 2 MiB/s with a 2 MiB burst: at least 2 s.
+((took >= 1800)) || fail "6 MiB with --limit-upload 2048 took only $took ms"
+
 # --- the whole cycle through a faulty network ---------------------------------------
 [[ -f "$FAULT_PROXY" ]] || { echo "FAIL: no fault proxy at $FAULT_PROXY" >&2; exit 1; }
 python3 "$FAULT_PROXY" --listen 127.0.0.1:0 --upstream "$ENDPOINT" --port-file "$SCRATCH/proxy.port" \
