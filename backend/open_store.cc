@@ -7,14 +7,16 @@
 
 #include "backend/local_dir_store.h"
 #include "backend/read_only_store.h"
+#include "backend/rate_limited_store.h"
 #include "backend/retrying_store.h"
+#include "backend/s3_store.h"
 
 namespace cairn {
 
 namespace {
 
 constexpr std::string_view kSupportedForms =
-    "use a directory path or file:///absolute/path (s3://bucket/prefix is not built yet)";
+    "use a directory path, file:///absolute/path or s3://bucket/prefix";
 
 // RFC 3986: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
 bool IsScheme(std::string_view s) {
@@ -58,11 +60,6 @@ Result<std::string> LocalPath(const std::string& location) {
   if (sep != std::string::npos && IsScheme(std::string_view(location).substr(0, sep))) {
     std::string scheme = location.substr(0, sep);
     for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (scheme == "s3") {
-      return Err(Status::InvalidArgument("repository " + location +
-                                         ": S3 support is not built into this cairn yet; use a "
-                                         "local directory (a path or file:///absolute/path)"));
-    }
     if (scheme != "file") {
       return Err(Status::InvalidArgument("repository " + location + ": unknown scheme \"" + scheme +
                                          "://\"; " + std::string(kSupportedForms)));
@@ -90,16 +87,55 @@ Result<std::string> LocalPath(const std::string& location) {
   return abs.lexically_normal().string();
 }
 
+Result<std::unique_ptr<ObjectStore>> OpenS3(const std::string& location,
+                                            const StoreOptions& options) {
+  const GetEnvFn env = ProcessEnv();
+  CAIRN_ASSIGN_OR_RETURN(S3Location loc,
+                         ParseS3Location(location, options.endpoint, options.region, env));
+  auto creds = ResolveAwsCredentials(env);
+  if (!creds) return Err(creds.error().WithContext("repository " + loc.Describe()));
+  S3StoreOptions so;
+  so.connections = options.connections;
+  so.timeouts.connect_ms = options.connect_timeout_ms;
+  so.timeouts.low_speed_time_s = options.stall_timeout_s;
+  so.timeouts.total_ms = options.request_timeout_ms;
+  so.logger = options.logger;
+  return std::make_unique<S3Store>(std::move(loc), std::move(*creds), so);
+}
+
 }  // namespace
+
+bool IsS3Location(std::string_view location) {
+  return location.size() >= 5 && (location[0] == 's' || location[0] == 'S') &&
+         (location[1] == '3') && location.substr(2, 3) == "://";
+}
 
 Result<std::unique_ptr<ObjectStore>> OpenStore(const std::string& location,
                                                const StoreOptions& options) {
-  CAIRN_ASSIGN_OR_RETURN(std::string path, LocalPath(location));
+  std::unique_ptr<ObjectStore> store;
+  S3Store* s3 = nullptr;  // owned by store, for EnsureBucket below
+  if (IsS3Location(location)) {
+    CAIRN_ASSIGN_OR_RETURN(store, OpenS3(location, options));
+    s3 = static_cast<S3Store*>(store.get());
+  } else {
+    CAIRN_ASSIGN_OR_RETURN(std::string path, LocalPath(location));
+    store = std::make_unique<LocalDirStore>(std::move(path));
+  }
   // The one place where wrappers are composed (restic wrapBackend): the base
-  // store, retries around it, and the read-only guard outermost so that a
-  // refused write is never retried.
-  std::unique_ptr<ObjectStore> store = std::make_unique<LocalDirStore>(std::move(path));
-  store = std::make_unique<RetryingStore>(std::move(store), options);
+  // store, the bandwidth limit right around it (so retries are paid for
+  // too), retries, and the read-only guard outermost so that a refused write
+  // is never retried.
+  if (options.limit_upload_kib > 0 || options.limit_download_kib > 0) {
+    store = std::make_unique<RateLimitedStore>(std::move(store), options.limit_upload_kib,
+                                               options.limit_download_kib);
+  }
+  auto retrying = std::make_unique<RetryingStore>(std::move(store), options);
+  if (s3 != nullptr && options.create_bucket && !options.read_only) {
+    // Retried like any call: a fresh radosgw or a throttled AWS may say 503.
+    CAIRN_RETURN_IF_ERROR(retrying->RetryStatus("CreateBucket", s3->location().bucket,
+                                                [s3] { return s3->EnsureBucket(); }));
+  }
+  store = std::move(retrying);
   if (options.read_only) store = std::make_unique<ReadOnlyStore>(std::move(store));
   return store;
 }

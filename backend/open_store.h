@@ -17,10 +17,28 @@ struct StoreOptions {
   int64_t retry_budget_ms = 60000;  // give up retrying after this long in total
   int64_t retry_base_delay_ms = 100;
   Logger* logger = nullptr;     // retries log at debug level; may be null
+
+  // Bandwidth limits in KiB/s for the whole process (0: none); any store.
+  uint64_t limit_upload_kib = 0;
+  uint64_t limit_download_kib = 0;
+
+  // S3 only (see backend/s3_location.h for the precedence of each).
+  std::string endpoint;  // --endpoint; empty: URL query, AWS_ENDPOINT_URL, AWS
+  std::string region;    // --region; empty: URL query, AWS_REGION, profile, us-east-1
+  int connections = 8;   // parallel HTTP connections (--connections)
+  int64_t connect_timeout_ms = 10000;
+  int64_t stall_timeout_s = 30;  // a transfer slower than 1 KiB/s this long fails (Transient)
+  int64_t request_timeout_ms = 15 * 60 * 1000;  // whole request
+  bool create_bucket = false;  // `cairn init`: create the bucket when missing
 };
 
-// location: a plain path, "file:///abs/path", or (later) "s3://bucket/prefix".
-// InvalidArgument for an unknown scheme.
+// True for "s3://..." (any case of the scheme).
+bool IsS3Location(std::string_view location);
+
+// location: a plain path, "file:///abs/path", or "s3://bucket/prefix".
+// InvalidArgument for an unknown scheme. For s3:// the credentials are
+// resolved here (backend/s3_credentials.h) and, with create_bucket, the
+// bucket is created when missing.
 Result<std::unique_ptr<ObjectStore>> OpenStore(const std::string& location,
                                                const StoreOptions& options);
 

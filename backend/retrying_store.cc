@@ -115,4 +115,9 @@ Status RetryingStore::RequestRestore(std::string_view key, int days) {
   return Retry("POST restore", key, [&] { return base_->RequestRestore(key, days); });
 }
 
+Status RetryingStore::RetryStatus(std::string_view op, std::string_view key,
+                                 const std::function<Status()>& f) {
+  return Retry(op, key, [&] { return f(); });
+}
+
 }  // namespace cairn

@@ -57,6 +57,10 @@ class RetryingStore final : public ObjectStore {
   Result<int64_t> GetRetention(std::string_view key) override;
   Status RequestRestore(std::string_view key, int days) override;
 
+  // Runs an operation that is not part of ObjectStore (e.g.
+  // S3Store::EnsureBucket) under the same retry policy.
+  Status RetryStatus(std::string_view op, std::string_view key, const std::function<Status()>& f);
+
  private:
   // Calls f until it succeeds, fails permanently, or retries run out. When
   // caller_failed is set after a failed call, that error is returned as is.

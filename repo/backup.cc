@@ -461,7 +461,14 @@ Result<BackupResult> BackupRun::Run() {
   }
 
   const size_t cores = opts_.threads ? opts_.threads : DefaultThreads();
-  saver_ = std::make_unique<BlobSaver>(repo_);
+  BlobSaverOptions saver_opts;
+  if (opts_.upload_threads > 0) {
+    saver_opts.upload_threads = opts_.upload_threads;
+    // One more full pack may wait than upload: the packer never stalls
+    // while an uploader finishes (memory: about (threads + 1) packs).
+    saver_opts.max_queued_packs = std::max<size_t>(1, opts_.upload_threads / 2);
+  }
+  saver_ = std::make_unique<BlobSaver>(repo_, saver_opts);
   encoders_ = std::make_unique<ThreadPool>(cores, 2 * cores);
   // Readers also wait on the disk: more of them than cores keeps it busy.
   readers_ = std::make_unique<ThreadPool>(std::max<size_t>(4, 2 * cores), 64);

@@ -30,6 +30,9 @@ struct BackupOptions {
   std::optional<Id> parent;  // empty: the latest snapshot of the series
   bool force_read = false;   // read every file even when unchanged
   size_t threads = 0;        // 0: one per core
+  // Packs uploading at once while chunking goes on; 0: BlobSaver's default.
+  // For S3 the CLI sets it to --connections, so every connection is busy.
+  size_t upload_threads = 0;
   // --stdin: back up the bytes of stdin_fd as one file named stdin_name.
   bool from_stdin = false;
   std::string stdin_name = "stdin";

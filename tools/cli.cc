@@ -8,13 +8,30 @@
 
 namespace cairn {
 
-Result<std::unique_ptr<ObjectStore>> Context::OpenStoreFor(bool read_only) {
-  if (repo.empty()) {
-    return Err(Status::InvalidArgument("no repository given: use -r REPO or set CAIRN_REPO"));
-  }
+StoreOptions Context::MakeStoreOptions(bool read_only) {
   StoreOptions so;
   so.read_only = read_only;
   so.logger = &logger;
+  so.max_retries = retries;
+  so.retry_budget_ms = retry_time_s * 1000;
+  so.limit_upload_kib = limit_upload;
+  so.limit_download_kib = limit_download;
+  so.endpoint = endpoint;
+  so.region = region;
+  so.connections = connections;
+  so.connect_timeout_ms = connect_timeout_s * 1000;
+  so.stall_timeout_s = stall_timeout_s;
+  return so;
+}
+
+bool Context::IsS3() const { return IsS3Location(repo); }
+
+Result<std::unique_ptr<ObjectStore>> Context::OpenStoreFor(bool read_only, bool create_bucket) {
+  if (repo.empty()) {
+    return Err(Status::InvalidArgument("no repository given: use -r REPO or set CAIRN_REPO"));
+  }
+  StoreOptions so = MakeStoreOptions(read_only);
+  so.create_bucket = create_bucket;
   return OpenStore(repo, so);
 }
 

@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 
 #include "backend/object_store.h"
+#include "backend/open_store.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "repo/repository.h"
@@ -23,6 +24,16 @@ struct Context {
   std::string repo;  // -r / CAIRN_REPO
   PasswordSource password;
   std::string cache_dir;  // --cache-dir / CAIRN_CACHE_DIR; empty: XDG default
+  // Store options (global flags, see man/cairn.1 OPTIONS).
+  std::string endpoint;         // --endpoint
+  std::string region;           // --region
+  int connections = 8;          // --connections
+  uint64_t limit_upload = 0;    // --limit-upload KiB/s
+  uint64_t limit_download = 0;  // --limit-download KiB/s
+  int retries = 5;              // --retries
+  int64_t retry_time_s = 60;    // --retry-time
+  int64_t connect_timeout_s = 10;  // --connect-timeout
+  int64_t stall_timeout_s = 30;    // --stall-timeout
   bool json = false;
   bool quiet = false;
   int verbose = 0;
@@ -38,7 +49,10 @@ struct Context {
     return *p;
   }
 
-  Result<std::unique_ptr<ObjectStore>> OpenStoreFor(bool read_only);
+  // create_bucket: `cairn init` on s3:// creates a missing bucket.
+  Result<std::unique_ptr<ObjectStore>> OpenStoreFor(bool read_only, bool create_bucket = false);
+  StoreOptions MakeStoreOptions(bool read_only);
+  bool IsS3() const;
   Result<std::unique_ptr<Repository>> OpenRepository(bool read_only = false);
   OpenOptions RepoOpenOptions();
   // Progress lines only for a person watching: stderr is a terminal and

@@ -98,6 +98,8 @@ Status RunBackupCmd(Context& ctx, const BackupArgs& a) {
   o.hostname = a.host;
   o.force_read = a.force;
   o.threads = a.threads;
+  // Each upload thread keeps one S3 connection busy.
+  if (ctx.IsS3()) o.upload_threads = static_cast<size_t>(ctx.connections);
   o.from_stdin = a.from_stdin;
   o.stdin_name = a.stdin_name;
   o.stdin_fd = STDIN_FILENO;

@@ -20,6 +20,8 @@ struct CheckArgs {
 Status RunCheckCmd(Context& ctx, const CheckArgs& a) {
   CheckOptions o;
   o.read_data = a.read_data || !a.subset.empty();
+  // Pack reads wait on the network: one per S3 connection.
+  if (ctx.IsS3()) o.threads = static_cast<size_t>(ctx.connections);
   if (!a.subset.empty()) {
     std::string s = a.subset;
     if (s.back() == '%') s.pop_back();

@@ -19,7 +19,7 @@ struct InitArgs {
 };
 
 Status RunInit(Context& ctx, const InitArgs& a) {
-  CAIRN_ASSIGN_OR_RETURN(auto store, ctx.OpenStoreFor(false));
+  CAIRN_ASSIGN_OR_RETURN(auto store, ctx.OpenStoreFor(false, /*create_bucket=*/true));
   auto head = store->Head(kConfigKey);
   if (head) {
     return Status::AlreadyExists(store->Describe() +

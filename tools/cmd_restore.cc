@@ -41,6 +41,8 @@ Status RunRestoreCmd(Context& ctx, const RestoreArgs& a) {
   o.includes = a.includes;
   o.excludes = a.excludes;
   o.threads = a.threads;
+  // Fetches wait on the network: one per S3 connection.
+  if (o.threads == 0 && ctx.IsS3()) o.threads = static_cast<size_t>(ctx.connections);
   RestoreProgress progress;
   PrintingRestoreObserver observer(ctx.ShowProgress());
   const int64_t start = MonotonicNs();

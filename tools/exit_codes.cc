@@ -11,6 +11,7 @@ int ExitCodeFor(const Status& s) {
     case ErrorCode::kUnsupported: return kExitUnsupported;
     case ErrorCode::kWrongPassword: return kExitWrongPassword;
     case ErrorCode::kCorruption: return kExitCorruption;
+    case ErrorCode::kPermissionDenied: return kExitPermissionDenied;
     case ErrorCode::kCancelled: return kExitInterrupted;
     default: return kExitError;
   }

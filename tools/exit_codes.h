@@ -14,6 +14,7 @@ inline constexpr int kExitNoRepository = 10;
 inline constexpr int kExitUnsupported = 11;
 inline constexpr int kExitWrongPassword = 12;
 inline constexpr int kExitCorruption = 13;
+inline constexpr int kExitPermissionDenied = 14;
 inline constexpr int kExitInterrupted = 130;
 
 int ExitCodeFor(const Status& s);

@@ -50,11 +50,33 @@ int main(int argc, char** argv) {
   if (const char* r = std::getenv("CAIRN_REPO")) ctx.repo = r;
   if (const char* c = std::getenv("CAIRN_CACHE_DIR")) ctx.cache_dir = c;
   if (const char* f = std::getenv("CAIRN_PASSWORD_FILE")) ctx.password.file = f;
-  app.add_option("-r,--repo", ctx.repo, "repository: a path, file:///path (env CAIRN_REPO)");
+  app.add_option("-r,--repo", ctx.repo,
+                 "repository: a path, file:///path or s3://bucket/prefix (env CAIRN_REPO)");
   app.add_option("--password-file", ctx.password.file, "read the password from a file");
   app.add_option("--password-command", ctx.password.command,
                  "read the password from a command's output");
   app.add_option("--cache-dir", ctx.cache_dir, "cache directory (default $XDG_CACHE_HOME/cairn)");
+  app.add_option("--endpoint", ctx.endpoint,
+                 "S3 endpoint URL, e.g. http://127.0.0.1:9000 (env AWS_ENDPOINT_URL; default AWS)");
+  app.add_option("--region", ctx.region,
+                 "S3 region (env AWS_REGION, AWS_DEFAULT_REGION, the AWS profile; default "
+                 "us-east-1)");
+  app.add_option("--connections", ctx.connections, "parallel S3 connections (default 8)")
+      ->check(CLI::Range(1, 256));
+  app.add_option("--limit-upload", ctx.limit_upload, "upload limit in KiB/s for the whole process");
+  app.add_option("--limit-download", ctx.limit_download,
+                 "download limit in KiB/s for the whole process");
+  app.add_option("--retries", ctx.retries, "retries of a failed store request (default 5)")
+      ->check(CLI::Range(0, 1000));
+  app.add_option("--retry-time", ctx.retry_time_s,
+                 "stop retrying one request after this many seconds (default 60)")
+      ->check(CLI::Range(int64_t{0}, int64_t{86400}));
+  app.add_option("--connect-timeout", ctx.connect_timeout_s,
+                 "seconds to wait for an S3 connection (default 10)")
+      ->check(CLI::Range(int64_t{1}, int64_t{3600}));
+  app.add_option("--stall-timeout", ctx.stall_timeout_s,
+                 "an S3 transfer moving under 1 KiB/s this many seconds is retried (default 30)")
+      ->check(CLI::Range(int64_t{1}, int64_t{3600}));
   app.add_flag("--json", ctx.json, "machine-readable output");
   app.add_flag("-q,--quiet", ctx.quiet, "print nothing but errors");
   app.add_flag("-v,--verbose", ctx.verbose, "more output (repeat for debug)");

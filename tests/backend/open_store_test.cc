@@ -71,11 +71,29 @@ TEST(OpenStoreTest, BadLocationsAreInvalidArguments) {
   EXPECT_NE(empty.message().find("file:///"), std::string::npos) << empty.message();
 }
 
-TEST(OpenStoreTest, S3IsNotBuiltYet) {
-  Status s3 = ErrorOf("s3://bucket/prefix");
-  EXPECT_EQ(s3.code(), ErrorCode::kInvalidArgument);
-  EXPECT_NE(s3.message().find("S3 support is not built"), std::string::npos) << s3.message();
-  EXPECT_NE(s3.message().find("s3://bucket/prefix"), std::string::npos) << s3.message();
+TEST(OpenStoreTest, S3LocationsOpenWithoutTouchingTheNetwork) {
+  setenv("AWS_ACCESS_KEY_ID", "AKTEST", 1);
+  setenv("AWS_SECRET_ACCESS_KEY", "not-a-real-secret", 1);
+  EXPECT_EQ(DescribeOf("s3://bucket/prefix?endpoint=http://127.0.0.1:1"), "s3://bucket/prefix");
+  EXPECT_EQ(DescribeOf("S3://my.bucket"), "s3://my.bucket");
+  Status bad = ErrorOf("s3://Bad_Bucket/p");
+  EXPECT_EQ(bad.code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(bad.message().find("bucket name"), std::string::npos) << bad.message();
+  // Nothing reachable there: the first request fails, and Transient is
+  // what RetryingStore retries until its budget is spent.
+  StoreOptions quick;
+  quick.max_retries = 1;
+  quick.retry_base_delay_ms = 1;
+  quick.connect_timeout_ms = 500;
+  auto s = OpenStore("s3://bucket/p?endpoint=http://127.0.0.1:1", quick);
+  ASSERT_TRUE(s) << s.error().message();
+  auto h = (*s)->Head("config");
+  ASSERT_FALSE(h);
+  EXPECT_EQ(h.error().code(), ErrorCode::kTransient) << h.error().message();
+  EXPECT_NE(h.error().message().find("gave up after 2 attempts"), std::string::npos);
+  EXPECT_EQ(h.error().message().find("not-a-real-secret"), std::string::npos);
+  unsetenv("AWS_ACCESS_KEY_ID");
+  unsetenv("AWS_SECRET_ACCESS_KEY");
 }
 
 TEST(OpenStoreTest, UnknownSchemesNameTheSupportedForms) {

@@ -24,6 +24,7 @@
 extern "C" int CairnFuzzTree(const uint8_t* data, size_t size);
 extern "C" int CairnFuzzPackHeader(const uint8_t* data, size_t size);
 extern "C" int CairnFuzzIndex(const uint8_t* data, size_t size);
+extern "C" int CairnFuzzS3Xml(const uint8_t* data, size_t size);
 
 namespace cairn {
 namespace {
@@ -129,6 +130,9 @@ std::vector<Target> Targets() {
         {"pack-3-blobs", WholePackInput(3)},
         {"pack-empty", WholePackInput(0)}}},
       {"index", CairnFuzzIndex, {{"segment-2-packs", IndexInput()}, {"segment-empty", {1, 0, 0}}}},
+      // S3 replies are text: the checked-in corpus (corpus/s3_xml/) holds
+      // the seeds; this one adds a body that is not XML at all.
+      {"s3_xml", CairnFuzzS3Xml, {{"not-xml", ToBytes("<html>502 Bad Gateway")}}},
   };
 }
 
