@@ -12,10 +12,6 @@ constexpr uint64_t kMaxGet = 8 << 20;            // one ranged GET at most
 constexpr uint64_t kMaxGap = 256 << 10;          // read through gaps this small
 constexpr uint64_t kTaskBytes = 4 << 20;         // stored bytes per read-ahead task
 constexpr uint64_t kInitialWindow = 1 << 20;     // first read-ahead window
-// Reads that start this close to the end of the furthest read so far count
-// as sequential: the kernel sends its read-ahead as parallel requests that
-// may arrive slightly out of order.
-constexpr uint64_t kSequentialSlack = 1 << 20;
 
 std::string BlobWhere(const Id& blob, const Id& pack) {
   return "data blob " + blob.Short() + " in pack " + pack.Short();
@@ -260,17 +256,18 @@ Result<size_t> ContentReader::Read(File& f, uint64_t offset, std::span<uint8_t> 
   bool sequential;
   {
     std::lock_guard<std::mutex> lock(f.mu_);
-    const uint64_t last = f.last_end_;
-    sequential = (last == 0 && offset == 0) ||
-                 (last > 0 && offset + kSequentialSlack >= last && offset <= last + kSequentialSlack);
+    sequential = offset == 0 || std::find(f.recent_ends_.begin(), f.recent_ends_.end(), offset) !=
+                                    f.recent_ends_.end();
+    f.recent_ends_[f.recent_next_] = end;
+    f.recent_next_ = (f.recent_next_ + 1) % f.recent_ends_.size();
     if (sequential) {
-      f.last_end_ = std::max(last, end);
-    } else {  // a random read: no read-ahead until reads are sequential again
-      f.last_end_ = end;
+      f.random_run_ = 0;
+    } else if (++f.random_run_ >= 2) {
+      // Random access (one stray read may be a reordered sequential one):
+      // no read-ahead until reads are sequential again.
       f.window_ = 0;
       f.ahead_until_ = 0;
     }
-    f.sequential_ = sequential;
   }
   const size_t first = ExtentAt(f, offset), last = ExtentAt(f, end - 1);
   std::vector<Want> todo;

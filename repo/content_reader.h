@@ -13,6 +13,7 @@
 // ContentReader::mu_; neither is held while fetching, decoding or copying.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <future>
 #include <list>
@@ -77,8 +78,13 @@ class ContentReader {
 
     std::mutex mu_;
     // Sequential detection and the read-ahead window. GUARDED_BY(mu_).
-    uint64_t last_end_ = 0;      // end of the furthest read so far
-    bool sequential_ = false;
+    // Ends of the last reads (ring). A read that starts where one of them
+    // ended, or at 0, continues a sequential stream; the kernel's parallel
+    // read-ahead requests may arrive slightly out of order, so more than the
+    // last one is kept.
+    std::array<uint64_t, 8> recent_ends_{};
+    size_t recent_next_ = 0;
+    int random_run_ = 0;         // consecutive reads that continued nothing
     uint64_t window_ = 0;        // current read-ahead window (0: none)
     uint64_t ahead_until_ = 0;   // read-ahead scheduled up to this offset
     std::unordered_set<Id, IdHash> logged_;  // blobs whose failure was logged
