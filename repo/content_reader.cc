@@ -35,9 +35,62 @@ ContentReader::ContentReader(const Repository& repo, BlobCache* disk_cache,
       disk_(disk_cache),
       opts_(opts),
       codecs_([&repo] { return repo.NewCodec(); }),
-      pool_(std::make_unique<ThreadPool>(std::max<size_t>(1, opts.fetch_threads), 4096)) {}
+      pool_(std::make_unique<ThreadPool>(std::max<size_t>(1, opts.fetch_threads), 4096)) {
+  if (disk_) put_thread_ = std::thread([this] { PutLoop(); });
+}
 
-ContentReader::~ContentReader() { pool_.reset(); }
+ContentReader::~ContentReader() {
+  pool_.reset();  // no more fetches, hence no more puts
+  if (put_thread_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(put_mu_);
+      put_stop_ = true;
+    }
+    put_cv_.notify_all();
+    put_thread_.join();
+  }
+}
+
+void ContentReader::QueuePut(PendingPut p) {
+  {
+    std::lock_guard<std::mutex> lock(put_mu_);
+    if (put_bytes_ + p.length > kMaxPendingPutBytes) {
+      std::lock_guard<std::mutex> stats_lock(mu_);
+      ++stats_.disk_puts_dropped;
+      return;
+    }
+    put_bytes_ += p.length;
+    puts_.push_back(std::move(p));
+  }
+  put_cv_.notify_all();
+}
+
+void ContentReader::PutLoop() {
+  std::unique_lock<std::mutex> lock(put_mu_);
+  for (;;) {
+    put_cv_.wait(lock, [&] { return put_stop_ || !puts_.empty(); });
+    if (puts_.empty()) return;  // stopping, and everything queued is written
+    PendingPut p = std::move(puts_.front());
+    puts_.pop_front();
+    put_busy_ = true;
+    lock.unlock();
+    disk_->Put(p.id, ByteView(p.range->data() + p.offset, p.length));
+    {
+      std::lock_guard<std::mutex> stats_lock(mu_);
+      ++stats_.disk_puts;
+    }
+    p.range.reset();
+    lock.lock();
+    put_busy_ = false;
+    put_bytes_ -= p.length;
+    if (puts_.empty()) put_cv_.notify_all();
+  }
+}
+
+void ContentReader::FlushDiskCache() {
+  std::unique_lock<std::mutex> lock(put_mu_);
+  put_cv_.wait(lock, [&] { return puts_.empty() && !put_busy_; });
+}
 
 std::unique_ptr<ContentReader::File> ContentReader::Open(const Node& file, std::string what) {
   return std::unique_ptr<File>(new File(file, std::move(what)));
@@ -165,13 +218,17 @@ void ContentReader::FetchRun(std::vector<Want> wants) {
         break;
       end = uint64_t{l.offset} + l.length;
     }
-    auto bytes = repo_.store().Get(PackKey(pack), begin, end - begin);
+    auto got = repo_.store().Get(PackKey(pack), begin, end - begin);
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++stats_.store_gets;
       stats_.store_blobs += j - k;
-      if (bytes) stats_.store_bytes += bytes->size();
+      if (got) stats_.store_bytes += got->size();
     }
+    // Shared so queued disk cache writes keep the range without a copy.
+    Result<std::shared_ptr<const Bytes>> bytes =
+        got ? Result<std::shared_ptr<const Bytes>>(std::make_shared<const Bytes>(std::move(*got)))
+            : Err(got.error());
     for (; k < j; ++k) {
       Want& w = wants[k];
       if (!bytes) {
@@ -189,15 +246,16 @@ void ContentReader::FetchRun(std::vector<Want> wants) {
         }
         continue;
       }
+      const Bytes& range = **bytes;
       const uint64_t at = w.loc.offset - begin;
       ByteView stored;
-      if (at < bytes->size()) {
-        stored = ByteView(bytes->data() + at,
-                          std::min<uint64_t>(w.loc.length, bytes->size() - at));
+      if (at < range.size()) {
+        stored = ByteView(range.data() + at, std::min<uint64_t>(w.loc.length, range.size() - at));
       }
       auto plain = Decode(w, stored);
-      if (plain && disk_) disk_->Put(w.id, stored);
+      const bool keep = plain && disk_;
       Finish(w, std::move(plain));
+      if (keep) QueuePut(PendingPut{w.id, *bytes, static_cast<size_t>(at), stored.size()});
     }
   }
 }

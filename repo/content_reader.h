@@ -14,13 +14,16 @@
 #pragma once
 
 #include <array>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <future>
 #include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
+#include <thread>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -49,6 +52,8 @@ struct ContentReaderStats {
   uint64_t store_blobs = 0;   // blobs fetched by those GETs
   uint64_t store_bytes = 0;   // bytes fetched by those GETs
   uint64_t readahead_blobs = 0;  // blobs fetched ahead of the reader
+  uint64_t disk_puts = 0;        // blobs written to the disk cache
+  uint64_t disk_puts_dropped = 0;  // not written: the writer was too far behind
 };
 
 class ContentReader {
@@ -103,6 +108,13 @@ class ContentReader {
 
   ContentReaderStats stats() const;
 
+  // Blobs fetched from the store are written to the disk cache by a
+  // background thread, so a cold read never waits for the cache's disk;
+  // when more than kMaxPendingPutBytes wait, further ones are dropped (the
+  // cache is best effort). Blocks until every queued write is done.
+  void FlushDiskCache();
+  static constexpr uint64_t kMaxPendingPutBytes = 64 << 20;
+
  private:
   using Plain = std::shared_ptr<const Bytes>;
   using Future = std::shared_future<Result<Plain>>;
@@ -114,6 +126,11 @@ class ContentReader {
   struct Slot {  // one extent of a read: a cached blob, or a fetch to wait for
     Plain plain;
     Future future;
+  };
+  struct PendingPut {  // a stored blob inside a fetched range
+    Id id;
+    std::shared_ptr<const Bytes> range;
+    size_t offset = 0, length = 0;
   };
   struct RamEntry {
     Plain plain;
@@ -139,6 +156,8 @@ class ContentReader {
   // Read-ahead after a sequential read ending at end.
   void ReadAhead(File& f, uint64_t end);
   size_t ExtentAt(const File& f, uint64_t offset) const;  // index of the extent holding offset
+  void QueuePut(PendingPut p);
+  void PutLoop();  // the disk cache writer thread
 
   const Repository& repo_;
   BlobCache* disk_;
@@ -151,6 +170,14 @@ class ContentReader {
   uint64_t ram_bytes_ = 0;                             // GUARDED_BY(mu_)
   std::unordered_map<Id, Future, IdHash> inflight_;    // GUARDED_BY(mu_)
   ContentReaderStats stats_;                           // GUARDED_BY(mu_)
+
+  std::mutex put_mu_;
+  std::condition_variable put_cv_;     // new work, or the queue drained
+  std::deque<PendingPut> puts_;        // GUARDED_BY(put_mu_)
+  uint64_t put_bytes_ = 0;             // GUARDED_BY(put_mu_): queued bytes
+  bool put_busy_ = false;              // GUARDED_BY(put_mu_): a Put is running
+  bool put_stop_ = false;              // GUARDED_BY(put_mu_)
+  std::thread put_thread_;             // only when there is a disk cache
 
   // Last: destroyed first, so running read-ahead tasks finish while the
   // members above still exist.

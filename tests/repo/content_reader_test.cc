@@ -455,6 +455,8 @@ TEST_F(ContentReaderTest, DamagedDiskCacheEntryIsDroppedAndFetchedAgain) {
   auto f = reader.Open(other, "/src/other");
   EXPECT_EQ(ReadAll(reader, *f, 64 << 10), other_);
   EXPECT_EQ(reader.stats().store_blobs, 2u) << "only the damaged blobs came from the store";
+  reader.FlushDiskCache();
+  EXPECT_EQ(reader.stats().disk_puts, 2u);
   EXPECT_GE(log_.Count(LogLevel::kWarning), 2u) << log_.All();
   EXPECT_EQ(log_.Count(LogLevel::kError), 0u) << log_.All();
   // Both were stored again, intact.
