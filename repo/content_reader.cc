@@ -19,8 +19,19 @@ std::string BlobWhere(const Id& blob, const Id& pack) {
 
 }  // namespace
 
-ContentReader::File::File(const Node& node, std::string what)
-    : what_(std::move(what)), size_(node.size), extents_(node.content) {
+ContentReader::File::~File() {
+  std::lock_guard<std::mutex> lock(mu_);
+  SetStreamingLocked(false);
+}
+
+void ContentReader::File::SetStreamingLocked(bool on) {
+  if (on == streaming_) return;
+  streaming_ = on;
+  streams_->fetch_add(on ? 1 : -1, std::memory_order_relaxed);
+}
+
+ContentReader::File::File(const Node& node, std::string what, std::atomic<int>* streams)
+    : streams_(streams), what_(std::move(what)), size_(node.size), extents_(node.content) {
   starts_.reserve(extents_.size());
   uint64_t off = 0;
   for (const Extent& x : extents_) {
@@ -93,7 +104,7 @@ void ContentReader::FlushDiskCache() {
 }
 
 std::unique_ptr<ContentReader::File> ContentReader::Open(const Node& file, std::string what) {
-  return std::unique_ptr<File>(new File(file, std::move(what)));
+  return std::unique_ptr<File>(new File(file, std::move(what), &streams_));
 }
 
 size_t ContentReader::ExtentAt(const File& f, uint64_t offset) const {
@@ -285,9 +296,6 @@ void ContentReader::Fetch(std::vector<Want> wants, bool inline_fetch) {
 }
 
 void ContentReader::ReadAhead(File& f, uint64_t end) {
-  const uint64_t cap =
-      std::max<uint64_t>(kInitialWindow, std::min(opts_.max_readahead_bytes,
-                                                  opts_.memory_cache_bytes / 2));
   uint64_t from, to;
   {
     std::lock_guard<std::mutex> lock(f.mu_);
@@ -295,7 +303,15 @@ void ContentReader::ReadAhead(File& f, uint64_t end) {
     f.ahead_until_ = std::max(f.ahead_until_, end);
     // Top up when less than half the window is left ahead of the reader,
     // and grow the window each time: the reader kept up with the last one.
-    if (f.ahead_until_ >= end + f.window_ / 2 || f.ahead_until_ >= f.size_) return;
+    if (f.ahead_until_ >= end + f.window_ / 2 || f.ahead_until_ >= f.size_) {
+      if (f.ahead_until_ >= f.size_) f.SetStreamingLocked(false);  // nothing left to fetch
+      return;
+    }
+    f.SetStreamingLocked(true);
+    const uint64_t streams = static_cast<uint64_t>(std::max(1, streams_.load()));
+    const uint64_t cap = std::max<uint64_t>(
+        kInitialWindow,
+        std::min(opts_.max_readahead_bytes, opts_.memory_cache_bytes / (2 * streams)));
     f.window_ = std::min(cap, f.window_ * 2);
     from = f.ahead_until_;
     to = std::min(f.size_, end + f.window_);
@@ -325,6 +341,7 @@ Result<size_t> ContentReader::Read(File& f, uint64_t offset, std::span<uint8_t> 
       // no read-ahead until reads are sequential again.
       f.window_ = 0;
       f.ahead_until_ = 0;
+      f.SetStreamingLocked(false);
     }
   }
   const size_t first = ExtentAt(f, offset), last = ExtentAt(f, end - 1);

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -72,9 +73,18 @@ class ContentReader {
     uint64_t size() const { return size_; }
     const std::string& what() const { return what_; }
 
+    ~File();
+    File(const File&) = delete;
+    File& operator=(const File&) = delete;
+
    private:
     friend class ContentReader;
-    File(const Node& node, std::string what);
+    File(const Node& node, std::string what, std::atomic<int>* streams);
+    // Starts or stops counting this file among the reader's sequential
+    // streams. Caller holds mu_.
+    void SetStreamingLocked(bool on);
+
+    std::atomic<int>* const streams_;  // the reader's count of streams
 
     const std::string what_;
     const uint64_t size_;
@@ -91,6 +101,7 @@ class ContentReader {
     size_t recent_next_ = 0;
     int random_run_ = 0;         // consecutive reads that continued nothing
     uint64_t window_ = 0;        // current read-ahead window (0: none)
+    bool streaming_ = false;     // counted in *streams_
     uint64_t ahead_until_ = 0;   // read-ahead scheduled up to this offset
     std::unordered_set<Id, IdHash> logged_;  // blobs whose failure was logged
   };
@@ -169,6 +180,9 @@ class ContentReader {
   std::list<Id> ram_lru_;                              // GUARDED_BY(mu_): oldest first
   uint64_t ram_bytes_ = 0;                             // GUARDED_BY(mu_)
   std::unordered_map<Id, Future, IdHash> inflight_;    // GUARDED_BY(mu_)
+  // Files reading ahead now: they share the RAM cache, so each one's
+  // window is capped at memory_cache_bytes / (2 * streams_).
+  std::atomic<int> streams_{0};
   ContentReaderStats stats_;                           // GUARDED_BY(mu_)
 
   std::mutex put_mu_;
