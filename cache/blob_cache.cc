@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <lmdb.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -122,9 +123,23 @@ Result<std::unique_ptr<BlobCache>> BlobCache::Open(const std::string& dir, uint6
     return Err(Status::IOError("blob cache: cannot create " + index + ": " + ec.message() +
                                " (use --cache-dir to pick another place)"));
   }
+  const std::string lock_path = dir + "/lock";
+  int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0) {
+    return Err(Status::IOError("blob cache: cannot open " + lock_path + ": " +
+                               std::strerror(errno) + " (use --cache-dir to pick another place)"));
+  }
+  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(lock_fd);
+    return Err(Status::Locked("blob cache " + dir + " is in use by another cairn process (another "
+                              "mount of this repository?); stop it or use another --cache-dir"));
+  }
   MDB_env* env = nullptr;
   int rc = mdb_env_create(&env);
-  if (rc) return Err(Status::IOError(LmdbMessage(rc, "create environment")));
+  if (rc) {
+    ::close(lock_fd);
+    return Err(Status::IOError(LmdbMessage(rc, "create environment")));
+  }
   mdb_env_set_maxdbs(env, 2);
   mdb_env_set_mapsize(env, uint64_t{1} << 32);  // 48-byte entries: room for millions
   mdb_env_set_maxreaders(env, 256);
@@ -132,6 +147,7 @@ Result<std::unique_ptr<BlobCache>> BlobCache::Open(const std::string& dir, uint6
   rc = mdb_env_open(env, index.c_str(), MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC, 0600);
   if (rc) {
     mdb_env_close(env);
+    ::close(lock_fd);
     return Err(Status::IOError(LmdbMessage(rc, "open " + index) +
                                " (remove the directory to start an empty cache)"));
   }
@@ -142,24 +158,28 @@ Result<std::unique_ptr<BlobCache>> BlobCache::Open(const std::string& dir, uint6
     if (!rc) rc = txn.Commit();
     if (rc) {
       mdb_env_close(env);
+      ::close(lock_fd);
       return Err(Status::IOError(LmdbMessage(rc, "open table in " + index)));
     }
   }
-  std::unique_ptr<BlobCache> cache(new BlobCache(dir, limit_bytes, logger, env, dbi));
+  std::unique_ptr<BlobCache> cache(new BlobCache(dir, limit_bytes, logger, lock_fd, env, dbi));
   CAIRN_RETURN_IF_ERROR(cache->Load());
   return cache;
 }
 
-BlobCache::BlobCache(std::string dir, uint64_t limit, Logger* logger, MDB_env* env, unsigned dbi)
+BlobCache::BlobCache(std::string dir, uint64_t limit, Logger* logger, int lock_fd, MDB_env* env,
+                     unsigned dbi)
     : dir_(std::move(dir)),
       limit_(limit),
       logger_(logger ? logger : &null_logger_),
+      lock_fd_(lock_fd),
       env_(env),
       dbi_(dbi) {}
 
 BlobCache::~BlobCache() {
   FlushTicks();
   mdb_env_close(env_);
+  ::close(lock_fd_);  // releases the flock
 }
 
 std::string BlobCache::PathOf(const Id& id) const {

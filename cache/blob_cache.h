@@ -2,7 +2,9 @@
 // authenticated on every use by the reader: the disk never holds plaintext),
 // for the mount's read path (--cache-dir, --cache-size).
 //
-// Layout under dir (doc/format.md, "Blob cache"):
+// Layout under dir:
+//   lock              flock()ed while open: one process per cache directory
+//                     (the in-memory index below is not shared)
 //   index/            its own LMDB environment, table "entries":
 //                     blob id (32) -> stored size fixed64 | last-use tick fixed64
 //   xx/<hex id>       one file per blob, xx = first two hex digits (256
@@ -55,7 +57,8 @@ class BlobCache {
   // Its own LMDB environment + blob files under dir (created if needed);
   // never more than limit_bytes of blob data on disk (evicts least recently
   // used). logger may be null (warnings are then dropped); it must outlive
-  // the cache.
+  // the cache. Locked when another BlobCache (in any process) has dir open;
+  // IOError naming dir when it cannot be created or opened.
   static Result<std::unique_ptr<BlobCache>> Open(const std::string& dir, uint64_t limit_bytes,
                                                  Logger* logger = nullptr);
   ~BlobCache();
@@ -87,7 +90,8 @@ class BlobCache {
     std::list<Id>::iterator lru;    // position in lru_ (front = oldest)
   };
 
-  BlobCache(std::string dir, uint64_t limit, Logger* logger, MDB_env* env, unsigned dbi);
+  BlobCache(std::string dir, uint64_t limit, Logger* logger, int lock_fd, MDB_env* env,
+            unsigned dbi);
   Status Load();                 // index -> memory, orphan files removed
   std::string PathOf(const Id& id) const;
   // Evicts ready entries, oldest first, until `need` more bytes fit.
@@ -103,6 +107,7 @@ class BlobCache {
   const uint64_t limit_;
   NullLogger null_logger_;
   Logger* logger_;
+  int lock_fd_;  // holds the flock on dir/lock
   MDB_env* env_;
   unsigned dbi_;
 

@@ -406,7 +406,9 @@ std::string ContentReader::State(const Node& file) const {
 
 ContentReaderStats ContentReader::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return stats_;
+  ContentReaderStats s = stats_;
+  s.ram_bytes = ram_bytes_;
+  return s;
 }
 
 }  // namespace cairn

@@ -53,6 +53,7 @@ struct ContentReaderStats {
   uint64_t store_blobs = 0;   // blobs fetched by those GETs
   uint64_t store_bytes = 0;   // bytes fetched by those GETs
   uint64_t readahead_blobs = 0;  // blobs fetched ahead of the reader
+  uint64_t ram_bytes = 0;        // decoded bytes in the RAM cache now (not monotonic)
   uint64_t disk_puts = 0;        // blobs written to the disk cache
   uint64_t disk_puts_dropped = 0;  // not written: the writer was too far behind
 };

@@ -255,6 +255,20 @@ TEST_F(BlobCacheTest, OpenReconcilesFilesAndIndex) {
   EXPECT_EQ(OnDisk(), 0u);
 }
 
+TEST_F(BlobCacheTest, OneOpenerPerDirectory) {
+  auto c = Open(1 << 20);
+  c->Put(MakeId(1), Data(1, 100));
+  auto second = BlobCache::Open(dir_, 1 << 20);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code(), ErrorCode::kLocked);
+  EXPECT_NE(second.error().message().find(dir_), std::string::npos) << second.error().message();
+  EXPECT_NE(second.error().message().find("--cache-dir"), std::string::npos);
+  c.reset();  // closing releases the lock
+  auto third = BlobCache::Open(dir_, 1 << 20);
+  ASSERT_TRUE(third) << third.error().message();
+  EXPECT_TRUE((*third)->Contains(MakeId(1)));
+}
+
 TEST_F(BlobCacheTest, UnusableDirectoryIsAnErrorAtOpenOnly) {
   std::ofstream(dir_ + "/file") << "x";
   auto c = BlobCache::Open(dir_ + "/file/sub", 1 << 20);
