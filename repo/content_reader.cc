@@ -99,6 +99,7 @@ void ContentReader::PutLoop() {
 }
 
 void ContentReader::FlushDiskCache() {
+  pool_->Wait();  // read-ahead fetches queue puts too
   std::unique_lock<std::mutex> lock(put_mu_);
   put_cv_.wait(lock, [&] { return puts_.empty() && !put_busy_; });
 }
@@ -264,9 +265,10 @@ void ContentReader::FetchRun(std::vector<Want> wants) {
         stored = ByteView(range.data() + at, std::min<uint64_t>(w.loc.length, range.size() - at));
       }
       auto plain = Decode(w, stored);
-      const bool keep = plain && disk_;
+      // Queued (cheap) before the readers are woken, so FlushDiskCache after
+      // a read sees it.
+      if (plain && disk_) QueuePut(PendingPut{w.id, *bytes, static_cast<size_t>(at), stored.size()});
       Finish(w, std::move(plain));
-      if (keep) QueuePut(PendingPut{w.id, *bytes, static_cast<size_t>(at), stored.size()});
     }
   }
 }

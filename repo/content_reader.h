@@ -123,7 +123,8 @@ class ContentReader {
   // Blobs fetched from the store are written to the disk cache by a
   // background thread, so a cold read never waits for the cache's disk;
   // when more than kMaxPendingPutBytes wait, further ones are dropped (the
-  // cache is best effort). Blocks until every queued write is done.
+  // cache is best effort). Blocks until the fetches running now (read-ahead
+  // included) and every write they queued are done.
   void FlushDiskCache();
   static constexpr uint64_t kMaxPendingPutBytes = 64 << 20;
 
