@@ -91,6 +91,7 @@ class ContentReader {
     const uint64_t size_;
     std::vector<Extent> extents_;
     std::vector<uint64_t> starts_;  // starts_[i]: file offset of extents_[i]; sorted
+    uint64_t covered_ = 0;          // bytes the extents cover (== size_ unless damaged)
 
     std::mutex mu_;
     // Sequential detection and the read-ahead window. GUARDED_BY(mu_).

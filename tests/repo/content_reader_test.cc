@@ -226,6 +226,30 @@ TEST_F(ContentReaderTest, ExtentBoundariesAndEof) {
   EXPECT_EQ(ReadAt(reader, *empty, 0, 4096), "");
 }
 
+TEST_F(ContentReaderTest, OneLargeRandomReadIsCoalesced) {
+  Node big = NodeOf("big");
+  ContentReader reader(*repo_, nullptr, {});
+  auto f = reader.Open(big, "/src/big");
+  const uint64_t off = 777777;
+  EXPECT_EQ(ReadAt(reader, *f, off, 1 << 20), big_.substr(off, 1 << 20));
+  ContentReaderStats st = reader.stats();
+  EXPECT_EQ(st.readahead_blobs, 0u);
+  EXPECT_GT(st.store_blobs, 100u);
+  EXPECT_LE(st.store_gets, 4u) << st.store_blobs << " blobs in " << st.store_gets << " GETs";
+}
+
+TEST_F(ContentReaderTest, SizeBeyondTheExtentsIsCorruption) {
+  Node other = NodeOf("other");
+  Node damaged = other;
+  damaged.size += 100;  // a tree whose extents do not cover the size
+  ContentReader reader(*repo_, nullptr, {});
+  auto f = reader.Open(damaged, "/src/damaged");
+  EXPECT_EQ(ReadAt(reader, *f, 0, 1000), other_.substr(0, 1000));
+  std::string r = ReadAt(reader, *f, other_.size() - 10, 50);
+  EXPECT_EQ(r.rfind("ERR: /src/damaged: the file's extents cover", 0), 0u) << r;
+  EXPECT_EQ(log_.Count(LogLevel::kError), 1u) << log_.All();
+}
+
 TEST_F(ContentReaderTest, HolesReadAsZeros) {
   // A sparse file: holes before, between and after stored extents.
   Node other = NodeOf("other");
