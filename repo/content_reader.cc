@@ -64,17 +64,21 @@ ContentReader::~ContentReader() {
 }
 
 void ContentReader::QueuePut(PendingPut p) {
+  bool queued = false;
   {
     std::lock_guard<std::mutex> lock(put_mu_);
-    if (put_bytes_ + p.length > kMaxPendingPutBytes) {
-      std::lock_guard<std::mutex> stats_lock(mu_);
-      ++stats_.disk_puts_dropped;
-      return;
+    if (put_bytes_ + p.length <= kMaxPendingPutBytes) {
+      put_bytes_ += p.length;
+      puts_.push_back(std::move(p));
+      queued = true;
     }
-    put_bytes_ += p.length;
-    puts_.push_back(std::move(p));
   }
-  put_cv_.notify_all();
+  if (queued) {
+    put_cv_.notify_all();
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mu_);  // never nested with put_mu_
+  ++stats_.disk_puts_dropped;
 }
 
 void ContentReader::PutLoop() {
