@@ -47,7 +47,7 @@ struct ContentReaderOptions {
 
 // Counters for tests, benchmarks and statfs-like reporting. Monotonic.
 struct ContentReaderStats {
-  uint64_t ram_hits = 0;      // blobs served from the RAM cache (or a shared fetch)
+  uint64_t ram_hits = 0;      // blobs found in the RAM cache (by reads and read-ahead)
   uint64_t disk_hits = 0;     // blobs served from the disk cache
   uint64_t store_gets = 0;    // ranged GETs issued
   uint64_t store_blobs = 0;   // blobs fetched by those GETs
@@ -73,6 +73,11 @@ class ContentReader {
    public:
     uint64_t size() const { return size_; }
     const std::string& what() const { return what_; }
+    // The current read-ahead window in bytes (0: reads look random).
+    uint64_t readahead_window() const {
+      std::lock_guard<std::mutex> lock(mu_);
+      return window_;
+    }
 
     ~File();
     File(const File&) = delete;
@@ -93,7 +98,7 @@ class ContentReader {
     std::vector<uint64_t> starts_;  // starts_[i]: file offset of extents_[i]; sorted
     uint64_t covered_ = 0;          // bytes the extents cover (== size_ unless damaged)
 
-    std::mutex mu_;
+    mutable std::mutex mu_;
     // Sequential detection and the read-ahead window. GUARDED_BY(mu_).
     // Ends of the last reads (ring). A read that starts where one of them
     // ended, or at 0, continues a sequential stream; the kernel's parallel
