@@ -67,7 +67,7 @@ void ContentReader::QueuePut(PendingPut p) {
   bool queued = false;
   {
     std::lock_guard<std::mutex> lock(put_mu_);
-    if (put_bytes_ + p.length <= kMaxPendingPutBytes) {
+    if (put_bytes_ + p.length <= opts_.max_pending_cache_writes) {
       put_bytes_ += p.length;
       puts_.push_back(std::move(p));
       queued = true;

@@ -43,6 +43,10 @@ struct ContentReaderOptions {
   uint64_t memory_cache_bytes = 64 << 20;  // decoded blobs kept in RAM
   size_t fetch_threads = 8;                // parallel ranged GETs / read-ahead
   uint64_t max_readahead_bytes = 64 << 20;
+  // Stored blobs waiting for the disk cache's writer thread at most; more
+  // are not cached (see FlushDiskCache). Memory: this, plus
+  // memory_cache_bytes, plus read-ahead in flight (<= memory_cache_bytes / 2).
+  uint64_t max_pending_cache_writes = 32 << 20;
 };
 
 // Counters for tests, benchmarks and statfs-like reporting. Monotonic.
@@ -128,11 +132,11 @@ class ContentReader {
 
   // Blobs fetched from the store are written to the disk cache by a
   // background thread, so a cold read never waits for the cache's disk;
-  // when more than kMaxPendingPutBytes wait, further ones are dropped (the
-  // cache is best effort). Blocks until the fetches running now (read-ahead
-  // included) and every write they queued are done.
+  // when opts.max_pending_cache_writes bytes wait, further ones are not
+  // cached (the cache is best effort; counted in disk_puts_dropped). Blocks
+  // until the fetches running now (read-ahead included) and every write
+  // they queued are done.
   void FlushDiskCache();
-  static constexpr uint64_t kMaxPendingPutBytes = 64 << 20;
 
  private:
   using Plain = std::shared_ptr<const Bytes>;

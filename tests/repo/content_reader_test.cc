@@ -585,6 +585,22 @@ TEST_F(ContentReaderTest, DamagedDiskCacheEntryIsDroppedAndFetchedAgain) {
   EXPECT_EQ(again.stats().store_blobs, 0u);
 }
 
+TEST_F(ContentReaderTest, CacheWritesBeyondTheQueueBoundAreDroppedNotWaitedFor) {
+  Node other = NodeOf("other");
+  auto cache = BlobCache::Open(root_ + "/blobs", 64 << 20, &log_);
+  ASSERT_TRUE(cache);
+  ContentReaderOptions opts;
+  opts.max_pending_cache_writes = 0;  // the writer is always "behind"
+  ContentReader reader(*repo_, cache->get(), opts);
+  auto f = reader.Open(other, "/src/other");
+  EXPECT_EQ(ReadAll(reader, *f, 64 << 10), other_);
+  reader.FlushDiskCache();
+  EXPECT_EQ(reader.stats().disk_puts, 0u);
+  EXPECT_EQ(reader.stats().disk_puts_dropped, DataExtents(other));
+  EXPECT_EQ((*cache)->count(), 0u);
+  EXPECT_EQ(reader.State(other), "cached") << "in RAM";
+}
+
 TEST_F(ContentReaderTest, ManyThreadsReadingManyFiles) {
   Node big = NodeOf("big"), other = NodeOf("other");
   auto cache = BlobCache::Open(root_ + "/blobs", 1 << 20, &log_);  // small: evicts
