@@ -131,9 +131,11 @@ class ContentReader {
   ContentReaderStats stats() const;
 
   // Blobs fetched from the store are written to the disk cache by a
-  // background thread, so a cold read never waits for the cache's disk;
-  // when opts.max_pending_cache_writes bytes wait, further ones are not
-  // cached (the cache is best effort; counted in disk_puts_dropped). Blocks
+  // background thread, so a cold read never waits for the cache's disk.
+  // When opts.max_pending_cache_writes bytes wait, read-ahead waits for
+  // room (the cache fills completely while the reader is not held up),
+  // and a reader's own fetch drops its write (the cache is best effort;
+  // counted in disk_puts_dropped). Blocks
   // until the fetches running now (read-ahead included) and every write
   // they queued are done.
   void FlushDiskCache();
@@ -169,7 +171,9 @@ class ContentReader {
   void Fetch(std::vector<Want> wants, bool inline_fetch);
   // Disk cache hits first, then ranged GETs with adjacent blobs of one pack
   // coalesced; every want is finished (value or error).
-  void FetchRun(std::vector<Want> wants);
+  // background: a read-ahead task, which may wait for room in the disk
+  // cache writer's queue (a reader's own fetch never waits for it).
+  void FetchRun(std::vector<Want> wants, bool background);
   // Fulfils w with a decoded blob or error; caches it in RAM; drops the
   // in-flight entry.
   void Finish(Want& w, Result<Plain> r);
@@ -179,7 +183,9 @@ class ContentReader {
   // Read-ahead after a sequential read ending at end.
   void ReadAhead(File& f, uint64_t end);
   size_t ExtentAt(const File& f, uint64_t offset) const;  // index of the extent holding offset
-  void QueuePut(PendingPut p);
+  // Queues a disk cache write. When the queue is full: waits for room if
+  // may_wait, else drops it.
+  void QueuePut(PendingPut p, bool may_wait);
   void PutLoop();  // the disk cache writer thread
 
   const Repository& repo_;
@@ -198,7 +204,7 @@ class ContentReader {
   ContentReaderStats stats_;                           // GUARDED_BY(mu_)
 
   std::mutex put_mu_;
-  std::condition_variable put_cv_;     // new work, or the queue drained
+  std::condition_variable put_cv_;     // new work, room in the queue, or the queue drained
   std::deque<PendingPut> puts_;        // GUARDED_BY(put_mu_)
   uint64_t put_bytes_ = 0;             // GUARDED_BY(put_mu_): queued bytes
   bool put_busy_ = false;              // GUARDED_BY(put_mu_): a Put is running
