@@ -4,13 +4,18 @@
 // every hit), else ranged GETs of packs with adjacent blobs of one pack
 // coalesced into one GET. Sequential reads of a File are detected and read
 // ahead in a window that doubles (1 MiB up to max_readahead_bytes) while
-// they stay sequential, fetched in parallel on fetch_threads; random reads
-// trigger no read-ahead. Concurrent readers of one blob share one fetch.
+// they stay sequential, fetched in parallel on fetch_threads (a read is
+// sequential when it starts at 0 or exactly where one of the last 8 reads
+// ended, so the kernel's slightly reordered parallel reads still count;
+// random reads trigger no read-ahead). Concurrent readers of one blob share
+// one fetch. Blobs fetched from the store are written to the disk cache by
+// one background thread (see FlushDiskCache).
 //
 // Thread safety: ContentReader is thread-safe. A File may be read from
 // several threads at once (the kernel issues parallel reads on one handle);
-// its sequential-read state has its own lock. Lock order: File::mu_ before
-// ContentReader::mu_; neither is held while fetching, decoding or copying.
+// its sequential-read state has its own lock. File::mu_, ContentReader::mu_
+// and put_mu_ are never held together, and none is held while fetching,
+// decoding or copying.
 #pragma once
 
 #include <array>
@@ -24,8 +29,8 @@
 #include <mutex>
 #include <optional>
 #include <span>
-#include <thread>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
