@@ -118,6 +118,7 @@ struct ArchiveFs::Resolved {
   std::shared_ptr<const SnapshotView> view;  // keeps synth alive
   const SynthNode* synth = nullptr;
   Id snap;  // stored: the snapshot it belongs to
+  uint64_t parent = 0;
   Node node;
   uint64_t stored_bytes = 0;
 };
@@ -129,6 +130,7 @@ struct ArchiveFs::Dir {
   std::shared_ptr<const SnapshotView> view;
   const SynthNode* synth = nullptr;  // synthetic
   Id snap, tree;                     // from a tree
+  uint64_t parent = kRootIno;        // for ".."
 };
 
 ArchiveFs::ArchiveFs(Repository& repo, TreeCache& trees, ContentReader& reader,
@@ -239,6 +241,7 @@ Result<ArchiveFs::Resolved> ArchiveFs::Resolve(uint64_t ino) {
   if (!e) return Err(Status::NotFound(loc->name + ": not in its directory"));
   CAIRN_ASSIGN_OR_RETURN(auto decoded, DecodeEntry(e->value, loc->name));
   r.snap = loc->snap;
+  r.parent = loc->parent;
   r.node = std::move(decoded.first);
   r.stored_bytes = decoded.second;
   return r;
@@ -250,6 +253,7 @@ Result<ArchiveFs::Dir> ArchiveFs::DirOf(uint64_t ino) {
   d.ino = ino;
   d.view = r.view;
   if (r.synth) {
+    d.parent = r.synth->parent;
     if (r.synth->kind == SynthNode::kDir) {
       d.synth = r.synth;
       return d;
@@ -260,6 +264,7 @@ Result<ArchiveFs::Dir> ArchiveFs::DirOf(uint64_t ino) {
       return d;
     }
   } else if (r.node.type == NodeType::kDir) {
+    d.parent = r.parent;
     d.snap = r.snap;
     d.tree = r.node.subtree;
     return d;
@@ -380,7 +385,7 @@ Status ArchiveFs::ReadDir(uint64_t ino, uint64_t offset,
   }
   if (offset <= 1) {
     dot.name = "..";
-    dot.attr.ino = d.synth ? d.synth->parent : 0;
+    dot.attr.ino = d.parent;
     dot.next_offset = 2;
     if (!fn(dot)) return Status::OK();
   }
@@ -430,19 +435,14 @@ Result<std::string> ArchiveFs::ReadLink(uint64_t ino) {
   return Err(Status::InvalidArgument(PathOf(ino) + " is not a symlink"));
 }
 
+// Only the entry's own attributes are listed: cairn's user.cairn.* are read
+// by name (getfattr -n), so copies (rsync -X, cp -a, tar --xattrs) of the
+// mount equal the source.
 Result<std::vector<std::string>> ArchiveFs::ListXattr(uint64_t ino) {
   CAIRN_ASSIGN_OR_RETURN(Resolved r, Resolve(ino));
   std::vector<std::string> names;
-  if (r.synth) {
-    if (r.synth->kind == SynthNode::kSnapshotRoot) names.push_back("user.cairn.snapshot");
-    if (ino == kRootIno && !opts_.control_socket.empty()) names.push_back("user.cairn.control");
-    return names;
-  }
-  for (const auto& x : r.node.xattrs) names.push_back(x.name);
-  names.push_back("user.cairn.snapshot");
-  if (r.node.type == NodeType::kFile) {
-    names.push_back("user.cairn.sha256");
-    names.push_back("user.cairn.state");
+  if (!r.synth) {
+    for (const auto& x : r.node.xattrs) names.push_back(x.name);
   }
   return names;
 }

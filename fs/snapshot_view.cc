@@ -80,7 +80,7 @@ void AddGroups(SnapshotView& v, uint64_t top, std::string_view kind,
       AddLink(v, HashIno({kind, key, AsChars(s.id.view())}), name, dir,
               "../../snapshots/" + name, s.time_ns);
     }
-    AddLink(v, HashIno({kind, key, "latest"}), "latest", dir,
+    AddLink(v, HashIno({kind, key, "latest", AsChars(newest.id.view())}), "latest", dir,
             "../../snapshots/" + SnapshotDirName(newest), newest.time_ns);
   }
 }
@@ -123,7 +123,8 @@ SnapshotView BuildSnapshotView(std::vector<Snapshot> snaps) {
     }
   }
   if (!v.snaps.empty()) {
-    AddLink(v, kLatestIno, "latest", kSnapshotsIno, SnapshotDirName(v.snaps.back()), newest);
+    AddLink(v, HashIno({"latest", AsChars(v.snaps.back().id.view())}), "latest", kSnapshotsIno,
+            SnapshotDirName(v.snaps.back()), newest);
   }
   AddGroups(v, kSeriesIno, "series", series);
   AddGroups(v, kHostsIno, "hosts", hosts);

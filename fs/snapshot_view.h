@@ -21,7 +21,8 @@ inline constexpr uint64_t kSnapshotsIno = 2;
 inline constexpr uint64_t kSeriesIno = 3;
 inline constexpr uint64_t kHostsIno = 4;
 inline constexpr uint64_t kTagsIno = 5;
-inline constexpr uint64_t kLatestIno = 6;  // snapshots/latest
+// A `latest` symlink's number includes its target snapshot, so a refresh
+// that moves it makes a new inode: the kernel may cache symlink targets.
 
 struct FsStats {
   uint64_t stored_bytes = 0;  // bytes of all packs in the repository
