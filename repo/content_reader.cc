@@ -1,61 +1,414 @@
-// STAND-IN, replaced by H5's implementation (see content_reader.h).
 #include "repo/content_reader.h"
 
 #include <algorithm>
 #include <cstring>
 
+#include "repo/pack.h"
+
 namespace cairn {
+namespace {
 
+constexpr uint64_t kMaxGet = 8 << 20;            // one ranged GET at most
+constexpr uint64_t kMaxGap = 256 << 10;          // read through gaps this small
+constexpr uint64_t kTaskBytes = 4 << 20;         // stored bytes per read-ahead task
+constexpr uint64_t kInitialWindow = 1 << 20;     // first read-ahead window
 
-ContentReader::ContentReader(const Repository& repo, BlobCache*, const ContentReaderOptions&)
-    : repo_(repo) {}
-ContentReader::~ContentReader() = default;
+std::string BlobWhere(const Id& blob, const Id& pack) {
+  return "data blob " + blob.Short() + " in pack " + pack.Short();
+}
 
-std::unique_ptr<ContentReader::File> ContentReader::Open(const Node& file, std::string what) {
-  auto f = std::make_unique<File>();
-  f->node = file;
-  f->what = std::move(what);
+}  // namespace
+
+ContentReader::File::~File() {
+  std::lock_guard<std::mutex> lock(mu_);
+  SetStreamingLocked(false);
+}
+
+void ContentReader::File::SetStreamingLocked(bool on) {
+  if (on == streaming_) return;
+  streaming_ = on;
+  streams_->fetch_add(on ? 1 : -1, std::memory_order_relaxed);
+}
+
+ContentReader::File::File(const Node& node, std::string what, std::atomic<int>* streams)
+    : streams_(streams), what_(std::move(what)), size_(node.size), extents_(node.content) {
+  starts_.reserve(extents_.size());
   uint64_t off = 0;
-  for (const auto& x : file.content) {
-    f->starts.push_back(off);
+  for (const Extent& x : extents_) {
+    starts_.push_back(off);
     off += x.length;
   }
-  f->codec = repo_.NewCodec();
-  return f;
+}
+
+ContentReader::ContentReader(const Repository& repo, BlobCache* disk_cache,
+                             const ContentReaderOptions& opts)
+    : repo_(repo),
+      disk_(disk_cache),
+      opts_(opts),
+      codecs_([&repo] { return repo.NewCodec(); }),
+      pool_(std::make_unique<ThreadPool>(std::max<size_t>(1, opts.fetch_threads), 4096)) {
+  if (disk_) put_thread_ = std::thread([this] { PutLoop(); });
+}
+
+ContentReader::~ContentReader() {
+  pool_.reset();  // no more fetches, hence no more puts
+  if (put_thread_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(put_mu_);
+      put_stop_ = true;
+    }
+    put_cv_.notify_all();
+    put_thread_.join();
+  }
+}
+
+void ContentReader::QueuePut(PendingPut p) {
+  {
+    std::lock_guard<std::mutex> lock(put_mu_);
+    if (put_bytes_ + p.length > kMaxPendingPutBytes) {
+      std::lock_guard<std::mutex> stats_lock(mu_);
+      ++stats_.disk_puts_dropped;
+      return;
+    }
+    put_bytes_ += p.length;
+    puts_.push_back(std::move(p));
+  }
+  put_cv_.notify_all();
+}
+
+void ContentReader::PutLoop() {
+  std::unique_lock<std::mutex> lock(put_mu_);
+  for (;;) {
+    put_cv_.wait(lock, [&] { return put_stop_ || !puts_.empty(); });
+    if (puts_.empty()) return;  // stopping, and everything queued is written
+    PendingPut p = std::move(puts_.front());
+    puts_.pop_front();
+    put_busy_ = true;
+    lock.unlock();
+    disk_->Put(p.id, ByteView(p.range->data() + p.offset, p.length));
+    {
+      std::lock_guard<std::mutex> stats_lock(mu_);
+      ++stats_.disk_puts;
+    }
+    p.range.reset();
+    lock.lock();
+    put_busy_ = false;
+    put_bytes_ -= p.length;
+    if (puts_.empty()) put_cv_.notify_all();
+  }
+}
+
+void ContentReader::FlushDiskCache() {
+  std::unique_lock<std::mutex> lock(put_mu_);
+  put_cv_.wait(lock, [&] { return puts_.empty() && !put_busy_; });
+}
+
+std::unique_ptr<ContentReader::File> ContentReader::Open(const Node& file, std::string what) {
+  return std::unique_ptr<File>(new File(file, std::move(what), &streams_));
+}
+
+size_t ContentReader::ExtentAt(const File& f, uint64_t offset) const {
+  auto it = std::upper_bound(f.starts_.begin(), f.starts_.end(), offset);
+  return static_cast<size_t>(it - f.starts_.begin()) - 1;
+}
+
+ContentReader::Plain ContentReader::RamFindLocked(const Id& id) {
+  auto it = ram_.find(id);
+  if (it == ram_.end()) return nullptr;
+  ram_lru_.splice(ram_lru_.end(), ram_lru_, it->second.lru);
+  return it->second.plain;
+}
+
+void ContentReader::RamInsertLocked(const Id& id, Plain p) {
+  const uint64_t size = p->size();
+  if (size > opts_.memory_cache_bytes || ram_.count(id)) return;
+  while (ram_bytes_ + size > opts_.memory_cache_bytes && !ram_lru_.empty()) {
+    auto victim = ram_.find(ram_lru_.front());
+    ram_bytes_ -= victim->second.plain->size();
+    ram_.erase(victim);
+    ram_lru_.pop_front();
+  }
+  ram_bytes_ += size;
+  ram_.emplace(id, RamEntry{std::move(p), ram_lru_.insert(ram_lru_.end(), id)});
+}
+
+std::vector<ContentReader::Slot> ContentReader::Acquire(const File& f, size_t first, size_t last,
+                                                        std::vector<Want>& todo) {
+  std::vector<Slot> slots(last - first + 1);
+  size_t todo_begin = todo.size();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = first; i <= last; ++i) {
+      const Extent& x = f.extents_[i];
+      if (x.hole) continue;
+      Slot& s = slots[i - first];
+      if ((s.plain = RamFindLocked(x.blob))) {
+        ++stats_.ram_hits;
+        continue;
+      }
+      auto in = inflight_.find(x.blob);
+      if (in != inflight_.end()) {
+        s.future = in->second;
+        continue;
+      }
+      Want w;
+      w.id = x.blob;
+      w.promise = std::make_shared<std::promise<Result<Plain>>>();
+      s.future = w.promise->get_future().share();
+      inflight_.emplace(x.blob, s.future);
+      todo.push_back(std::move(w));
+    }
+  }
+  // Index lookups outside the lock; a blob the index lacks fails here.
+  for (size_t k = todo_begin; k < todo.size();) {
+    auto loc = repo_.FindBlob(todo[k].id);
+    if (loc) {
+      todo[k++].loc = *loc;
+      continue;
+    }
+    Finish(todo[k], Err(Status::NotFound("data blob " + todo[k].id.Short() +
+                                         " is not in the index; run `cairn check`")));
+    todo.erase(todo.begin() + static_cast<long>(k));
+  }
+  return slots;
+}
+
+Result<ContentReader::Plain> ContentReader::Decode(const Want& w, ByteView stored) {
+  auto codec = codecs_.Acquire();
+  Bytes out;
+  out.reserve(w.loc.raw_length);
+  CAIRN_RETURN_IF_ERROR(repo_.DecodeBlob(BlobType::kData, w.id, w.loc, stored, *codec, out));
+  return std::make_shared<const Bytes>(std::move(out));
+}
+
+void ContentReader::Finish(Want& w, Result<Plain> r) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (r) RamInsertLocked(w.id, *r);
+    inflight_.erase(w.id);
+  }
+  w.promise->set_value(std::move(r));
+}
+
+void ContentReader::FetchRun(std::vector<Want> wants) {
+  // The disk cache first: its bytes are authenticated like the store's, and
+  // bytes that fail are dropped from it and fetched again.
+  if (disk_) {
+    std::vector<Want> rest;
+    for (Want& w : wants) {
+      if (auto stored = disk_->Get(w.id)) {
+        auto plain = Decode(w, *stored);
+        if (plain) {
+          {
+            std::lock_guard<std::mutex> lock(mu_);
+            ++stats_.disk_hits;
+          }
+          Finish(w, std::move(plain));
+          continue;
+        }
+        repo_.logger().Warn("blob cache: {}; dropped from the cache, reading the store",
+                            plain.error().message());
+        disk_->Remove(w.id);
+      }
+      rest.push_back(std::move(w));
+    }
+    wants = std::move(rest);
+  }
+  std::sort(wants.begin(), wants.end(), [](const Want& a, const Want& b) {
+    return a.loc.pack != b.loc.pack ? a.loc.pack < b.loc.pack : a.loc.offset < b.loc.offset;
+  });
+  for (size_t k = 0; k < wants.size();) {
+    const Id pack = wants[k].loc.pack;
+    const uint64_t begin = wants[k].loc.offset;
+    uint64_t end = begin + wants[k].loc.length;
+    size_t j = k + 1;
+    for (; j < wants.size(); ++j) {
+      const BlobLocation& l = wants[j].loc;
+      if (l.pack != pack || l.offset < end || l.offset - end > kMaxGap ||
+          l.offset + l.length - begin > kMaxGet)
+        break;
+      end = uint64_t{l.offset} + l.length;
+    }
+    auto got = repo_.store().Get(PackKey(pack), begin, end - begin);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.store_gets;
+      stats_.store_blobs += j - k;
+      if (got) stats_.store_bytes += got->size();
+    }
+    // Shared so queued disk cache writes keep the range without a copy.
+    Result<std::shared_ptr<const Bytes>> bytes =
+        got ? Result<std::shared_ptr<const Bytes>>(std::make_shared<const Bytes>(std::move(*got)))
+            : Err(got.error());
+    for (; k < j; ++k) {
+      Want& w = wants[k];
+      if (!bytes) {
+        const Status& e = bytes.error();
+        if (e.Is(ErrorCode::kNotFound)) {
+          Finish(w, Err(Status::NotFound("pack " + pack.Short() + " holding data blob " +
+                                         w.id.Short() +
+                                         " is missing from the store; run `cairn check`")));
+        } else if (e.Is(ErrorCode::kInvalidArgument)) {
+          Finish(w, Err(Status::Corruption(BlobWhere(w.id, pack) +
+                                           ": pack truncated (blob lies past its end); run "
+                                           "`cairn check`")));
+        } else {
+          Finish(w, Err(e.WithContext("reading " + BlobWhere(w.id, pack))));
+        }
+        continue;
+      }
+      const Bytes& range = **bytes;
+      const uint64_t at = w.loc.offset - begin;
+      ByteView stored;
+      if (at < range.size()) {
+        stored = ByteView(range.data() + at, std::min<uint64_t>(w.loc.length, range.size() - at));
+      }
+      auto plain = Decode(w, stored);
+      const bool keep = plain && disk_;
+      Finish(w, std::move(plain));
+      if (keep) QueuePut(PendingPut{w.id, *bytes, static_cast<size_t>(at), stored.size()});
+    }
+  }
+}
+
+void ContentReader::Fetch(std::vector<Want> wants, bool inline_fetch) {
+  if (wants.empty()) return;
+  if (inline_fetch) return FetchRun(std::move(wants));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.readahead_blobs += wants.size();
+  }
+  // Tasks of ~kTaskBytes each so the window is fetched in parallel.
+  std::vector<Want> task;
+  uint64_t bytes = 0;
+  for (Want& w : wants) {
+    bytes += w.loc.length;
+    task.push_back(std::move(w));
+    if (bytes >= kTaskBytes) {
+      pool_->Submit([this, t = std::move(task)]() mutable { FetchRun(std::move(t)); });
+      task.clear();
+      bytes = 0;
+    }
+  }
+  if (!task.empty()) {
+    pool_->Submit([this, t = std::move(task)]() mutable { FetchRun(std::move(t)); });
+  }
+}
+
+void ContentReader::ReadAhead(File& f, uint64_t end) {
+  uint64_t from, to;
+  {
+    std::lock_guard<std::mutex> lock(f.mu_);
+    if (f.window_ == 0) f.window_ = kInitialWindow;
+    f.ahead_until_ = std::max(f.ahead_until_, end);
+    // Top up when less than half the window is left ahead of the reader,
+    // and grow the window each time: the reader kept up with the last one.
+    if (f.ahead_until_ >= end + f.window_ / 2 || f.ahead_until_ >= f.size_) {
+      if (f.ahead_until_ >= f.size_) f.SetStreamingLocked(false);  // nothing left to fetch
+      return;
+    }
+    f.SetStreamingLocked(true);
+    const uint64_t streams = static_cast<uint64_t>(std::max(1, streams_.load()));
+    const uint64_t cap = std::max<uint64_t>(
+        kInitialWindow,
+        std::min(opts_.max_readahead_bytes, opts_.memory_cache_bytes / (2 * streams)));
+    f.window_ = std::min(cap, f.window_ * 2);
+    from = f.ahead_until_;
+    to = std::min(f.size_, end + f.window_);
+    f.ahead_until_ = to;
+  }
+  if (from >= to) return;
+  std::vector<Want> todo;
+  (void)Acquire(f, ExtentAt(f, from), ExtentAt(f, to - 1), todo);
+  Fetch(std::move(todo), /*inline_fetch=*/false);
 }
 
 Result<size_t> ContentReader::Read(File& f, uint64_t offset, std::span<uint8_t> out) {
-  size_t done = 0;
-  while (done < out.size() && offset + done < f.node.size) {
-    uint64_t pos = offset + done;
-    size_t i = static_cast<size_t>(
-        std::upper_bound(f.starts.begin(), f.starts.end(), pos) - f.starts.begin() - 1);
-    const Extent& x = f.node.content[i];
-    uint64_t in = pos - f.starts[i];
-    size_t n = static_cast<size_t>(std::min<uint64_t>(x.length - in, out.size() - done));
-    if (x.hole) {
-      std::memset(out.data() + done, 0, n);
-    } else {
-      if (f.cached_extent != i) {
-        auto b = repo_.LoadBlob(BlobType::kData, x.blob, *f.codec);
-        if (!b) {
-          Status e = b.error().WithContext(f.what);
-          repo_.logger().Error("{}", e.message());
-          return Err(e);
-        }
-        f.cached = std::move(*b);
-        f.cached_extent = i;
-      }
-      if (f.cached.size() < in + n) {
-        return Err(Status::Corruption(f.what + ": blob " + x.blob.Short() + " is shorter than its extent"));
-      }
-      std::memcpy(out.data() + done, f.cached.data() + in, n);
+  if (offset >= f.size_ || out.empty()) return size_t{0};
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(out.size(), f.size_ - offset));
+  const uint64_t end = offset + n;
+  bool sequential;
+  {
+    std::lock_guard<std::mutex> lock(f.mu_);
+    sequential = offset == 0 || std::find(f.recent_ends_.begin(), f.recent_ends_.end(), offset) !=
+                                    f.recent_ends_.end();
+    f.recent_ends_[f.recent_next_] = end;
+    f.recent_next_ = (f.recent_next_ + 1) % f.recent_ends_.size();
+    if (sequential) {
+      f.random_run_ = 0;
+    } else if (++f.random_run_ >= 2) {
+      // Random access (one stray read may be a reordered sequential one):
+      // no read-ahead until reads are sequential again.
+      f.window_ = 0;
+      f.ahead_until_ = 0;
+      f.SetStreamingLocked(false);
     }
-    done += n;
   }
-  return done;
+  const size_t first = ExtentAt(f, offset), last = ExtentAt(f, end - 1);
+  std::vector<Want> todo;
+  std::vector<Slot> slots = Acquire(f, first, last, todo);
+  if (sequential) ReadAhead(f, end);
+  Fetch(std::move(todo), /*inline_fetch=*/true);
+
+  for (size_t i = first; i <= last; ++i) {
+    const Extent& x = f.extents_[i];
+    const uint64_t lo = std::max(offset, f.starts_[i]);
+    const uint64_t hi = std::min(end, f.starts_[i] + x.length);
+    if (lo >= hi) continue;
+    uint8_t* dst = out.data() + (lo - offset);
+    if (x.hole) {
+      std::memset(dst, 0, hi - lo);
+      continue;
+    }
+    Slot& s = slots[i - first];
+    Plain plain = s.plain;
+    Status err;
+    if (!plain) {
+      const Result<Plain>& r = s.future.get();
+      if (r) {
+        plain = *r;
+      } else {
+        err = r.error();
+      }
+    }
+    if (plain && plain->size() != x.length) {
+      err = Status::Corruption("data blob " + x.blob.Short() + " holds " +
+                               std::to_string(plain->size()) + " bytes, the file's extent " +
+                               std::to_string(x.length) + "; run `cairn check`");
+    }
+    if (!err.ok()) {
+      Status s2 = err.WithContext(f.what_);
+      bool first_time;
+      {
+        std::lock_guard<std::mutex> lock(f.mu_);
+        first_time = f.logged_.insert(x.blob).second;
+      }
+      if (first_time) repo_.logger().Error("{}", s2.message());
+      return Err(std::move(s2));
+    }
+    std::memcpy(dst, plain->data() + (lo - f.starts_[i]), hi - lo);
+  }
+  return n;
 }
 
-std::string ContentReader::State(const Node&) const { return "stored"; }
+std::string ContentReader::State(const Node& file) const {
+  for (const Extent& x : file.content) {
+    if (x.hole) continue;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (ram_.count(x.blob)) continue;
+    }
+    if (disk_ && disk_->Contains(x.blob)) continue;
+    return "stored";
+  }
+  return "cached";
+}
+
+ContentReaderStats ContentReader::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  ContentReaderStats s = stats_;
+  s.ram_bytes = ram_bytes_;
+  return s;
+}
 
 }  // namespace cairn

@@ -10,16 +10,13 @@
 #include <cstring>
 #include <thread>
 
+#include "cache/blob_cache.h"
 #include "cache/tree_cache.h"
 #include "fs/archive_fs.h"
 #include "fs/control_channel.h"
 #include "fs/fuse_ops.h"
 #include "repo/content_reader.h"
 #include "tools/cli.h"
-#if __has_include("cache/blob_cache.h")
-#include "cache/blob_cache.h"
-#define CAIRN_HAVE_BLOB_CACHE 1
-#endif
 
 namespace cairn {
 
@@ -79,16 +76,11 @@ Status ServeMount(Context& ctx, const MountArgs& a, const std::string& password,
   const std::string cache_dir = (*repo)->cache().dir();
   auto trees = TreeCache::Open(cache_dir + "/trees");
   if (!trees) return fail(trees.error());
-  BlobCache* disk_cache = nullptr;
-#ifdef CAIRN_HAVE_BLOB_CACHE
-  auto blob_cache = BlobCache::Open(cache_dir + "/blobs", limit);
+  // --cache-size bounds the blob cache; decoded trees are small beside it.
+  auto blob_cache = BlobCache::Open(cache_dir + "/blobs", limit, &ctx.logger);
   if (!blob_cache) return fail(blob_cache.error());
-  disk_cache = blob_cache->get();
-#else
-  (void)limit;
-#endif
   ContentReaderOptions ro;
-  ContentReader reader(**repo, disk_cache, ro);
+  ContentReader reader(**repo, blob_cache->get(), ro);
   ArchiveFsOptions fo;
   fo.uid = getuid();
   fo.gid = getgid();
