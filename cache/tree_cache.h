@@ -44,7 +44,7 @@ class TreeCache {
  public:
   // Opens (creating) the environment in dir.
   static Result<std::unique_ptr<TreeCache>> Open(const std::string& dir,
-                                                 uint64_t map_size = uint64_t{1} << 38);
+                                                 uint64_t map_size = uint64_t{1} << 36);
   ~TreeCache();
   TreeCache(const TreeCache&) = delete;
   TreeCache& operator=(const TreeCache&) = delete;

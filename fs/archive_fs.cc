@@ -108,7 +108,12 @@ TreeCache::Binding MakeBinding(const Id& snap, uint64_t parent, const Id& parent
   return b;
 }
 
-constexpr size_t kReadDirBatch = 256;
+// Entries decoded and bound per step of a stored readdir: small first (the
+// kernel's readdirplus buffer takes ~25 entries), growing while the caller
+// keeps taking them, so a call neither binds far more than it returns nor
+// takes many small steps through a long listing.
+constexpr size_t kReadDirFirstBatch = 32;
+constexpr size_t kReadDirMaxBatch = 1024;
 
 }  // namespace
 
@@ -400,12 +405,12 @@ Status ArchiveFs::ReadDir(uint64_t ino, uint64_t offset,
     return Status::OK();
   }
   CAIRN_RETURN_IF_ERROR(EnsureDir(d.tree));
-  for (;;) {
-    CAIRN_ASSIGN_OR_RETURN(auto batch, StoredEntries(d, from, kReadDirBatch));
+  for (size_t n = kReadDirFirstBatch;; n = std::min(n * 4, kReadDirMaxBatch)) {
+    CAIRN_ASSIGN_OR_RETURN(auto batch, StoredEntries(d, from, n));
     for (const auto& e : batch) {
       if (!fn(e)) return Status::OK();
     }
-    if (batch.size() < kReadDirBatch) return Status::OK();
+    if (batch.size() < n) return Status::OK();
     from = batch.back().next_offset - 2;
   }
 }
