@@ -5,6 +5,7 @@
 //      CAIRN_BENCH_READ_MB=1024 build/bench/cairn_micro_bench --benchmark_filter=Read
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -234,6 +235,15 @@ class ReadBenchRepo {
   Node node_;
 };
 
+// CPU seconds used by the whole process (all threads) so far: throughput
+// on this shared 2-core machine varies with the load, CPU per byte less so.
+double ProcessCpuSeconds() {
+  struct rusage ru;
+  ::getrusage(RUSAGE_SELF, &ru);
+  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return sec(ru.ru_utime) + sec(ru.ru_stime);
+}
+
 // Reads the whole file in `piece`-byte reads; false on an error or a
 // short read.
 bool ReadWholeFile(ContentReader& reader, const Node& node, size_t piece, Bytes& buf) {
@@ -264,6 +274,8 @@ void BM_ContentReaderRead(benchmark::State& state) {
     ContentReader reader(b.repo(), cache->get(), {});
     ReadWholeFile(reader, b.node(), piece, buf);
   }
+  double cpu = 0;
+  uint64_t dropped = 0;
   for (auto _ : state) {
     state.PauseTiming();
     if (mode == 1) std::filesystem::remove_all(cache_dir);
@@ -271,12 +283,20 @@ void BM_ContentReaderRead(benchmark::State& state) {
     DropTree(cache_dir);
     std::unique_ptr<BlobCache> cache;
     if (mode > 0) cache = std::move(*BlobCache::Open(cache_dir, uint64_t{8} << 30));
+    const double cpu0 = ProcessCpuSeconds();
     state.ResumeTiming();
-    ContentReader reader(b.repo(), cache.get(), {});
-    if (!ReadWholeFile(reader, b.node(), piece, buf)) return state.SkipWithError("read failed");
+    {
+      ContentReader reader(b.repo(), cache.get(), {});
+      if (!ReadWholeFile(reader, b.node(), piece, buf)) return state.SkipWithError("read failed");
+      dropped += reader.stats().disk_puts_dropped;
+    }  // includes writing the queued disk cache puts
+    cpu += ProcessCpuSeconds() - cpu0;
   }
   std::filesystem::remove_all(cache_dir);
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * b.size()));
+  state.counters["cpu_s_per_GiB"] =
+      cpu / (static_cast<double>(state.iterations() * b.size()) / (1 << 30));
+  state.counters["puts_dropped"] = static_cast<double>(dropped);
   const char* labels[] = {"store cold", "store cold, filling disk cache",
                           "disk cache warm, page cache cold"};
   state.SetLabel(labels[mode]);
@@ -293,16 +313,21 @@ void BM_SourceReadCold(benchmark::State& state) {
   ReadBenchRepo& b = ReadBenchRepo::Get();
   if (!b.ok()) return state.SkipWithError("could not build the benchmark repository");
   Bytes buf(1 << 20);
+  double cpu = 0;
   for (auto _ : state) {
     state.PauseTiming();
     DropPages(b.source());
+    const double cpu0 = ProcessCpuSeconds();
     state.ResumeTiming();
     int fd = ::open(b.source().c_str(), O_RDONLY | O_CLOEXEC);
     while (::read(fd, buf.data(), buf.size()) > 0) {
     }
     ::close(fd);
+    cpu += ProcessCpuSeconds() - cpu0;
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * b.size()));
+  state.counters["cpu_s_per_GiB"] =
+      cpu / (static_cast<double>(state.iterations() * b.size()) / (1 << 30));
 }
 BENCHMARK(BM_SourceReadCold)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
 

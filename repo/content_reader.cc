@@ -38,6 +38,7 @@ ContentReader::File::File(const Node& node, std::string what, std::atomic<int>* 
     starts_.push_back(off);
     off += x.length;
   }
+  covered_ = off;
 }
 
 ContentReader::ContentReader(const Repository& repo, BlobCache* disk_cache,
@@ -99,6 +100,7 @@ void ContentReader::PutLoop() {
 }
 
 void ContentReader::FlushDiskCache() {
+  pool_->Wait();  // read-ahead fetches queue puts too
   std::unique_lock<std::mutex> lock(put_mu_);
   put_cv_.wait(lock, [&] { return puts_.empty() && !put_busy_; });
 }
@@ -264,9 +266,10 @@ void ContentReader::FetchRun(std::vector<Want> wants) {
         stored = ByteView(range.data() + at, std::min<uint64_t>(w.loc.length, range.size() - at));
       }
       auto plain = Decode(w, stored);
-      const bool keep = plain && disk_;
+      // Queued (cheap) before the readers are woken, so FlushDiskCache after
+      // a read sees it.
+      if (plain && disk_) QueuePut(PendingPut{w.id, *bytes, static_cast<size_t>(at), stored.size()});
       Finish(w, std::move(plain));
-      if (keep) QueuePut(PendingPut{w.id, *bytes, static_cast<size_t>(at), stored.size()});
     }
   }
 }
@@ -327,6 +330,18 @@ Result<size_t> ContentReader::Read(File& f, uint64_t offset, std::span<uint8_t> 
   if (offset >= f.size_ || out.empty()) return size_t{0};
   const size_t n = static_cast<size_t>(std::min<uint64_t>(out.size(), f.size_ - offset));
   const uint64_t end = offset + n;
+  if (end > f.covered_) {  // a damaged tree: never hand out bytes no blob backs
+    Status s = Status::Corruption(f.what_ + ": the file's extents cover " +
+                                  std::to_string(f.covered_) + " bytes but its size is " +
+                                  std::to_string(f.size_) + "; run `cairn check`");
+    bool first_time;
+    {
+      std::lock_guard<std::mutex> lock(f.mu_);
+      first_time = f.logged_.insert(Id{}).second;
+    }
+    if (first_time) repo_.logger().Error("{}", s.message());
+    return Err(std::move(s));
+  }
   bool sequential;
   {
     std::lock_guard<std::mutex> lock(f.mu_);

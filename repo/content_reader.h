@@ -91,6 +91,7 @@ class ContentReader {
     const uint64_t size_;
     std::vector<Extent> extents_;
     std::vector<uint64_t> starts_;  // starts_[i]: file offset of extents_[i]; sorted
+    uint64_t covered_ = 0;          // bytes the extents cover (== size_ unless damaged)
 
     std::mutex mu_;
     // Sequential detection and the read-ahead window. GUARDED_BY(mu_).
@@ -123,7 +124,8 @@ class ContentReader {
   // Blobs fetched from the store are written to the disk cache by a
   // background thread, so a cold read never waits for the cache's disk;
   // when more than kMaxPendingPutBytes wait, further ones are dropped (the
-  // cache is best effort). Blocks until every queued write is done.
+  // cache is best effort). Blocks until the fetches running now (read-ahead
+  // included) and every write they queued are done.
   void FlushDiskCache();
   static constexpr uint64_t kMaxPendingPutBytes = 64 << 20;
 

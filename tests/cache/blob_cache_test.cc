@@ -66,23 +66,22 @@ class BlobCacheTest : public ::testing::Test {
     EXPECT_TRUE(c) << c.error().message();
     return c ? std::move(*c) : nullptr;
   }
-  std::string PathOf(const Id& id) const {
-    return dir_ + "/" + id.Hex().substr(0, 2) + "/" + id.Hex();
-  }
-  // What the blob files take on disk now, charged as BlobCache charges them
-  // (temporary files of running Puts included).
+  // The bytes the slab files take now.
   uint64_t OnDisk() const {
     uint64_t total = 0;
     std::error_code ec;
-    for (auto it = std::filesystem::recursive_directory_iterator(dir_, ec);
-         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->path().string().find("/index") != std::string::npos) continue;
+    for (auto it = std::filesystem::directory_iterator(dir_ + "/slabs", ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
       std::error_code ec2;
-      if (!it->is_regular_file(ec2)) continue;
       uint64_t size = it->file_size(ec2);
-      if (!ec2) total += BlobCache::Charge(size);
+      if (!ec2) total += size;
     }
     return total;
+  }
+  size_t SlabFiles() const {
+    size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir_ + "/slabs")) n += e.is_regular_file();
+    return n;
   }
 
   std::string dir_;
@@ -91,6 +90,7 @@ class BlobCacheTest : public ::testing::Test {
 
 TEST_F(BlobCacheTest, PutGetContainsRemove) {
   auto c = Open(1 << 20);
+  EXPECT_EQ(c->slab_bytes(), 64u << 10);
   const Id a = MakeId(1);
   EXPECT_FALSE(c->Get(a));
   EXPECT_FALSE(c->Contains(a));
@@ -99,53 +99,72 @@ TEST_F(BlobCacheTest, PutGetContainsRemove) {
   auto got = c->Get(a);
   ASSERT_TRUE(got);
   EXPECT_EQ(*got, Data(1, 5000));
-  EXPECT_EQ(c->bytes(), BlobCache::Charge(5000));
-  EXPECT_EQ(c->bytes(), 8192u);
+  EXPECT_EQ(c->bytes(), 5000u);
   c->Put(a, Data(1, 5000));  // already there: nothing changes
   EXPECT_EQ(c->count(), 1u);
+  EXPECT_EQ(c->bytes(), 5000u);
   c->Put(MakeId(2), Bytes{});  // an empty blob is a valid entry
   EXPECT_TRUE(c->Get(MakeId(2)).has_value());
   c->Remove(a);
   EXPECT_FALSE(c->Contains(a));
   EXPECT_FALSE(c->Get(a));
-  EXPECT_FALSE(std::filesystem::exists(PathOf(a)));
-  EXPECT_EQ(c->bytes(), 0u);
+  EXPECT_EQ(c->count(), 1u);
+  EXPECT_EQ(c->bytes(), 5000u) << "a removed blob's bytes go with its slab";
   c->Remove(a);  // absent: no-op
+  EXPECT_EQ(OnDisk(), c->bytes());
   EXPECT_EQ(log_.warnings(), 0);
 }
 
+// With a 1 MiB limit slabs are 64 KiB, so 60,000-byte blobs get one slab
+// each and slab LRU is blob LRU; 17 fit.
 TEST_F(BlobCacheTest, EvictsLeastRecentlyUsed) {
-  auto c = Open(3 * 4096);
-  const Id a = MakeId(1), b = MakeId(2), d = MakeId(3), e = MakeId(4);
-  c->Put(a, Data(1, 4000));
-  c->Put(b, Data(2, 4000));
-  c->Put(d, Data(3, 4000));
-  ASSERT_TRUE(c->Get(a));  // a is now the most recent; b the oldest
-  c->Put(e, Data(4, 4000));
-  EXPECT_TRUE(c->Contains(a));
-  EXPECT_FALSE(c->Contains(b));
-  EXPECT_FALSE(std::filesystem::exists(PathOf(b)));
-  EXPECT_TRUE(c->Contains(d));
-  EXPECT_TRUE(c->Contains(e));
-  EXPECT_EQ(c->bytes(), 3u * 4096);
+  auto c = Open(1 << 20);
+  for (uint32_t i = 0; i < 17; ++i) c->Put(MakeId(i), Data(i, 60000));
+  EXPECT_EQ(c->count(), 17u);
+  ASSERT_TRUE(c->Get(MakeId(0)));  // 0 is now the most recent; 1 the oldest
+  c->Put(MakeId(17), Data(17, 60000));
+  EXPECT_TRUE(c->Contains(MakeId(0)));
+  EXPECT_FALSE(c->Contains(MakeId(1)));
+  for (uint32_t i = 2; i <= 17; ++i) EXPECT_TRUE(c->Contains(MakeId(i))) << i;
+  EXPECT_EQ(c->bytes(), 17u * 60000);
+  EXPECT_EQ(OnDisk(), c->bytes());
+  EXPECT_EQ(SlabFiles(), 17u);
   // Larger than the whole limit: not stored, nothing evicted for it.
-  c->Put(MakeId(9), Data(9, 3 * 4096 + 1));
-  EXPECT_FALSE(c->Contains(MakeId(9)));
-  EXPECT_EQ(c->count(), 3u);
+  c->Put(MakeId(99), Data(99, (1 << 20) + 1));
+  EXPECT_FALSE(c->Contains(MakeId(99)));
+  EXPECT_EQ(c->count(), 17u);
+}
+
+TEST_F(BlobCacheTest, SmallBlobsShareASlabAndAreEvictedTogether) {
+  auto c = Open(1 << 20);
+  for (uint32_t i = 0; i < 32; ++i) c->Put(MakeId(i), Data(i, 4000));  // 16 per slab
+  EXPECT_EQ(SlabFiles(), 2u);
+  ASSERT_TRUE(c->Get(MakeId(20)));  // the second slab is the more recent
+  for (uint32_t i = 100; i < 116; ++i) c->Put(MakeId(i), Data(i, 60000));
+  int first = 0, second = 0;
+  for (uint32_t i = 0; i < 16; ++i) first += c->Contains(MakeId(i));
+  for (uint32_t i = 16; i < 32; ++i) second += c->Contains(MakeId(i));
+  EXPECT_EQ(first, 0) << "the least recently used slab went as a whole";
+  EXPECT_EQ(second, 16);
+  EXPECT_LE(c->bytes(), 1u << 20);
+  EXPECT_EQ(OnDisk(), c->bytes());
 }
 
 TEST_F(BlobCacheTest, LimitNeverExceededUnderConcurrentPuts) {
-  // The accounted bytes (which cover every file, temporary ones included:
-  // bytes are reserved before a file is created and released after it is
-  // unlinked) are sampled all the time; the files themselves are summed
-  // between bursts of concurrent Puts, when a directory scan is exact.
-  constexpr uint64_t kLimit = 256 << 10;
+  // The accounted bytes (which cover every slab file: ranges are reserved
+  // before they are written and released after the slab is unlinked) are
+  // sampled all the time; the files themselves are summed between bursts of
+  // concurrent Puts, when a directory scan is exact.
+  constexpr uint64_t kLimit = 512 << 10;
   auto c = Open(kLimit);
   std::atomic<bool> done{false};
   std::atomic<uint64_t> worst_accounted{0};
   uint64_t worst_disk = 0;
   std::thread monitor([&] {
-    while (!done.load()) worst_accounted = std::max(worst_accounted.load(), c->bytes());
+    while (!done.load()) {
+      worst_accounted = std::max(worst_accounted.load(), c->bytes());
+      std::this_thread::yield();
+    }
   });
   for (int burst = 0; burst < 10; ++burst) {
     std::vector<std::thread> writers;
@@ -155,7 +174,11 @@ TEST_F(BlobCacheTest, LimitNeverExceededUnderConcurrentPuts) {
         for (uint32_t i = 0; i < 40; ++i) {
           uint32_t seed = static_cast<uint32_t>(burst * 10000 + t * 1000) + i;
           c->Put(MakeId(seed), Data(seed, 1 + rng() % 30000));
-          if (i % 3 == 0) (void)c->Get(MakeId(seed - rng() % 5));
+          if (i % 3 == 0) {
+            uint32_t back = seed - rng() % 5;
+            auto got = c->Get(MakeId(back));
+            if (got && *got != Data(back, got->size())) ADD_FAILURE() << "wrong bytes for " << back;
+          }
         }
       });
     }
@@ -172,87 +195,93 @@ TEST_F(BlobCacheTest, LimitNeverExceededUnderConcurrentPuts) {
 }
 
 TEST_F(BlobCacheTest, PersistsAcrossReopenWithItsLruOrder) {
-  const Id a = MakeId(1), b = MakeId(2), d = MakeId(3), e = MakeId(4);
   {
-    auto c = Open(3 * 4096);
-    c->Put(a, Data(1, 4000));
-    c->Put(b, Data(2, 4000));
-    c->Put(d, Data(3, 4000));
-    ASSERT_TRUE(c->Get(a));  // b is the oldest now
+    auto c = Open(1 << 20);
+    for (uint32_t i = 0; i < 17; ++i) c->Put(MakeId(i), Data(i, 60000));
+    ASSERT_TRUE(c->Get(MakeId(0)));  // 1 is the oldest now
   }
-  auto c = Open(3 * 4096);
-  EXPECT_EQ(c->count(), 3u);
-  EXPECT_EQ(c->bytes(), 3u * 4096);
-  auto got = c->Get(d);
+  auto c = Open(1 << 20);
+  EXPECT_EQ(c->count(), 17u);
+  EXPECT_EQ(c->bytes(), 17u * 60000);
+  auto got = c->Get(MakeId(5));
   ASSERT_TRUE(got);
-  EXPECT_EQ(*got, Data(3, 4000));
-  c->Put(e, Data(4, 4000));
-  EXPECT_FALSE(c->Contains(b)) << "the least recently used before the restart goes first";
-  EXPECT_TRUE(c->Contains(a));
-  EXPECT_TRUE(c->Contains(d));
+  EXPECT_EQ(*got, Data(5, 60000));
+  c->Put(MakeId(17), Data(17, 60000));
+  EXPECT_FALSE(c->Contains(MakeId(1))) << "the least recently used before the restart goes first";
+  EXPECT_TRUE(c->Contains(MakeId(0)));
+  EXPECT_TRUE(c->Contains(MakeId(2)));
+  EXPECT_TRUE(c->Contains(MakeId(17)));
 }
 
 TEST_F(BlobCacheTest, SmallerLimitAtReopenEvicts) {
   {
     auto c = Open(1 << 20);
-    for (uint32_t i = 0; i < 10; ++i) c->Put(MakeId(i), Data(i, 4096));
+    for (uint32_t i = 0; i < 17; ++i) c->Put(MakeId(i), Data(i, 60000));
   }
-  auto c = Open(4 * 4096);
+  auto c = Open(256 << 10);
   EXPECT_EQ(c->count(), 4u);
-  EXPECT_EQ(OnDisk(), 4u * 4096);
-  for (uint32_t i = 6; i < 10; ++i) EXPECT_TRUE(c->Contains(MakeId(i))) << i;
+  EXPECT_EQ(OnDisk(), 4u * 60000);
+  for (uint32_t i = 13; i < 17; ++i) EXPECT_TRUE(c->Contains(MakeId(i))) << i;
 }
 
-TEST_F(BlobCacheTest, TruncatedOrMissingFileIsAMissAndDropped) {
+TEST_F(BlobCacheTest, TruncatedOrMissingSlabIsAMissAndDropped) {
   auto c = Open(1 << 20);
   const Id a = MakeId(1), b = MakeId(2);
   c->Put(a, Data(1, 10000));
   c->Put(b, Data(2, 10000));
-  std::filesystem::resize_file(PathOf(a), 100);
-  std::filesystem::remove(PathOf(b));
-  EXPECT_FALSE(c->Get(a));
-  EXPECT_EQ(log_.warnings(), 1);
-  EXPECT_NE(log_.last().find(a.Short()), std::string::npos) << log_.last();
-  EXPECT_NE(log_.last().find("truncated"), std::string::npos) << log_.last();
-  EXPECT_FALSE(c->Contains(a));
-  EXPECT_FALSE(std::filesystem::exists(PathOf(a)));
+  auto where = c->Locate(b);
+  ASSERT_TRUE(where);
+  EXPECT_EQ(where->offset, 10000u);
+  EXPECT_EQ(where->path, c->Locate(a)->path);
+  std::filesystem::resize_file(where->path, 15000);
   EXPECT_FALSE(c->Get(b));
+  EXPECT_EQ(log_.warnings(), 1);
+  EXPECT_NE(log_.last().find(b.Short()), std::string::npos) << log_.last();
+  EXPECT_NE(log_.last().find("truncated"), std::string::npos) << log_.last();
+  EXPECT_FALSE(c->Contains(b));
+  EXPECT_EQ(*c->Get(a), Data(1, 10000)) << "the intact blob before the cut still reads";
+  std::filesystem::remove(where->path);
+  EXPECT_FALSE(c->Get(a));
   EXPECT_EQ(log_.warnings(), 2);
-  EXPECT_EQ(c->bytes(), 0u);
+  EXPECT_FALSE(c->Contains(a));
   // Stored again after the miss, it is served again.
   c->Put(a, Data(1, 10000));
   EXPECT_EQ(*c->Get(a), Data(1, 10000));
 }
 
-TEST_F(BlobCacheTest, OpenReconcilesFilesAndIndex) {
-  const Id a = MakeId(1), b = MakeId(2), orphan = MakeId(3);
+TEST_F(BlobCacheTest, OpenReconcilesSlabsAndIndex) {
+  const Id a = MakeId(1), b = MakeId(2), big = MakeId(3);
+  std::string slab1, slab2;
   {
     auto c = Open(1 << 20);
     c->Put(a, Data(1, 5000));
     c->Put(b, Data(2, 5000));
+    c->Put(big, Data(3, 70000));  // larger than a slab: a slab of its own
+    slab1 = c->Locate(a)->path;
+    slab2 = c->Locate(big)->path;
+    ASSERT_NE(slab1, slab2);
   }
-  // A file with no entry (a crash before the index commit reached disk),
-  // a temporary file left by an interrupted Put, an entry whose file is
-  // gone and a file of the wrong size.
-  std::filesystem::create_directories(std::filesystem::path(PathOf(orphan)).parent_path());
-  std::ofstream(PathOf(orphan)) << "junk";
-  std::ofstream(PathOf(a) + ".123-4.tmp") << "partial";
-  std::filesystem::remove(PathOf(b));
+  // b cut off by a truncated slab; big's slab gone; a slab file no entry
+  // references (a crash before its entries were committed); junk.
+  std::filesystem::resize_file(slab1, 7000);
+  std::filesystem::remove(slab2);
+  std::ofstream(dir_ + "/slabs/00000000000000ff") << "orphan";
+  std::ofstream(dir_ + "/slabs/junk") << "junk";
   auto c = Open(1 << 20);
-  EXPECT_FALSE(std::filesystem::exists(PathOf(orphan)));
-  EXPECT_FALSE(std::filesystem::exists(PathOf(a) + ".123-4.tmp"));
-  EXPECT_FALSE(c->Contains(b));
   EXPECT_TRUE(c->Contains(a));
+  EXPECT_EQ(*c->Get(a), Data(1, 5000));
+  EXPECT_FALSE(c->Contains(b));
+  EXPECT_FALSE(c->Contains(big));
   EXPECT_EQ(c->count(), 1u);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/slabs/00000000000000ff"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/slabs/junk"));
+  EXPECT_EQ(SlabFiles(), 1u);
   EXPECT_EQ(c->bytes(), OnDisk());
-  {
-    std::ofstream(PathOf(a), std::ios::app) << "x";  // now one byte too long
-  }
-  c.reset();
-  c = Open(1 << 20);
-  EXPECT_FALSE(c->Contains(a));
-  EXPECT_EQ(c->count(), 0u);
-  EXPECT_EQ(OnDisk(), 0u);
+  EXPECT_EQ(log_.warnings(), 0) << log_.last();
+  // New blobs go to a new slab, not after the old slab's (maybe torn) end.
+  c->Put(b, Data(2, 5000));
+  EXPECT_NE(c->Locate(b)->path, slab1);
+  EXPECT_EQ(*c->Get(b), Data(2, 5000));
 }
 
 TEST_F(BlobCacheTest, OneOpenerPerDirectory) {
