@@ -183,6 +183,25 @@ TEST_F(ArchiveFsTest, LayoutShowsSnapshotsSeriesHostsAndTags) {
   ASSERT_TRUE(snap_root);
   EXPECT_TRUE(S_ISDIR(snap_root->mode));
   EXPECT_EQ(*fs.GetXattr(snap_root->ino, "user.cairn.snapshot"), s.id.Hex());
+  // ".." of a stored directory is its parent; readdir resumes at a cookie.
+  auto sub = Walk(fs, "snapshots/" + name + src_ + "/sub");
+  auto src = Walk(fs, "snapshots/" + name + src_);
+  ASSERT_TRUE(sub && src);
+  std::vector<FsDirEntry> all;
+  ASSERT_TRUE(fs.ReadDir(sub->ino, 0, [&](const FsDirEntry& e) {
+    all.push_back(e);
+    return true;
+  }).ok());
+  ASSERT_GE(all.size(), 4u);
+  EXPECT_EQ(all[1].name, "..");
+  EXPECT_EQ(all[1].attr.ino, src->ino);
+  std::vector<std::string> rest;
+  ASSERT_TRUE(fs.ReadDir(sub->ino, all[2].next_offset, [&](const FsDirEntry& e) {
+    rest.push_back(e.name);
+    return true;
+  }).ok());
+  ASSERT_EQ(rest.size(), all.size() - 3);
+  EXPECT_EQ(rest[0], all[3].name);
   EXPECT_FALSE(Walk(fs, "snapshots/nope"));
   EXPECT_TRUE(Walk(fs, "snapshots/nope").error().Is(ErrorCode::kNotFound));
 }

@@ -60,7 +60,20 @@ mount_it() {  # mount_it [extra args]: mounts in the background, sets PID
 }
 LOG="$(echo "$SCRATCH"/cache/*)/mount.log"
 
+# --- errors are reported before the daemon starts ---
+run mount "$SRC/hello.txt"
+expect_rc 2 "mount on a file"
+expect_err "not a directory" "mount on a file"
+CAIRN_PASSWORD=wrong run mount "$MNT"
+expect_rc 12 "mount with a wrong password"
+mountpoint -q "$MNT" && fail "mounted with a wrong password"
+run mount -o no_such_fuse_option "$MNT"
+[[ "$RC" != 0 ]] || fail "mount with an unknown FUSE option succeeded"
+mountpoint -q "$MNT" && { fail "mounted with an unknown option"; umount -l "$MNT"; }
+
 mount_it
+run mount "$MNT"
+[[ "$RC" != 0 ]] || fail "a second mount on a mounted directory succeeded"
 S="$MNT/snapshots/latest$SRC"
 [[ -d "$S" ]] || fail "snapshots/latest$SRC is not a directory"
 [[ "$(readlink "$MNT/snapshots/latest")" == *"_${SNAP_ID:0:8}" ]] || fail "latest -> $(readlink "$MNT/snapshots/latest")"
