@@ -2,9 +2,11 @@
 
 #include <lmdb.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "common/coding.h"
+#include "common/mapped_pages.h"
 
 namespace cairn {
 namespace {
@@ -157,10 +159,12 @@ Result<std::unique_ptr<TreeCache>> TreeCache::Open(const std::string& dir, uint6
       return Err(LmdbError(rc, "commit"));
     }
   }
-  return std::unique_ptr<TreeCache>(new TreeCache(env, dbis[0], dbis[1], dbis[2], dbis[3]));
+  return std::unique_ptr<TreeCache>(new TreeCache(dir, env, dbis[0], dbis[1], dbis[2], dbis[3]));
 }
 
 TreeCache::~TreeCache() { mdb_env_close(env_); }
+
+void TreeCache::ReleaseMappedPages() const { ReleaseFileMappings(dir_ + "/data.mdb"); }
 
 std::optional<uint64_t> TreeCache::DirCount(const Id& tree) const {
   Txn txn(env_, false);

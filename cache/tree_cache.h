@@ -49,6 +49,12 @@ class TreeCache {
   TreeCache(const TreeCache&) = delete;
   TreeCache& operator=(const TreeCache&) = delete;
 
+  // Drops this process's mappings of the database pages it touched
+  // (madvise MADV_DONTNEED on the shared map; the data stays in the file
+  // and the page cache, and the next access maps it again). Without it a
+  // walk of a million entries shows the whole database in the daemon's RSS.
+  void ReleaseMappedPages() const;
+
   // --- decoded directories ---
   // Entry count of a fully decoded directory; empty when not decoded.
   std::optional<uint64_t> DirCount(const Id& tree) const;
@@ -90,9 +96,16 @@ class TreeCache {
   std::optional<Bytes> Locator(uint64_t ino) const;
 
  private:
-  TreeCache(MDB_env* env, unsigned dirs, unsigned entries, unsigned names, unsigned inodes)
-      : env_(env), dirs_(dirs), entries_(entries), names_(names), inodes_(inodes) {}
+  TreeCache(std::string dir, MDB_env* env, unsigned dirs, unsigned entries, unsigned names,
+            unsigned inodes)
+      : dir_(std::move(dir)),
+        env_(env),
+        dirs_(dirs),
+        entries_(entries),
+        names_(names),
+        inodes_(inodes) {}
 
+  std::string dir_;
   MDB_env* env_;
   unsigned dirs_, entries_, names_, inodes_;  // MDB_dbi handles
 };

@@ -140,7 +140,12 @@ struct ArchiveFs::Dir {
 
 ArchiveFs::ArchiveFs(Repository& repo, TreeCache& trees, ContentReader& reader,
                      const ArchiveFsOptions& opts)
-    : repo_(repo), trees_(trees), reader_(reader), opts_(opts), log_(repo.logger()) {}
+    : repo_(repo),
+      trees_(trees),
+      reader_(reader),
+      opts_(opts),
+      log_(repo.logger()),
+      codecs_([&repo] { return repo.NewCodec(); }) {}
 
 ArchiveFs::~ArchiveFs() = default;
 
@@ -185,6 +190,15 @@ void ArchiveFs::MaybeRefresh() {
   if (!s.ok()) log_.Warn("mount: cannot refresh the snapshot list: {}", s.message());
 }
 
+void ArchiveFs::MaybeReleasePages() {
+  constexpr int64_t kInterval = 250'000'000;
+  int64_t now = MonotonicNs();
+  int64_t last = last_release_ns_.load();
+  if (now - last < kInterval || !last_release_ns_.compare_exchange_strong(last, now)) return;
+  trees_.ReleaseMappedPages();
+  repo_.cache().ReleaseMappedPages();
+}
+
 Status ArchiveFs::EnsureDir(const Id& tree) {
   if (trees_.DirCount(tree)) return Status::OK();
   {
@@ -198,7 +212,7 @@ Status ArchiveFs::EnsureDir(const Id& tree) {
   // Blobs are loaded (maybe from S3) before the write transaction opens, so
   // other threads' inode bindings never wait on the network.
   std::vector<std::pair<std::string, Bytes>> entries;
-  auto codec = repo_.NewCodec();
+  auto codec = codecs_.Acquire();
   Status s = ForEachNode(tree, repo_.TreeLoader(*codec), [&](Node&& n) -> Status {
     uint64_t stored = 0;
     for (const Extent& x : n.content) {
@@ -376,6 +390,28 @@ Result<std::vector<FsDirEntry>> ArchiveFs::StoredEntries(const Dir& d, uint64_t 
   return out;
 }
 
+Status ArchiveFs::BindAll(const Dir& d) {
+  constexpr size_t kChunk = 8192;
+  for (uint64_t from = 0;;) {
+    std::vector<TreeCache::Binding> bs;
+    Status decode_error;
+    CAIRN_RETURN_IF_ERROR(trees_.ScanDir(d.tree, from, [&](uint64_t ord, std::string_view name,
+                                                            ByteView value) {
+      auto decoded = DecodeEntry(value, name);
+      if (!decoded) {
+        decode_error = decoded.error();
+        return false;
+      }
+      bs.push_back(MakeBinding(d.snap, d.ino, d.tree, decoded->first));
+      from = ord + 1;
+      return bs.size() < kChunk;
+    }));
+    CAIRN_RETURN_IF_ERROR(decode_error);
+    CAIRN_RETURN_IF_ERROR(trees_.Bind(bs));
+    if (bs.size() < kChunk) return Status::OK();
+  }
+}
+
 Status ArchiveFs::ReadDir(uint64_t ino, uint64_t offset,
                           const std::function<bool(const FsDirEntry&)>& fn) {
   if (ino == kSnapshotsIno || ino == kRootIno) MaybeRefresh();
@@ -405,6 +441,8 @@ Status ArchiveFs::ReadDir(uint64_t ino, uint64_t offset,
     return Status::OK();
   }
   CAIRN_RETURN_IF_ERROR(EnsureDir(d.tree));
+  MaybeReleasePages();
+  if (offset == 0) CAIRN_RETURN_IF_ERROR(BindAll(d));
   for (size_t n = kReadDirFirstBatch;; n = std::min(n * 4, kReadDirMaxBatch)) {
     CAIRN_ASSIGN_OR_RETURN(auto batch, StoredEntries(d, from, n));
     for (const auto& e : batch) {
@@ -423,6 +461,7 @@ Result<std::unique_ptr<ArchiveFs::OpenFile>> ArchiveFs::Open(uint64_t ino, int f
   if (r.synth || r.node.type != NodeType::kFile) {
     return Err(Status::InvalidArgument(PathOf(ino) + " is not a regular file"));
   }
+  MaybeReleasePages();
   auto f = std::make_unique<OpenFile>();
   f->ino = ino;
   f->file = reader_.Open(r.node, PathOf(ino));

@@ -47,6 +47,7 @@
 
 #include "cache/tree_cache.h"
 #include "common/log.h"
+#include "common/object_pool.h"
 #include "common/status.h"
 #include "fs/snapshot_view.h"
 #include "repo/content_reader.h"
@@ -139,18 +140,28 @@ class ArchiveFs {
   Status EnsureDir(const Id& tree);
   Result<std::vector<FsDirEntry>> StoredEntries(const Dir& d, uint64_t from_ordinal,
                                                 size_t max);
+  // Binds the inode numbers of every entry of d in a few large write
+  // transactions (a listing from the start), so the readdir calls that
+  // follow only read: LMDB rewrites the pages a transaction touches, and one
+  // transaction per 25-entry readdir call would touch a page per entry.
+  Status BindAll(const Dir& d);
   FsAttr AttrOf(const Resolved& r) const;
+  // At most every 250 ms: drops the daemon's mappings of LMDB pages (they
+  // stay in the page cache), so its RSS does not grow with the trees walked.
+  void MaybeReleasePages();
 
   Repository& repo_;
   TreeCache& trees_;
   ContentReader& reader_;
   ArchiveFsOptions opts_;
   Logger& log_;
+  ObjectPool<BlobCodec> codecs_;  // zstd contexts for decoding trees, reused
 
   std::mutex view_mu_;  // guards view_ (the pointer; a View is immutable)
   std::shared_ptr<const SnapshotView> view_;
   std::mutex refresh_mu_;  // one refresh at a time; taken before view_mu_
   std::atomic<int64_t> last_attempt_ns_{0};  // monotonic time of the last refresh try
+  std::atomic<int64_t> last_release_ns_{0};  // monotonic time of the last page release
 
   std::mutex decode_mu_;  // guards decoding_
   std::condition_variable decode_cv_;

@@ -24,6 +24,7 @@ struct FuseMount::State {
   fuse_session* se = nullptr;
   std::string mountpoint;
   unsigned max_threads = 16;
+  bool acl_cache = false;  // let the kernel cache POSIX ACLs (see OpInit)
   std::once_flag stop_once;
 };
 
@@ -97,7 +98,15 @@ fuse_entry_param ToEntry(const FsAttr& a) {
   return e;
 }
 
-void OpInit(void*, fuse_conn_info* conn) {
+void OpInit(void* userdata, fuse_conn_info* conn) {
+  // With POSIX_ACL the kernel caches each inode's ACLs (ls -l asks for them
+  // on every file: 100,000 getxattr round trips per listing otherwise), but
+  // it also turns on default_permissions. So only when that changes nothing:
+  // the user asked for default_permissions, or the daemon runs as root.
+  if (static_cast<FuseMount::State*>(userdata)->acl_cache &&
+      (conn->capable & FUSE_CAP_POSIX_ACL)) {
+    conn->want |= FUSE_CAP_POSIX_ACL;
+  }
   conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_ASYNC_READ;
   conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;  // always plus: ls -l, tar and rsync stat everything
   if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
@@ -339,10 +348,12 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Mount(ArchiveFs& fs, const FuseMou
   state->log = &log;
   state->mountpoint = opts.mountpoint;
   state->max_threads = opts.max_threads;
+  state->acl_cache = geteuid() == 0;
   std::vector<std::string> args = {"cairn", "-o", "fsname=cairn,subtype=cairn"};
   for (const auto& o : opts.options) {
     args.push_back("-o");
     args.push_back(o);
+    if (o == "default_permissions") state->acl_cache = true;
   }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
