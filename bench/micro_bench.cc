@@ -307,6 +307,41 @@ BENCHMARK(BM_ContentReaderRead)
     ->UseRealTime()
     ->Iterations(2);
 
+// BlobCache alone: Put (arg 0) or Get (arg 1) of 1 MiB stored blobs, the
+// cache holding at most 256 MiB (Puts evict once it is full).
+void BM_BlobCache(benchmark::State& state) {
+  char tmpl[] = "/tmp/cairn-blobcache-bench-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  {
+    auto cache = BlobCache::Open(dir, 256 << 20);
+    if (!cache) return state.SkipWithError("open");
+    const Bytes data = RandomData(1 << 20);
+    auto id_of = [](uint64_t i) {
+      Id id;
+      std::memcpy(id.bytes.data(), &i, sizeof(i));
+      return id;
+    };
+    const bool get = state.range(0) == 1;
+    if (get) {
+      for (uint64_t i = 0; i < 128; ++i) (*cache)->Put(id_of(i), data);
+    }
+    uint64_t i = 0;
+    for (auto _ : state) {
+      if (get) {
+        auto b = (*cache)->Get(id_of(i++ % 128));
+        if (!b) return state.SkipWithError("miss");
+        benchmark::DoNotOptimize(b->data());
+      } else {
+        (*cache)->Put(id_of(1000 + i++), data);
+      }
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * data.size()));
+    state.SetLabel(get ? "get (page cache warm)" : "put");
+  }
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_BlobCache)->Arg(0)->Arg(1);
+
 // The baseline the mount is measured against: the source file read with
 // read(2) in 1 MiB pieces, its page cache dropped.
 void BM_SourceReadCold(benchmark::State& state) {

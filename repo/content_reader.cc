@@ -63,18 +63,26 @@ ContentReader::~ContentReader() {
   }
 }
 
-void ContentReader::QueuePut(PendingPut p) {
+void ContentReader::QueuePut(PendingPut p, bool may_wait) {
+  bool queued = false;
   {
-    std::lock_guard<std::mutex> lock(put_mu_);
-    if (put_bytes_ + p.length > kMaxPendingPutBytes) {
-      std::lock_guard<std::mutex> stats_lock(mu_);
-      ++stats_.disk_puts_dropped;
-      return;
+    std::unique_lock<std::mutex> lock(put_mu_);
+    const uint64_t max = opts_.max_pending_cache_writes;
+    if (may_wait && p.length <= max) {
+      put_cv_.wait(lock, [&] { return put_stop_ || put_bytes_ + p.length <= max; });
     }
-    put_bytes_ += p.length;
-    puts_.push_back(std::move(p));
+    if (put_bytes_ + p.length <= max) {
+      put_bytes_ += p.length;
+      puts_.push_back(std::move(p));
+      queued = true;
+    }
   }
-  put_cv_.notify_all();
+  if (queued) {
+    put_cv_.notify_all();
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mu_);  // never nested with put_mu_
+  ++stats_.disk_puts_dropped;
 }
 
 void ContentReader::PutLoop() {
@@ -95,7 +103,7 @@ void ContentReader::PutLoop() {
     lock.lock();
     put_busy_ = false;
     put_bytes_ -= p.length;
-    if (puts_.empty()) put_cv_.notify_all();
+    put_cv_.notify_all();  // room for waiting read-ahead; maybe drained
   }
 }
 
@@ -192,7 +200,7 @@ void ContentReader::Finish(Want& w, Result<Plain> r) {
   w.promise->set_value(std::move(r));
 }
 
-void ContentReader::FetchRun(std::vector<Want> wants) {
+void ContentReader::FetchRun(std::vector<Want> wants, bool background) {
   // The disk cache first: its bytes are authenticated like the store's, and
   // bytes that fail are dropped from it and fetched again.
   if (disk_) {
@@ -266,17 +274,26 @@ void ContentReader::FetchRun(std::vector<Want> wants) {
         stored = ByteView(range.data() + at, std::min<uint64_t>(w.loc.length, range.size() - at));
       }
       auto plain = Decode(w, stored);
-      // Queued (cheap) before the readers are woken, so FlushDiskCache after
-      // a read sees it.
-      if (plain && disk_) QueuePut(PendingPut{w.id, *bytes, static_cast<size_t>(at), stored.size()});
-      Finish(w, std::move(plain));
+      const bool keep = plain && disk_;
+      PendingPut put{w.id, *bytes, static_cast<size_t>(at), stored.size()};
+      if (background) {
+        // Readers first; then wait for room if the writer is behind
+        // (FlushDiskCache waits for this task, so it sees the write).
+        Finish(w, std::move(plain));
+        if (keep) QueuePut(std::move(put), /*may_wait=*/true);
+      } else {
+        // Queued (never waiting) before the reader is woken, so a
+        // FlushDiskCache after its read sees it.
+        if (keep) QueuePut(std::move(put), /*may_wait=*/false);
+        Finish(w, std::move(plain));
+      }
     }
   }
 }
 
 void ContentReader::Fetch(std::vector<Want> wants, bool inline_fetch) {
   if (wants.empty()) return;
-  if (inline_fetch) return FetchRun(std::move(wants));
+  if (inline_fetch) return FetchRun(std::move(wants), /*background=*/false);
   {
     std::lock_guard<std::mutex> lock(mu_);
     stats_.readahead_blobs += wants.size();
@@ -288,13 +305,13 @@ void ContentReader::Fetch(std::vector<Want> wants, bool inline_fetch) {
     bytes += w.loc.length;
     task.push_back(std::move(w));
     if (bytes >= kTaskBytes) {
-      pool_->Submit([this, t = std::move(task)]() mutable { FetchRun(std::move(t)); });
+      pool_->Submit([this, t = std::move(task)]() mutable { FetchRun(std::move(t), true); });
       task.clear();
       bytes = 0;
     }
   }
   if (!task.empty()) {
-    pool_->Submit([this, t = std::move(task)]() mutable { FetchRun(std::move(t)); });
+    pool_->Submit([this, t = std::move(task)]() mutable { FetchRun(std::move(t), true); });
   }
 }
 

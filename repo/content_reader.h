@@ -4,13 +4,18 @@
 // every hit), else ranged GETs of packs with adjacent blobs of one pack
 // coalesced into one GET. Sequential reads of a File are detected and read
 // ahead in a window that doubles (1 MiB up to max_readahead_bytes) while
-// they stay sequential, fetched in parallel on fetch_threads; random reads
-// trigger no read-ahead. Concurrent readers of one blob share one fetch.
+// they stay sequential, fetched in parallel on fetch_threads (a read is
+// sequential when it starts at 0 or exactly where one of the last 8 reads
+// ended, so the kernel's slightly reordered parallel reads still count;
+// random reads trigger no read-ahead). Concurrent readers of one blob share
+// one fetch. Blobs fetched from the store are written to the disk cache by
+// one background thread (see FlushDiskCache).
 //
 // Thread safety: ContentReader is thread-safe. A File may be read from
 // several threads at once (the kernel issues parallel reads on one handle);
-// its sequential-read state has its own lock. Lock order: File::mu_ before
-// ContentReader::mu_; neither is held while fetching, decoding or copying.
+// its sequential-read state has its own lock. File::mu_, ContentReader::mu_
+// and put_mu_ are never held together, and none is held while fetching,
+// decoding or copying.
 #pragma once
 
 #include <array>
@@ -24,8 +29,8 @@
 #include <mutex>
 #include <optional>
 #include <span>
-#include <thread>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -43,11 +48,15 @@ struct ContentReaderOptions {
   uint64_t memory_cache_bytes = 64 << 20;  // decoded blobs kept in RAM
   size_t fetch_threads = 8;                // parallel ranged GETs / read-ahead
   uint64_t max_readahead_bytes = 64 << 20;
+  // Stored blobs waiting for the disk cache's writer thread at most; more
+  // are not cached (see FlushDiskCache). Memory: this, plus
+  // memory_cache_bytes, plus read-ahead in flight (<= memory_cache_bytes / 2).
+  uint64_t max_pending_cache_writes = 32 << 20;
 };
 
 // Counters for tests, benchmarks and statfs-like reporting. Monotonic.
 struct ContentReaderStats {
-  uint64_t ram_hits = 0;      // blobs served from the RAM cache (or a shared fetch)
+  uint64_t ram_hits = 0;      // blobs found in the RAM cache (by reads and read-ahead)
   uint64_t disk_hits = 0;     // blobs served from the disk cache
   uint64_t store_gets = 0;    // ranged GETs issued
   uint64_t store_blobs = 0;   // blobs fetched by those GETs
@@ -73,6 +82,11 @@ class ContentReader {
    public:
     uint64_t size() const { return size_; }
     const std::string& what() const { return what_; }
+    // The current read-ahead window in bytes (0: reads look random).
+    uint64_t readahead_window() const {
+      std::lock_guard<std::mutex> lock(mu_);
+      return window_;
+    }
 
     ~File();
     File(const File&) = delete;
@@ -93,7 +107,7 @@ class ContentReader {
     std::vector<uint64_t> starts_;  // starts_[i]: file offset of extents_[i]; sorted
     uint64_t covered_ = 0;          // bytes the extents cover (== size_ unless damaged)
 
-    std::mutex mu_;
+    mutable std::mutex mu_;
     // Sequential detection and the read-ahead window. GUARDED_BY(mu_).
     // Ends of the last reads (ring). A read that starts where one of them
     // ended, or at 0, continues a sequential stream; the kernel's parallel
@@ -122,12 +136,14 @@ class ContentReader {
   ContentReaderStats stats() const;
 
   // Blobs fetched from the store are written to the disk cache by a
-  // background thread, so a cold read never waits for the cache's disk;
-  // when more than kMaxPendingPutBytes wait, further ones are dropped (the
-  // cache is best effort). Blocks until the fetches running now (read-ahead
-  // included) and every write they queued are done.
+  // background thread, so a cold read never waits for the cache's disk.
+  // When opts.max_pending_cache_writes bytes wait, read-ahead waits for
+  // room (the cache fills completely while the reader is not held up),
+  // and a reader's own fetch drops its write (the cache is best effort;
+  // counted in disk_puts_dropped). Blocks
+  // until the fetches running now (read-ahead included) and every write
+  // they queued are done.
   void FlushDiskCache();
-  static constexpr uint64_t kMaxPendingPutBytes = 64 << 20;
 
  private:
   using Plain = std::shared_ptr<const Bytes>;
@@ -160,7 +176,9 @@ class ContentReader {
   void Fetch(std::vector<Want> wants, bool inline_fetch);
   // Disk cache hits first, then ranged GETs with adjacent blobs of one pack
   // coalesced; every want is finished (value or error).
-  void FetchRun(std::vector<Want> wants);
+  // background: a read-ahead task, which may wait for room in the disk
+  // cache writer's queue (a reader's own fetch never waits for it).
+  void FetchRun(std::vector<Want> wants, bool background);
   // Fulfils w with a decoded blob or error; caches it in RAM; drops the
   // in-flight entry.
   void Finish(Want& w, Result<Plain> r);
@@ -170,7 +188,9 @@ class ContentReader {
   // Read-ahead after a sequential read ending at end.
   void ReadAhead(File& f, uint64_t end);
   size_t ExtentAt(const File& f, uint64_t offset) const;  // index of the extent holding offset
-  void QueuePut(PendingPut p);
+  // Queues a disk cache write. When the queue is full: waits for room if
+  // may_wait, else drops it.
+  void QueuePut(PendingPut p, bool may_wait);
   void PutLoop();  // the disk cache writer thread
 
   const Repository& repo_;
@@ -189,7 +209,7 @@ class ContentReader {
   ContentReaderStats stats_;                           // GUARDED_BY(mu_)
 
   std::mutex put_mu_;
-  std::condition_variable put_cv_;     // new work, or the queue drained
+  std::condition_variable put_cv_;     // new work, room in the queue, or the queue drained
   std::deque<PendingPut> puts_;        // GUARDED_BY(put_mu_)
   uint64_t put_bytes_ = 0;             // GUARDED_BY(put_mu_): queued bytes
   bool put_busy_ = false;              // GUARDED_BY(put_mu_): a Put is running

@@ -305,6 +305,40 @@ TEST_F(ContentReaderTest, SequentialReadsReadAheadWithCoalescedGets) {
   EXPECT_EQ(log_.Count(LogLevel::kError), 0u);
 }
 
+TEST_F(ContentReaderTest, ReadAheadWindowGrowsWhileSequentialAndStopsOnRandomReads) {
+  // A 24 MiB file made of big's extents eight times over.
+  Node big = NodeOf("big");
+  Node longer = big;
+  std::string want;
+  for (int i = 1; i < 8; ++i) {
+    longer.content.insert(longer.content.end(), big.content.begin(), big.content.end());
+  }
+  for (int i = 0; i < 8; ++i) want += big_;
+  longer.size = want.size();
+  ContentReaderOptions opts;
+  opts.memory_cache_bytes = 16 << 20;  // caps one stream's window at 8 MiB
+  ContentReader reader(*repo_, nullptr, opts);
+  auto f = reader.Open(longer, "/src/longer");
+  EXPECT_EQ(f->readahead_window(), 0u);
+  uint64_t off = 0;
+  std::vector<uint64_t> windows;
+  for (; off < (20u << 20); off += 128 << 10) {
+    ASSERT_EQ(ReadAt(reader, *f, off, 128 << 10), want.substr(off, 128 << 10));
+    if (windows.empty() || windows.back() != f->readahead_window()) {
+      windows.push_back(f->readahead_window());
+    }
+  }
+  EXPECT_EQ(windows, (std::vector<uint64_t>{2 << 20, 4 << 20, 8 << 20}));
+  // Two reads that continue nothing: random access, the window closes.
+  EXPECT_EQ(ReadAt(reader, *f, 3333333, 1000), want.substr(3333333, 1000));
+  EXPECT_EQ(f->readahead_window(), 8u << 20) << "one stray read may be a reordered one";
+  EXPECT_EQ(ReadAt(reader, *f, 1111111, 1000), want.substr(1111111, 1000));
+  EXPECT_EQ(f->readahead_window(), 0u);
+  // Reading on from there is sequential again.
+  EXPECT_EQ(ReadAt(reader, *f, 1112111, 5000), want.substr(1112111, 5000));
+  EXPECT_EQ(f->readahead_window(), 2u << 20);
+}
+
 TEST_F(ContentReaderTest, OneBlobIsDecodedOnceForManySmallReads) {
   Node other = NodeOf("other");
   ContentReader reader(*repo_, nullptr, {});
@@ -549,6 +583,22 @@ TEST_F(ContentReaderTest, DamagedDiskCacheEntryIsDroppedAndFetchedAgain) {
   auto g = again.Open(other, "/src/other");
   EXPECT_EQ(ReadAll(again, *g, 64 << 10), other_);
   EXPECT_EQ(again.stats().store_blobs, 0u);
+}
+
+TEST_F(ContentReaderTest, CacheWritesBeyondTheQueueBoundAreDroppedNotWaitedFor) {
+  Node other = NodeOf("other");
+  auto cache = BlobCache::Open(root_ + "/blobs", 64 << 20, &log_);
+  ASSERT_TRUE(cache);
+  ContentReaderOptions opts;
+  opts.max_pending_cache_writes = 0;  // the writer is always "behind"
+  ContentReader reader(*repo_, cache->get(), opts);
+  auto f = reader.Open(other, "/src/other");
+  EXPECT_EQ(ReadAll(reader, *f, 64 << 10), other_);
+  reader.FlushDiskCache();
+  EXPECT_EQ(reader.stats().disk_puts, 0u);
+  EXPECT_EQ(reader.stats().disk_puts_dropped, DataExtents(other));
+  EXPECT_EQ((*cache)->count(), 0u);
+  EXPECT_EQ(reader.State(other), "cached") << "in RAM";
 }
 
 TEST_F(ContentReaderTest, ManyThreadsReadingManyFiles) {
