@@ -4,9 +4,11 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <algorithm>
 #include <filesystem>
 
 #include "common/coding.h"
+#include "common/mapped_pages.h"
 
 namespace cairn {
 namespace {
@@ -125,6 +127,8 @@ Result<std::unique_ptr<CacheDb>> CacheDb::Open(const std::string& dir, uint64_t 
 }
 
 CacheDb::~CacheDb() { mdb_env_close(env_); }
+
+void CacheDb::ReleaseMappedPages() const { ReleaseFileMappings(dir_ + "/data.mdb"); }
 
 std::optional<BlobLocation> CacheDb::FindBlob(const Id& id) const {
   Txn txn(env_, false);

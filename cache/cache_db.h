@@ -57,6 +57,12 @@ class CacheDb {
 
   const std::string& dir() const { return dir_; }
 
+  // Drops this process's mappings of the database pages it touched
+  // (madvise MADV_DONTNEED on the shared map; the data stays in the file
+  // and the page cache, and the next access maps it again). Without it a
+  // walk of a million entries shows the whole database in the daemon's RSS.
+  void ReleaseMappedPages() const;
+
   // --- blob index ---
   std::optional<BlobLocation> FindBlob(const Id& id) const;
   // Adds the blobs and packs of one index segment and marks it loaded, in

@@ -73,5 +73,6 @@ void RegisterRestore(CLI::App& app, Context& ctx);
 void RegisterCheck(CLI::App& app, Context& ctx);
 void RegisterIndex(CLI::App& app, Context& ctx);
 void RegisterCache(CLI::App& app, Context& ctx);
+void RegisterMount(CLI::App& app, Context& ctx);
 
 }  // namespace cairn

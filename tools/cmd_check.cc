@@ -1,4 +1,5 @@
 // cairn check, cairn index rebuild, cairn cache info|clear
+#include <sys/stat.h>
 #include <cstdio>
 #include <filesystem>
 
@@ -84,7 +85,12 @@ Status RunCacheInfo(Context& ctx, bool clear) {
   std::error_code ec;
   for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
        !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_regular_file(ec)) bytes += it->file_size(ec);
+    // Allocated bytes, not apparent sizes: the mount's tree cache is a
+    // sparse LMDB file as large as its map.
+    struct stat st;
+    if (it->is_regular_file(ec) && ::stat(it->path().c_str(), &st) == 0) {
+      bytes += static_cast<uint64_t>(st.st_blocks) * 512;
+    }
   }
   if (clear) {
     repo.reset();  // closes the LMDB environment first

@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
   cairn::RegisterCheck(app, ctx);
   cairn::RegisterIndex(app, ctx);
   cairn::RegisterCache(app, ctx);
+  cairn::RegisterMount(app, ctx);
 
   try {
     app.parse(argc, argv);

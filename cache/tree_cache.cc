@@ -1,0 +1,305 @@
+#include "cache/tree_cache.h"
+
+#include <lmdb.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "common/coding.h"
+#include "common/mapped_pages.h"
+
+namespace cairn {
+namespace {
+
+Status LmdbError(int rc, std::string_view what) {
+  std::string msg = "tree cache: " + std::string(what) + ": " + mdb_strerror(rc);
+  if (rc == MDB_MAP_FULL) msg += " (cache is full; remove it with `cairn cache clear`)";
+  if (rc == ENOSPC) return Status::NoSpace(msg);
+  return Status::IOError(msg);
+}
+
+MDB_val Val(ByteView b) { return MDB_val{b.size(), const_cast<uint8_t*>(b.data())}; }
+ByteView View(const MDB_val& v) { return {static_cast<const uint8_t*>(v.mv_data), v.mv_size}; }
+
+class Txn {
+ public:
+  Txn(MDB_env* env, bool write) {
+    rc_ = mdb_txn_begin(env, nullptr, write ? 0 : MDB_RDONLY, &txn_);
+    if (rc_) txn_ = nullptr;
+  }
+  ~Txn() {
+    if (txn_) mdb_txn_abort(txn_);
+  }
+  int rc() const { return rc_; }
+  MDB_txn* get() const { return txn_; }
+  int Commit() {
+    int rc = mdb_txn_commit(txn_);
+    txn_ = nullptr;
+    return rc;
+  }
+
+ private:
+  MDB_txn* txn_ = nullptr;
+  int rc_ = 0;
+};
+
+void PutBigEndian64(Bytes& out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+
+uint64_t GetBigEndian64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
+  return v;
+}
+
+Bytes EntryKey(const Id& tree, uint64_t ordinal) {
+  Bytes k(tree.bytes.begin(), tree.bytes.end());
+  PutBigEndian64(k, ordinal);
+  return k;
+}
+
+Bytes NameKey(const Id& tree, std::string_view name) {
+  Bytes k(tree.bytes.begin(), tree.bytes.end());
+  Append(k, AsBytes(name));
+  return k;
+}
+
+// entries value: length-prefixed name | value.
+bool SplitEntry(ByteView v, std::string_view* name, ByteView* value) {
+  Reader r(v);
+  ByteView n;
+  if (!r.LengthPrefixed(&n)) return false;
+  *name = AsChars(n);
+  *value = v.subspan(v.size() - r.remaining());
+  return true;
+}
+
+// inodes value: length-prefixed identity | locator.
+bool SplitInode(ByteView v, ByteView* identity, ByteView* locator) {
+  Reader r(v);
+  if (!r.LengthPrefixed(identity)) return false;
+  *locator = v.subspan(v.size() - r.remaining());
+  return true;
+}
+
+bool SameBytes(ByteView a, ByteView b) {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
+}
+
+// Probes from b.wanted in txn: sets b.ino and returns true when the identity
+// is bound, or stops at the first free number (*free_ino) and returns false.
+Result<bool> Probe(MDB_txn* txn, unsigned dbi, const TreeCache::Binding& b, uint64_t* ino,
+                   uint64_t* free_ino) {
+  uint64_t n = b.wanted;
+  for (int step = 0; step < 1 << 16; ++step, ++n) {
+    if (n < TreeCache::kFirstDynamicIno) n = TreeCache::kFirstDynamicIno;
+    Bytes key;
+    PutBigEndian64(key, n);
+    MDB_val k = Val(key), v;
+    int rc = mdb_get(txn, dbi, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+      *free_ino = n;
+      return false;
+    }
+    if (rc) return Err(LmdbError(rc, "read inode"));
+    ByteView id, loc;
+    if (SplitInode(View(v), &id, &loc) && SameBytes(id, b.identity)) {
+      *ino = n;
+      return true;
+    }
+  }
+  return Err(Status::Corruption("tree cache: inode table has no free number near " +
+                                std::to_string(b.wanted) + "; remove it with `cairn cache clear`"));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<TreeCache>> TreeCache::Open(const std::string& dir, uint64_t map_size) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return Err(Status::IOError("tree cache: cannot create " + dir + ": " + ec.message() +
+                               " (use --cache-dir to pick another place)"));
+  }
+  MDB_env* env = nullptr;
+  int rc = mdb_env_create(&env);
+  if (rc) return Err(LmdbError(rc, "create environment"));
+  mdb_env_set_maxdbs(env, 8);
+  mdb_env_set_mapsize(env, map_size);
+  mdb_env_set_maxreaders(env, 1024);
+  // WRITEMAP: a commit only dirties mapped pages instead of pwrite()ing
+  // them; the mount commits once per decoded directory and per readdir
+  // batch of new inodes, so this halves the cost of a cold `find`. The
+  // table is a rebuildable cache, so the weaker crash guarantee is fine.
+  rc = mdb_env_open(env, dir.c_str(),
+                    MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP | MDB_MAPASYNC, 0644);
+  if (rc) {
+    mdb_env_close(env);
+    return Err(LmdbError(rc, "open " + dir));
+  }
+  MDB_dbi dbis[4];
+  const char* names[4] = {"dirs", "entries", "names", "inodes"};
+  {
+    Txn txn(env, true);
+    if (txn.rc()) {
+      mdb_env_close(env);
+      return Err(LmdbError(txn.rc(), "begin"));
+    }
+    for (int i = 0; i < 4; ++i) {
+      rc = mdb_dbi_open(txn.get(), names[i], MDB_CREATE, &dbis[i]);
+      if (rc) {
+        mdb_env_close(env);
+        return Err(LmdbError(rc, std::string("open table ") + names[i]));
+      }
+    }
+    rc = txn.Commit();
+    if (rc) {
+      mdb_env_close(env);
+      return Err(LmdbError(rc, "commit"));
+    }
+  }
+  return std::unique_ptr<TreeCache>(new TreeCache(dir, env, dbis[0], dbis[1], dbis[2], dbis[3]));
+}
+
+TreeCache::~TreeCache() { mdb_env_close(env_); }
+
+void TreeCache::ReleaseMappedPages() const { ReleaseFileMappings(dir_ + "/data.mdb"); }
+
+std::optional<uint64_t> TreeCache::DirCount(const Id& tree) const {
+  Txn txn(env_, false);
+  if (txn.rc()) return std::nullopt;
+  MDB_val k = Val(tree.view()), v;
+  if (mdb_get(txn.get(), dirs_, &k, &v) != 0 || v.mv_size != 8) return std::nullopt;
+  return DecodeFixed64(static_cast<const uint8_t*>(v.mv_data));
+}
+
+Status TreeCache::PutDir(const Id& tree,
+                         const std::function<Status(const AddEntryFn& add)>& produce) {
+  Txn txn(env_, true);
+  if (txn.rc()) return LmdbError(txn.rc(), "begin");
+  uint64_t ordinal = 0;
+  Bytes val;
+  auto add = [&](std::string_view name, ByteView value) -> Status {
+    Bytes ek = EntryKey(tree, ordinal);
+    val.clear();
+    PutLengthPrefixed(val, name);
+    Append(val, value);
+    MDB_val k = Val(ek), v = Val(val);
+    int rc = mdb_put(txn.get(), entries_, &k, &v, 0);
+    if (rc) return LmdbError(rc, "add entry");
+    Bytes nk = NameKey(tree, name);
+    Bytes ord;
+    PutFixed64(ord, ordinal);
+    k = Val(nk);
+    v = Val(ord);
+    rc = mdb_put(txn.get(), names_, &k, &v, 0);
+    if (rc) return LmdbError(rc, "add name");
+    ++ordinal;
+    return Status::OK();
+  };
+  CAIRN_RETURN_IF_ERROR(produce(add));
+  Bytes count;
+  PutFixed64(count, ordinal);
+  MDB_val k = Val(tree.view()), v = Val(count);
+  int rc = mdb_put(txn.get(), dirs_, &k, &v, 0);
+  if (rc) return LmdbError(rc, "mark directory");
+  rc = txn.Commit();
+  return rc ? LmdbError(rc, "commit") : Status::OK();
+}
+
+std::optional<TreeCache::Entry> TreeCache::FindName(const Id& tree, std::string_view name) const {
+  Txn txn(env_, false);
+  if (txn.rc()) return std::nullopt;
+  Bytes nk = NameKey(tree, name);
+  MDB_val k = Val(nk), v;
+  if (mdb_get(txn.get(), names_, &k, &v) != 0 || v.mv_size != 8) return std::nullopt;
+  Entry e;
+  e.ordinal = DecodeFixed64(static_cast<const uint8_t*>(v.mv_data));
+  Bytes ek = EntryKey(tree, e.ordinal);
+  k = Val(ek);
+  if (mdb_get(txn.get(), entries_, &k, &v) != 0) return std::nullopt;
+  std::string_view n;
+  ByteView value;
+  if (!SplitEntry(View(v), &n, &value)) return std::nullopt;
+  e.name = n;
+  e.value.assign(value.begin(), value.end());
+  return e;
+}
+
+Status TreeCache::ScanDir(
+    const Id& tree, uint64_t from,
+    const std::function<bool(uint64_t, std::string_view, ByteView)>& fn) const {
+  Txn txn(env_, false);
+  if (txn.rc()) return LmdbError(txn.rc(), "begin");
+  MDB_cursor* cur;
+  int rc = mdb_cursor_open(txn.get(), entries_, &cur);
+  if (rc) return LmdbError(rc, "cursor");
+  Bytes start = EntryKey(tree, from);
+  MDB_val k = Val(start), v;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    ByteView key = View(k);
+    if (key.size() != Id::kSize + 8 || std::memcmp(key.data(), tree.bytes.data(), Id::kSize)) {
+      break;
+    }
+    std::string_view name;
+    ByteView value;
+    if (!SplitEntry(View(v), &name, &value)) {
+      rc = MDB_CORRUPTED;
+      break;
+    }
+    if (!fn(GetBigEndian64(key.data() + Id::kSize), name, value)) break;
+  }
+  mdb_cursor_close(cur);
+  return rc == 0 || rc == MDB_NOTFOUND ? Status::OK() : LmdbError(rc, "scan directory");
+}
+
+Status TreeCache::Bind(std::span<Binding> bindings) {
+  std::vector<size_t> unbound;
+  {
+    Txn txn(env_, false);
+    if (txn.rc()) return LmdbError(txn.rc(), "begin");
+    for (size_t i = 0; i < bindings.size(); ++i) {
+      uint64_t free_ino = 0;
+      CAIRN_ASSIGN_OR_RETURN(bool found,
+                             Probe(txn.get(), inodes_, bindings[i], &bindings[i].ino, &free_ino));
+      if (!found) unbound.push_back(i);
+    }
+  }
+  if (unbound.empty()) return Status::OK();
+  // Probe again inside the write transaction: another thread may have
+  // bound the same identity, or taken the free number, meanwhile.
+  Txn txn(env_, true);
+  if (txn.rc()) return LmdbError(txn.rc(), "begin");
+  for (size_t i : unbound) {
+    Binding& b = bindings[i];
+    uint64_t free_ino = 0;
+    CAIRN_ASSIGN_OR_RETURN(bool found, Probe(txn.get(), inodes_, b, &b.ino, &free_ino));
+    if (found) continue;
+    Bytes key, val;
+    PutBigEndian64(key, free_ino);
+    PutLengthPrefixed(val, b.identity);
+    Append(val, b.locator);
+    MDB_val k = Val(key), v = Val(val);
+    int rc = mdb_put(txn.get(), inodes_, &k, &v, 0);
+    if (rc) return LmdbError(rc, "bind inode");
+    b.ino = free_ino;
+  }
+  int rc = txn.Commit();
+  return rc ? LmdbError(rc, "commit") : Status::OK();
+}
+
+std::optional<Bytes> TreeCache::Locator(uint64_t ino) const {
+  Txn txn(env_, false);
+  if (txn.rc()) return std::nullopt;
+  Bytes key;
+  PutBigEndian64(key, ino);
+  MDB_val k = Val(key), v;
+  if (mdb_get(txn.get(), inodes_, &k, &v) != 0) return std::nullopt;
+  ByteView id, loc;
+  if (!SplitInode(View(v), &id, &loc)) return std::nullopt;
+  return Bytes(loc.begin(), loc.end());
+}
+
+}  // namespace cairn

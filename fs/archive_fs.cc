@@ -1,0 +1,554 @@
+#include "fs/archive_fs.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "common/clock.h"
+#include "common/coding.h"
+#include "common/hex.h"
+
+namespace cairn {
+
+namespace {
+
+// Locator of a stored inode (TreeCache inodes table):
+//   kind u8 (1 = stored snapshot entry; the head/ issue adds staged kinds)
+//   | snapshot id (32) | parent inode fixed64 | parent tree id (32) | name
+constexpr uint8_t kStoredEntry = 1;
+
+struct Locator {
+  Id snap;
+  uint64_t parent = 0;
+  Id parent_tree;
+  std::string name;
+};
+
+Bytes EncodeLocator(const Id& snap, uint64_t parent, const Id& parent_tree,
+                    std::string_view name) {
+  Bytes b;
+  b.push_back(kStoredEntry);
+  Append(b, snap.view());
+  PutFixed64(b, parent);
+  Append(b, parent_tree.view());
+  Append(b, AsBytes(name));
+  return b;
+}
+
+std::optional<Locator> DecodeLocator(ByteView b) {
+  if (b.size() < 1 + 32 + 8 + 32 + 1 || b[0] != kStoredEntry) return std::nullopt;
+  Locator l;
+  l.snap = Id::FromView(b.subspan(1, 32));
+  l.parent = DecodeFixed64(b.data() + 33);
+  l.parent_tree = Id::FromView(b.subspan(41, 32));
+  l.name = std::string(AsChars(b.subspan(73)));
+  return l;
+}
+
+// A decoded entry in TreeCache: stored bytes fixed64 | a one-node tree leaf.
+Bytes EncodeEntry(const Node& n, uint64_t stored_bytes) {
+  Bytes v;
+  PutFixed64(v, stored_bytes);
+  TreeBlob leaf;
+  leaf.nodes.push_back(n);
+  Append(v, EncodeTreeBlob(leaf));
+  return v;
+}
+
+Result<std::pair<Node, uint64_t>> DecodeEntry(ByteView v, std::string_view name) {
+  auto bad = [&] {
+    return Err(Status::Corruption("tree cache: entry " + std::string(name) +
+                                  " is damaged; remove the cache with `cairn cache clear`"));
+  };
+  if (v.size() < 8) return bad();
+  auto blob = DecodeTreeBlob(v.subspan(8));
+  if (!blob || blob->is_index || blob->nodes.size() != 1) return bad();
+  return std::make_pair(std::move(blob->nodes[0]), DecodeFixed64(v.data()));
+}
+
+uint32_t TypeBits(NodeType t) {
+  switch (t) {
+    case NodeType::kFile: return S_IFREG;
+    case NodeType::kDir: return S_IFDIR;
+    case NodeType::kSymlink: return S_IFLNK;
+    case NodeType::kFifo: return S_IFIFO;
+    case NodeType::kSocket: return S_IFSOCK;
+    case NodeType::kCharDev: return S_IFCHR;
+    case NodeType::kBlockDev: return S_IFBLK;
+  }
+  return S_IFREG;
+}
+
+// Inode binding of a stored node below parent: hardlinked files by
+// (snapshot, device, inode) so the group shares one number, the rest by
+// (snapshot, parent inode, name), i.e. by path.
+TreeCache::Binding MakeBinding(const Id& snap, uint64_t parent, const Id& parent_tree,
+                               const Node& n) {
+  TreeCache::Binding b;
+  b.locator = EncodeLocator(snap, parent, parent_tree, n.name);
+  std::string_view sid = AsChars(snap.view());
+  if (n.type == NodeType::kFile && n.nlink > 1) {
+    Bytes dev_ino;
+    PutFixed64(dev_ino, n.device);
+    PutFixed64(dev_ino, n.inode);
+    b.identity.push_back('H');
+    Append(b.identity, snap.view());
+    Append(b.identity, dev_ino);
+    b.wanted = HashIno({"H", sid, AsChars(dev_ino)});
+  } else {
+    Bytes par;
+    PutFixed64(par, parent);
+    b.identity.push_back('P');
+    Append(b.identity, snap.view());
+    Append(b.identity, par);
+    Append(b.identity, AsBytes(n.name));
+    b.wanted = HashIno({"P", sid, AsChars(par), n.name});
+  }
+  return b;
+}
+
+// Entries decoded and bound per step of a stored readdir: small first (the
+// kernel's readdirplus buffer takes ~25 entries), growing while the caller
+// keeps taking them, so a call neither binds far more than it returns nor
+// takes many small steps through a long listing.
+constexpr size_t kReadDirFirstBatch = 32;
+constexpr size_t kReadDirMaxBatch = 1024;
+
+}  // namespace
+
+// What an inode is: a synthetic node of the view, or a stored node.
+struct ArchiveFs::Resolved {
+  uint64_t ino = 0;
+  std::shared_ptr<const SnapshotView> view;  // keeps synth alive
+  const SynthNode* synth = nullptr;
+  Id snap;  // stored: the snapshot it belongs to
+  uint64_t parent = 0;
+  Node node;
+  uint64_t stored_bytes = 0;
+};
+
+// A directory whose entries come from a tree (snapshot roots and stored
+// directories) or from the view (synthetic directories).
+struct ArchiveFs::Dir {
+  uint64_t ino = 0;
+  std::shared_ptr<const SnapshotView> view;
+  const SynthNode* synth = nullptr;  // synthetic
+  Id snap, tree;                     // from a tree
+  uint64_t parent = kRootIno;        // for ".."
+};
+
+ArchiveFs::ArchiveFs(Repository& repo, TreeCache& trees, ContentReader& reader,
+                     const ArchiveFsOptions& opts)
+    : repo_(repo),
+      trees_(trees),
+      reader_(reader),
+      opts_(opts),
+      log_(repo.logger()),
+      codecs_([&repo] { return repo.NewCodec(); }) {}
+
+ArchiveFs::~ArchiveFs() = default;
+
+Result<std::unique_ptr<ArchiveFs>> ArchiveFs::Create(Repository& repo, TreeCache& trees,
+                                                     ContentReader& reader,
+                                                     const ArchiveFsOptions& opts) {
+  std::unique_ptr<ArchiveFs> fs(new ArchiveFs(repo, trees, reader, opts));
+  CAIRN_RETURN_IF_ERROR(fs->Refresh());
+  return fs;
+}
+
+std::shared_ptr<const SnapshotView> ArchiveFs::CurrentView() {
+  std::lock_guard<std::mutex> lock(view_mu_);
+  return view_;
+}
+
+Status ArchiveFs::Refresh() {
+  std::lock_guard<std::mutex> lock(refresh_mu_);
+  last_attempt_ns_.store(MonotonicNs());
+  CAIRN_RETURN_IF_ERROR(repo_.SyncIndex());
+  CAIRN_ASSIGN_OR_RETURN(auto snaps, repo_.ListSnapshots());
+  auto v = std::make_shared<SnapshotView>(BuildSnapshotView(std::move(snaps)));
+  uint64_t pack_bytes = 0;
+  CAIRN_RETURN_IF_ERROR(repo_.cache().ForEachPack([&](const Id&, uint64_t size) {
+    pack_bytes += size;
+  }));
+  v->stats.stored_bytes = pack_bytes;
+  v->built_ns = MonotonicNs();
+  std::lock_guard<std::mutex> vlock(view_mu_);
+  if (view_ && view_->snaps.size() != v->snaps.size()) {
+    log_.Info("mount: snapshot list refreshed: {} snapshots", v->snaps.size());
+  }
+  view_ = std::move(v);
+  return Status::OK();
+}
+
+void ArchiveFs::MaybeRefresh() {
+  int64_t now = MonotonicNs();
+  if (now - last_attempt_ns_.load() < opts_.refresh_interval_ns) return;
+  Status s = Refresh();
+  // A failed refresh keeps the old list; the next try waits a full interval.
+  if (!s.ok()) log_.Warn("mount: cannot refresh the snapshot list: {}", s.message());
+}
+
+void ArchiveFs::MaybeReleasePages() {
+  constexpr int64_t kInterval = 250'000'000;
+  int64_t now = MonotonicNs();
+  int64_t last = last_release_ns_.load();
+  if (now - last < kInterval || !last_release_ns_.compare_exchange_strong(last, now)) return;
+  trees_.ReleaseMappedPages();
+  repo_.cache().ReleaseMappedPages();
+}
+
+Status ArchiveFs::EnsureDir(const Id& tree) {
+  if (trees_.DirCount(tree)) return Status::OK();
+  {
+    std::unique_lock<std::mutex> lock(decode_mu_);
+    decode_cv_.wait(lock, [&] {
+      return std::find(decoding_.begin(), decoding_.end(), tree) == decoding_.end();
+    });
+    if (trees_.DirCount(tree)) return Status::OK();
+    decoding_.push_back(tree);
+  }
+  // Blobs are loaded (maybe from S3) before the write transaction opens, so
+  // other threads' inode bindings never wait on the network.
+  std::vector<std::pair<std::string, Bytes>> entries;
+  auto codec = codecs_.Acquire();
+  Status s = ForEachNode(tree, repo_.TreeLoader(*codec), [&](Node&& n) -> Status {
+    uint64_t stored = 0;
+    for (const Extent& x : n.content) {
+      if (x.hole) continue;
+      if (auto loc = repo_.FindBlob(x.blob)) stored += loc->length;
+    }
+    entries.emplace_back(n.name, EncodeEntry(n, stored));
+    return Status::OK();
+  });
+  if (s.ok()) {
+    s = trees_.PutDir(tree, [&](const TreeCache::AddEntryFn& add) -> Status {
+      for (const auto& [name, value] : entries) CAIRN_RETURN_IF_ERROR(add(name, value));
+      return Status::OK();
+    });
+  }
+  {
+    std::lock_guard<std::mutex> lock(decode_mu_);
+    decoding_.erase(std::find(decoding_.begin(), decoding_.end(), tree));
+  }
+  decode_cv_.notify_all();
+  if (!s.ok()) {
+    s = s.WithContext("directory tree " + tree.Short());
+    log_.Error("mount: {}", s.message());
+  }
+  return s;
+}
+
+Result<ArchiveFs::Resolved> ArchiveFs::Resolve(uint64_t ino) {
+  Resolved r;
+  r.ino = ino;
+  r.view = CurrentView();
+  if ((r.synth = r.view->Find(ino))) return r;
+  auto raw = trees_.Locator(ino);
+  if (!raw) return Err(Status::NotFound("inode " + std::to_string(ino) + " is unknown"));
+  auto loc = DecodeLocator(*raw);
+  if (!loc) {
+    return Err(Status::Corruption("tree cache: inode " + std::to_string(ino) +
+                                  " is damaged; remove the cache with `cairn cache clear`"));
+  }
+  if (!r.view->FindSnapshot(loc->snap)) {
+    return Err(Status::NotFound("snapshot " + loc->snap.Short() + " was removed"));
+  }
+  CAIRN_RETURN_IF_ERROR(EnsureDir(loc->parent_tree));
+  auto e = trees_.FindName(loc->parent_tree, loc->name);
+  if (!e) return Err(Status::NotFound(loc->name + ": not in its directory"));
+  CAIRN_ASSIGN_OR_RETURN(auto decoded, DecodeEntry(e->value, loc->name));
+  r.snap = loc->snap;
+  r.parent = loc->parent;
+  r.node = std::move(decoded.first);
+  r.stored_bytes = decoded.second;
+  return r;
+}
+
+Result<ArchiveFs::Dir> ArchiveFs::DirOf(uint64_t ino) {
+  CAIRN_ASSIGN_OR_RETURN(Resolved r, Resolve(ino));
+  Dir d;
+  d.ino = ino;
+  d.view = r.view;
+  if (r.synth) {
+    d.parent = r.synth->parent;
+    if (r.synth->kind == SynthNode::kDir) {
+      d.synth = r.synth;
+      return d;
+    }
+    if (r.synth->kind == SynthNode::kSnapshotRoot) {
+      d.snap = r.view->snaps[r.synth->snap].id;
+      d.tree = r.view->snaps[r.synth->snap].tree;
+      return d;
+    }
+  } else if (r.node.type == NodeType::kDir) {
+    d.parent = r.parent;
+    d.snap = r.snap;
+    d.tree = r.node.subtree;
+    return d;
+  }
+  return Err(Status::InvalidArgument(PathOf(ino) + " is not a directory"));
+}
+
+FsAttr ArchiveFs::AttrOf(const Resolved& r) const {
+  FsAttr a;
+  a.ino = r.ino;
+  if (r.synth) {
+    a.uid = opts_.uid;
+    a.gid = opts_.gid;
+    a.atime_ns = a.mtime_ns = a.ctime_ns = r.synth->mtime_ns;
+    if (r.synth->kind == SynthNode::kSymlink) {
+      a.mode = S_IFLNK | 0777;
+      a.size = r.synth->target.size();
+    } else {
+      a.mode = S_IFDIR | 0555;
+      a.size = r.synth->children.size();
+      // A snapshot root never changes; the layout directories do.
+      a.immutable = r.synth->kind == SynthNode::kSnapshotRoot;
+    }
+    return a;
+  }
+  const Node& n = r.node;
+  a.mode = TypeBits(n.type) | (n.mode & 07777);
+  a.nlink = n.type == NodeType::kFile ? std::max<uint32_t>(n.nlink, 1) : 1;
+  a.uid = n.uid;
+  a.gid = n.gid;
+  a.size = n.type == NodeType::kSymlink ? n.symlink_target.size() : n.size;
+  a.blocks = (r.stored_bytes + 511) / 512;
+  a.rdev = n.rdev;
+  a.atime_ns = n.atime_ns ? n.atime_ns : n.mtime_ns;
+  a.mtime_ns = n.mtime_ns;
+  a.ctime_ns = n.ctime_ns;
+  a.immutable = true;
+  return a;
+}
+
+Result<FsAttr> ArchiveFs::GetAttr(uint64_t ino) {
+  CAIRN_ASSIGN_OR_RETURN(Resolved r, Resolve(ino));
+  return AttrOf(r);
+}
+
+Result<FsAttr> ArchiveFs::Lookup(uint64_t parent, std::string_view name) {
+  CAIRN_ASSIGN_OR_RETURN(Dir d, DirOf(parent));
+  if (d.synth) {
+    MaybeRefresh();
+    CAIRN_ASSIGN_OR_RETURN(d, DirOf(parent));
+    if (!d.synth) return Err(Status::NotFound(std::string(name)));
+    auto it = std::lower_bound(d.synth->children.begin(), d.synth->children.end(),
+                               std::make_pair(std::string(name), uint64_t{0}));
+    if (it == d.synth->children.end() || it->first != name) {
+      return Err(Status::NotFound(PathOf(parent) + "/" + std::string(name)));
+    }
+    return GetAttr(it->second);
+  }
+  CAIRN_RETURN_IF_ERROR(EnsureDir(d.tree));
+  auto e = trees_.FindName(d.tree, name);
+  if (!e) return Err(Status::NotFound(PathOf(parent) + "/" + std::string(name)));
+  Resolved r;
+  r.snap = d.snap;
+  CAIRN_ASSIGN_OR_RETURN(auto decoded, DecodeEntry(e->value, name));
+  r.node = std::move(decoded.first);
+  r.stored_bytes = decoded.second;
+  TreeCache::Binding b = MakeBinding(d.snap, parent, d.tree, r.node);
+  CAIRN_RETURN_IF_ERROR(trees_.Bind(std::span(&b, 1)));
+  r.ino = b.ino;
+  return AttrOf(r);
+}
+
+Result<std::vector<FsDirEntry>> ArchiveFs::StoredEntries(const Dir& d, uint64_t from, size_t max) {
+  std::vector<Resolved> rs;
+  std::vector<uint64_t> ordinals;
+  Status decode_error;
+  CAIRN_RETURN_IF_ERROR(trees_.ScanDir(d.tree, from, [&](uint64_t ord, std::string_view name,
+                                                          ByteView value) {
+    auto decoded = DecodeEntry(value, name);
+    if (!decoded) {
+      decode_error = decoded.error();
+      return false;
+    }
+    Resolved r;
+    r.snap = d.snap;
+    r.node = std::move(decoded->first);
+    r.stored_bytes = decoded->second;
+    rs.push_back(std::move(r));
+    ordinals.push_back(ord);
+    return rs.size() < max;
+  }));
+  CAIRN_RETURN_IF_ERROR(decode_error);
+  std::vector<TreeCache::Binding> bs;
+  bs.reserve(rs.size());
+  for (const auto& r : rs) bs.push_back(MakeBinding(d.snap, d.ino, d.tree, r.node));
+  CAIRN_RETURN_IF_ERROR(trees_.Bind(bs));
+  std::vector<FsDirEntry> out(rs.size());
+  for (size_t i = 0; i < rs.size(); ++i) {
+    rs[i].ino = bs[i].ino;
+    out[i].name = rs[i].node.name;
+    out[i].attr = AttrOf(rs[i]);
+    out[i].next_offset = ordinals[i] + 3;
+  }
+  return out;
+}
+
+Status ArchiveFs::BindAll(const Dir& d) {
+  constexpr size_t kChunk = 8192;
+  for (uint64_t from = 0;;) {
+    std::vector<TreeCache::Binding> bs;
+    Status decode_error;
+    CAIRN_RETURN_IF_ERROR(trees_.ScanDir(d.tree, from, [&](uint64_t ord, std::string_view name,
+                                                            ByteView value) {
+      auto decoded = DecodeEntry(value, name);
+      if (!decoded) {
+        decode_error = decoded.error();
+        return false;
+      }
+      bs.push_back(MakeBinding(d.snap, d.ino, d.tree, decoded->first));
+      from = ord + 1;
+      return bs.size() < kChunk;
+    }));
+    CAIRN_RETURN_IF_ERROR(decode_error);
+    CAIRN_RETURN_IF_ERROR(trees_.Bind(bs));
+    if (bs.size() < kChunk) return Status::OK();
+  }
+}
+
+Status ArchiveFs::ReadDir(uint64_t ino, uint64_t offset,
+                          const std::function<bool(const FsDirEntry&)>& fn) {
+  if (ino == kSnapshotsIno || ino == kRootIno) MaybeRefresh();
+  CAIRN_ASSIGN_OR_RETURN(Dir d, DirOf(ino));
+  FsDirEntry dot;
+  dot.attr.mode = S_IFDIR | 0555;
+  if (offset == 0) {
+    dot.name = ".";
+    dot.attr.ino = ino;
+    dot.next_offset = 1;
+    if (!fn(dot)) return Status::OK();
+  }
+  if (offset <= 1) {
+    dot.name = "..";
+    dot.attr.ino = d.parent;
+    dot.next_offset = 2;
+    if (!fn(dot)) return Status::OK();
+  }
+  uint64_t from = offset < 2 ? 0 : offset - 2;
+  if (d.synth) {
+    for (uint64_t i = from; i < d.synth->children.size(); ++i) {
+      auto r = Resolve(d.synth->children[i].second);
+      if (!r) continue;  // gone in a refresh since
+      FsDirEntry e{d.synth->children[i].first, AttrOf(*r), i + 3};
+      if (!fn(e)) return Status::OK();
+    }
+    return Status::OK();
+  }
+  CAIRN_RETURN_IF_ERROR(EnsureDir(d.tree));
+  MaybeReleasePages();
+  if (offset == 0) CAIRN_RETURN_IF_ERROR(BindAll(d));
+  for (size_t n = kReadDirFirstBatch;; n = std::min(n * 4, kReadDirMaxBatch)) {
+    CAIRN_ASSIGN_OR_RETURN(auto batch, StoredEntries(d, from, n));
+    for (const auto& e : batch) {
+      if (!fn(e)) return Status::OK();
+    }
+    if (batch.size() < n) return Status::OK();
+    from = batch.back().next_offset - 2;
+  }
+}
+
+Result<std::unique_ptr<ArchiveFs::OpenFile>> ArchiveFs::Open(uint64_t ino, int flags) {
+  if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) {
+    CAIRN_RETURN_IF_ERROR(CheckWritable(ino, "open for writing"));
+  }
+  CAIRN_ASSIGN_OR_RETURN(Resolved r, Resolve(ino));
+  if (r.synth || r.node.type != NodeType::kFile) {
+    return Err(Status::InvalidArgument(PathOf(ino) + " is not a regular file"));
+  }
+  MaybeReleasePages();
+  auto f = std::make_unique<OpenFile>();
+  f->ino = ino;
+  f->file = reader_.Open(r.node, PathOf(ino));
+  return f;
+}
+
+Result<size_t> ArchiveFs::Read(OpenFile& f, uint64_t offset, std::span<uint8_t> out) {
+  return reader_.Read(*f.file, offset, out);
+}
+
+Result<std::string> ArchiveFs::ReadLink(uint64_t ino) {
+  CAIRN_ASSIGN_OR_RETURN(Resolved r, Resolve(ino));
+  if (r.synth && r.synth->kind == SynthNode::kSymlink) return r.synth->target;
+  if (!r.synth && r.node.type == NodeType::kSymlink) return r.node.symlink_target;
+  return Err(Status::InvalidArgument(PathOf(ino) + " is not a symlink"));
+}
+
+// Only the entry's own attributes are listed: cairn's user.cairn.* are read
+// by name (getfattr -n), so copies (rsync -X, cp -a, tar --xattrs) of the
+// mount equal the source.
+Result<std::vector<std::string>> ArchiveFs::ListXattr(uint64_t ino) {
+  CAIRN_ASSIGN_OR_RETURN(Resolved r, Resolve(ino));
+  std::vector<std::string> names;
+  if (!r.synth) {
+    for (const auto& x : r.node.xattrs) names.push_back(x.name);
+  }
+  return names;
+}
+
+Result<std::string> ArchiveFs::GetXattr(uint64_t ino, std::string_view name) {
+  CAIRN_ASSIGN_OR_RETURN(Resolved r, Resolve(ino));
+  auto none = [&] {
+    return Err(Status::NotFound(PathOf(ino) + " has no attribute " + std::string(name)));
+  };
+  if (r.synth) {
+    if (r.synth->kind == SynthNode::kSnapshotRoot && name == "user.cairn.snapshot") {
+      return r.view->snaps[r.synth->snap].id.Hex();
+    }
+    if (ino == kRootIno && name == "user.cairn.control" && !opts_.control_socket.empty()) {
+      return opts_.control_socket;
+    }
+    return none();
+  }
+  for (const auto& x : r.node.xattrs) {
+    if (x.name == name) return x.value;
+  }
+  if (name == "user.cairn.snapshot") return r.snap.Hex();
+  if (r.node.type == NodeType::kFile) {
+    if (name == "user.cairn.sha256") return r.node.sha256.Hex();
+    if (name == "user.cairn.state") return reader_.State(r.node);
+  }
+  return none();
+}
+
+Result<FsStats> ArchiveFs::StatFs() { return CurrentView()->stats; }
+
+void ArchiveFs::Forget(uint64_t, uint64_t) {}
+
+Status ArchiveFs::CheckWritable(uint64_t ino, std::string_view op) {
+  return Status::Locked(std::string(op) + " " + PathOf(ino) +
+                        ": snapshots are read-only (the mount is read-only)");
+}
+
+std::string ArchiveFs::PathOf(uint64_t ino) {
+  auto view = CurrentView();
+  std::vector<std::string> parts;
+  for (int depth = 0; depth < 4096 && ino != kRootIno; ++depth) {
+    if (const SynthNode* s = view->Find(ino)) {
+      parts.push_back(s->name);
+      ino = s->parent;
+      continue;
+    }
+    auto raw = trees_.Locator(ino);
+    auto loc = raw ? DecodeLocator(*raw) : std::nullopt;
+    if (!loc) {
+      parts.push_back("<inode " + std::to_string(ino) + ">");
+      break;
+    }
+    parts.push_back(loc->name);
+    ino = loc->parent;
+  }
+  std::string path;
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+    if (!path.empty()) path += '/';
+    path += *it;
+  }
+  return path;
+}
+
+}  // namespace cairn

@@ -1,0 +1,178 @@
+// ArchiveFs: the mount's file system on inode numbers, without FUSE headers
+// (fs/fuse_ops.cc translates). What it shows (doc/semantics.md):
+//
+//   /snapshots/<YYYY-MM-DDTHH:MM:SSZ>_<id8>/<backed-up absolute paths>
+//   /snapshots/latest             -> <newest snapshot>           (symlink)
+//   /series/<series>/<time>_<id8> -> ../../snapshots/<name>      (symlinks)
+//   /series/<series>/latest, /hosts/<host>/..., /tags/<tag>/...  (symlinks)
+//
+// Inode ownership. Every inode has one source:
+//   - synthetic: the root, the layout directories, the snapshot roots and the
+//     symlinks; rebuilt from the snapshot list on every refresh, held in RAM
+//     (it grows with the number of snapshots, never with their trees);
+//   - stored: an entry of a snapshot's trees. Its number is bound in the
+//     TreeCache inode table (LMDB) to a locator (snapshot, parent inode,
+//     parent tree, name); its directory is decoded into TreeCache on first
+//     use. Nothing per stored inode lives in RAM and no file descriptor is
+//     held per inode.
+//   The writable head/ (next issue) adds a third source, staged entries
+//   journaled on local disk; the locator's kind byte leaves room for it.
+//
+// Inode numbers: root 1 and the layout directories below 16; synthetic and
+// stored numbers are 64-bit hashes, of the snapshot id and the path
+// (parent inode + name), or of the snapshot id and (device, inode) for files
+// with nlink > 1, so a hardlink group shares one number. They are stable
+// across remounts; a collision moves the later entry to the next free
+// number (TreeCache::Bind).
+//
+// Errors: NotFound (ENOENT), Locked for any write (EROFS: snapshots are
+// immutable), Corruption/NotFound from a read of damaged data (EIO in the
+// read only; ContentReader logs the file, blob and pack).
+//
+// Thread safety: all methods may be called concurrently. The snapshot view
+// is an immutable object swapped under view_mu_; readers take a shared_ptr.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "cache/tree_cache.h"
+#include "common/log.h"
+#include "common/object_pool.h"
+#include "common/status.h"
+#include "fs/snapshot_view.h"
+#include "repo/content_reader.h"
+#include "repo/repository.h"
+#include "repo/snapshot.h"
+#include "repo/tree.h"
+
+namespace cairn {
+
+struct FsAttr {
+  uint64_t ino = 0;
+  uint32_t mode = 0;  // S_IFMT bits | permission bits
+  uint32_t nlink = 1;
+  uint32_t uid = 0, gid = 0;
+  uint64_t size = 0;
+  uint64_t blocks = 0;  // 512-byte units of stored (compressed) size
+  uint64_t rdev = 0;
+  int64_t atime_ns = 0, mtime_ns = 0, ctime_ns = 0;
+  // True for snapshot content, which never changes: the kernel may cache
+  // entries, attributes and pages for as long as it likes.
+  bool immutable = false;
+};
+
+struct FsDirEntry {
+  std::string name;
+  FsAttr attr;
+  uint64_t next_offset = 0;  // cookie to resume after this entry
+};
+
+
+struct ArchiveFsOptions {
+  int64_t refresh_interval_ns = 30'000'000'000;  // snapshot list at most this often
+  uint32_t uid = 0, gid = 0;                     // owner of the synthetic entries
+  std::string control_socket;  // shown as user.cairn.control on the root
+};
+
+class ArchiveFs {
+ public:
+  static constexpr uint64_t kRootIno = 1;
+
+  // repo, trees and reader must outlive the ArchiveFs. Loads the snapshot
+  // list once.
+  static Result<std::unique_ptr<ArchiveFs>> Create(Repository& repo, TreeCache& trees,
+                                                   ContentReader& reader,
+                                                   const ArchiveFsOptions& opts);
+  ~ArchiveFs();
+
+  Result<FsAttr> Lookup(uint64_t parent, std::string_view name);
+  Result<FsAttr> GetAttr(uint64_t ino);
+  // Calls fn for the entries of directory ino from cookie offset on ("."
+  // and ".." first, at offsets 0 and 1) until fn returns false (the
+  // caller's buffer is full; that entry is offered again next time).
+  Status ReadDir(uint64_t ino, uint64_t offset, const std::function<bool(const FsDirEntry&)>& fn);
+
+  class OpenFile;
+  // flags are open(2)'s; anything but O_RDONLY is refused (Locked).
+  Result<std::unique_ptr<OpenFile>> Open(uint64_t ino, int flags);
+  // Up to out.size() bytes at offset; short only at end of file.
+  Result<size_t> Read(OpenFile& f, uint64_t offset, std::span<uint8_t> out);
+  Result<std::string> ReadLink(uint64_t ino);
+  // NotFound when the entry has no such attribute.
+  Result<std::string> GetXattr(uint64_t ino, std::string_view name);
+  Result<std::vector<std::string>> ListXattr(uint64_t ino);
+  Result<FsStats> StatFs();
+  // Stored inodes live in LMDB, not RAM, so forgetting frees nothing.
+  void Forget(uint64_t ino, uint64_t nlookup);
+
+  // Every change (create, write, setattr, rename, ...): Locked for now; the
+  // head/ issue routes ops under head/ to staging here.
+  Status CheckWritable(uint64_t ino, std::string_view op);
+
+  // Re-reads the snapshot list (and the new index segments) now.
+  Status Refresh();
+  // The mount's path of ino ("snapshots/2026-..._ab12cd34/etc/passwd"), for
+  // messages.
+  std::string PathOf(uint64_t ino);
+
+ private:
+  struct Dir;       // a directory: synthetic or stored
+  struct Resolved;  // what an inode is
+  ArchiveFs(Repository& repo, TreeCache& trees, ContentReader& reader,
+            const ArchiveFsOptions& opts);
+
+  std::shared_ptr<const SnapshotView> CurrentView();
+  // Refreshes when the view is older than the refresh interval.
+  void MaybeRefresh();
+  Result<Resolved> Resolve(uint64_t ino);
+  Result<Dir> DirOf(uint64_t ino);
+  // Decodes the directory rooted at tree into TreeCache unless it is there.
+  Status EnsureDir(const Id& tree);
+  Result<std::vector<FsDirEntry>> StoredEntries(const Dir& d, uint64_t from_ordinal,
+                                                size_t max);
+  // Binds the inode numbers of every entry of d in a few large write
+  // transactions (a listing from the start), so the readdir calls that
+  // follow only read: LMDB rewrites the pages a transaction touches, and one
+  // transaction per 25-entry readdir call would touch a page per entry.
+  Status BindAll(const Dir& d);
+  FsAttr AttrOf(const Resolved& r) const;
+  // At most every 250 ms: drops the daemon's mappings of LMDB pages (they
+  // stay in the page cache), so its RSS does not grow with the trees walked.
+  void MaybeReleasePages();
+
+  Repository& repo_;
+  TreeCache& trees_;
+  ContentReader& reader_;
+  ArchiveFsOptions opts_;
+  Logger& log_;
+  ObjectPool<BlobCodec> codecs_;  // zstd contexts for decoding trees, reused
+
+  std::mutex view_mu_;  // guards view_ (the pointer; a View is immutable)
+  std::shared_ptr<const SnapshotView> view_;
+  std::mutex refresh_mu_;  // one refresh at a time; taken before view_mu_
+  std::atomic<int64_t> last_attempt_ns_{0};  // monotonic time of the last refresh try
+  std::atomic<int64_t> last_release_ns_{0};  // monotonic time of the last page release
+
+  std::mutex decode_mu_;  // guards decoding_
+  std::condition_variable decode_cv_;
+  std::vector<Id> decoding_;  // trees being decoded by some thread
+};
+
+// One open file: what ContentReader keeps for its sequential-read state.
+class ArchiveFs::OpenFile {
+ public:
+  uint64_t ino = 0;
+  std::unique_ptr<ContentReader::File> file;
+};
+
+}  // namespace cairn

@@ -1,0 +1,438 @@
+// The only file that includes the FUSE headers (STYLE.md). Every callback
+// takes the ArchiveFs from fuse_req_userdata, calls it, and translates the
+// Status into an errno here.
+#define FUSE_USE_VERSION 314
+#include "fs/fuse_ops.h"
+
+#include <fuse_lowlevel.h>
+#include <spawn.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+
+namespace cairn {
+
+struct FuseMount::State {
+  ArchiveFs* fs = nullptr;
+  Logger* log = nullptr;
+  fuse_session* se = nullptr;
+  std::string mountpoint;
+  unsigned max_threads = 16;
+  bool acl_cache = false;  // let the kernel cache POSIX ACLs (see OpInit)
+  std::once_flag stop_once;
+};
+
+namespace {
+
+// Snapshot content never changes: the kernel may keep names, attributes and
+// pages for a day. The layout directories change on refresh.
+constexpr double kImmutableTimeout = 86400.0;
+constexpr double kMutableTimeout = 1.0;
+
+int ErrnoFor(const Status& s) {
+  switch (s.code()) {
+    case ErrorCode::kOk: return 0;
+    case ErrorCode::kNotFound: return ENOENT;
+    case ErrorCode::kPermissionDenied: return EACCES;
+    case ErrorCode::kLocked: return EROFS;  // snapshots are immutable
+    case ErrorCode::kInvalidArgument: return EINVAL;
+    case ErrorCode::kNoSpace: return ENOSPC;
+    case ErrorCode::kCancelled: return EINTR;
+    case ErrorCode::kUnsupported: return EOPNOTSUPP;
+    case ErrorCode::kAlreadyExists: return EEXIST;
+    default: return EIO;  // Corruption, Transient (after retries), IOError, ...
+  }
+}
+
+// A read never says "no such file" about a file it has open: missing or
+// damaged data is EIO.
+int ReadErrno(const Status& s) {
+  return s.Is(ErrorCode::kNotFound) || s.Is(ErrorCode::kCorruption) ? EIO : ErrnoFor(s);
+}
+
+ArchiveFs& Fs(fuse_req_t req) {
+  return *static_cast<FuseMount::State*>(fuse_req_userdata(req))->fs;
+}
+
+struct timespec Ts(int64_t ns) {
+  struct timespec t;
+  t.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+  t.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+  if (t.tv_nsec < 0) {
+    t.tv_nsec += 1'000'000'000;
+    t.tv_sec -= 1;
+  }
+  return t;
+}
+
+struct stat ToStat(const FsAttr& a) {
+  struct stat st;
+  std::memset(&st, 0, sizeof(st));
+  st.st_ino = a.ino;
+  st.st_mode = a.mode;
+  st.st_nlink = a.nlink;
+  st.st_uid = a.uid;
+  st.st_gid = a.gid;
+  st.st_size = static_cast<off_t>(a.size);
+  st.st_blocks = static_cast<blkcnt_t>(a.blocks);
+  st.st_blksize = 128 * 1024;
+  st.st_rdev = a.rdev;
+  st.st_atim = Ts(a.atime_ns);
+  st.st_mtim = Ts(a.mtime_ns);
+  st.st_ctim = Ts(a.ctime_ns);
+  return st;
+}
+
+fuse_entry_param ToEntry(const FsAttr& a) {
+  fuse_entry_param e;
+  std::memset(&e, 0, sizeof(e));
+  e.ino = a.ino;
+  e.attr = ToStat(a);
+  e.attr_timeout = e.entry_timeout = a.immutable ? kImmutableTimeout : kMutableTimeout;
+  return e;
+}
+
+void OpInit(void* userdata, fuse_conn_info* conn) {
+  // With POSIX_ACL the kernel caches each inode's ACLs (ls -l asks for them
+  // on every file: 100,000 getxattr round trips per listing otherwise), but
+  // it also turns on default_permissions. So only when that changes nothing:
+  // the user asked for default_permissions, or the daemon runs as root.
+  if (static_cast<FuseMount::State*>(userdata)->acl_cache &&
+      (conn->capable & FUSE_CAP_POSIX_ACL)) {
+    conn->want |= FUSE_CAP_POSIX_ACL;
+  }
+  conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_ASYNC_READ;
+  conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;  // always plus: ls -l, tar and rsync stat everything
+  if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+  if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+  // libfuse derives the kernel's max_pages from max_write: 1 MiB requests.
+  conn->max_write = 1 << 20;
+  conn->max_read = 0;  // no limit below max_pages
+  conn->max_readahead = 1 << 20;
+  conn->time_gran = 1;
+}
+
+void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  auto a = Fs(req).Lookup(parent, name);
+  if (!a) {
+    // A negative entry for a name that does not exist in an immutable tree
+    // could be cached too; ENOENT keeps it simple and correct on refresh.
+    fuse_reply_err(req, ErrnoFor(a.error()));
+    return;
+  }
+  fuse_entry_param e = ToEntry(*a);
+  fuse_reply_entry(req, &e);
+}
+
+void OpForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  Fs(req).Forget(ino, nlookup);
+  fuse_reply_none(req);
+}
+
+void OpForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+  for (size_t i = 0; i < count; ++i) Fs(req).Forget(forgets[i].ino, forgets[i].nlookup);
+  fuse_reply_none(req);
+}
+
+void OpGetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  auto a = Fs(req).GetAttr(ino);
+  if (!a) {
+    fuse_reply_err(req, ErrnoFor(a.error()));
+    return;
+  }
+  struct stat st = ToStat(*a);
+  fuse_reply_attr(req, &st, a->immutable ? kImmutableTimeout : kMutableTimeout);
+}
+
+void OpReadLink(fuse_req_t req, fuse_ino_t ino) {
+  auto t = Fs(req).ReadLink(ino);
+  if (!t) {
+    fuse_reply_err(req, ErrnoFor(t.error()));
+    return;
+  }
+  fuse_reply_readlink(req, t->c_str());
+}
+
+void ReadDirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus) {
+  std::vector<char> buf(size);
+  size_t used = 0;
+  Status s = Fs(req).ReadDir(ino, static_cast<uint64_t>(off), [&](const FsDirEntry& e) {
+    size_t need;
+    if (plus) {
+      fuse_entry_param ep = ToEntry(e.attr);
+      if (e.name == "." || e.name == "..") {
+        // The kernel skips dot entries in readdirplus (no lookup count).
+        std::memset(&ep, 0, sizeof(ep));
+        ep.attr.st_ino = e.attr.ino;
+        ep.attr.st_mode = e.attr.mode;
+      }
+      need = fuse_add_direntry_plus(req, buf.data() + used, size - used, e.name.c_str(), &ep,
+                                    static_cast<off_t>(e.next_offset));
+    } else {
+      struct stat st = ToStat(e.attr);
+      need = fuse_add_direntry(req, buf.data() + used, size - used, e.name.c_str(), &st,
+                               static_cast<off_t>(e.next_offset));
+    }
+    if (need > size - used) return false;
+    used += need;
+    return true;
+  });
+  if (!s.ok() && used == 0) {
+    fuse_reply_err(req, s.Is(ErrorCode::kInvalidArgument) ? ENOTDIR : ErrnoFor(s));
+    return;
+  }
+  fuse_reply_buf(req, buf.data(), used);
+}
+
+void OpReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+  ReadDirCommon(req, ino, size, off, false);
+}
+
+void OpReadDirPlus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+  ReadDirCommon(req, ino, size, off, true);
+}
+
+void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  auto f = Fs(req).Open(ino, fi->flags);
+  if (!f) {
+    const Status& s = f.error();
+    fuse_reply_err(req, s.Is(ErrorCode::kInvalidArgument) ? EISDIR : ErrnoFor(s));
+    return;
+  }
+  fi->keep_cache = 1;  // snapshot files never change
+  fi->fh = reinterpret_cast<uint64_t>(f->release());
+  if (fuse_reply_open(req, fi) != 0) {
+    delete reinterpret_cast<ArchiveFs::OpenFile*>(fi->fh);  // the opener went away
+  }
+}
+
+void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  auto* f = reinterpret_cast<ArchiveFs::OpenFile*>(fi->fh);
+  std::vector<uint8_t> buf(size);
+  auto n = Fs(req).Read(*f, static_cast<uint64_t>(off), std::span(buf.data(), buf.size()));
+  if (!n) {
+    fuse_reply_err(req, ReadErrno(n.error()));
+    return;
+  }
+  fuse_reply_buf(req, reinterpret_cast<const char*>(buf.data()), *n);
+}
+
+void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  delete reinterpret_cast<ArchiveFs::OpenFile*>(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+void OpStatFs(fuse_req_t req, fuse_ino_t) {
+  auto st = Fs(req).StatFs();
+  if (!st) {
+    fuse_reply_err(req, ErrnoFor(st.error()));
+    return;
+  }
+  struct statvfs v;
+  std::memset(&v, 0, sizeof(v));
+  v.f_bsize = v.f_frsize = st->block_size;
+  v.f_blocks = (st->stored_bytes + st->block_size - 1) / st->block_size;
+  v.f_files = st->files;
+  v.f_namemax = st->name_max;
+  fuse_reply_statfs(req, &v);
+}
+
+void OpGetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  auto v = Fs(req).GetXattr(ino, name);
+  if (!v) {
+    fuse_reply_err(req, v.error().Is(ErrorCode::kNotFound) ? ENODATA : ErrnoFor(v.error()));
+    return;
+  }
+  if (size == 0) {
+    fuse_reply_xattr(req, v->size());
+  } else if (size < v->size()) {
+    fuse_reply_err(req, ERANGE);
+  } else {
+    fuse_reply_buf(req, v->data(), v->size());
+  }
+}
+
+void OpListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  auto names = Fs(req).ListXattr(ino);
+  if (!names) {
+    fuse_reply_err(req, ErrnoFor(names.error()));
+    return;
+  }
+  std::string all;
+  for (const auto& n : *names) all.append(n).push_back('\0');
+  if (size == 0) {
+    fuse_reply_xattr(req, all.size());
+  } else if (size < all.size()) {
+    fuse_reply_err(req, ERANGE);
+  } else {
+    fuse_reply_buf(req, all.data(), all.size());
+  }
+}
+
+// Every change goes through ArchiveFs::CheckWritable (EROFS until head/).
+void Refuse(fuse_req_t req, fuse_ino_t ino, const char* op) {
+  fuse_reply_err(req, ErrnoFor(Fs(req).CheckWritable(ino, op)));
+}
+void OpSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat*, int, fuse_file_info*) {
+  Refuse(req, ino, "setattr");
+}
+void OpMknod(fuse_req_t req, fuse_ino_t parent, const char*, mode_t, dev_t) {
+  Refuse(req, parent, "mknod in");
+}
+void OpMkdir(fuse_req_t req, fuse_ino_t parent, const char*, mode_t) {
+  Refuse(req, parent, "mkdir in");
+}
+void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char*) { Refuse(req, parent, "unlink in"); }
+void OpRmdir(fuse_req_t req, fuse_ino_t parent, const char*) { Refuse(req, parent, "rmdir in"); }
+void OpSymlink(fuse_req_t req, const char*, fuse_ino_t parent, const char*) {
+  Refuse(req, parent, "symlink in");
+}
+void OpRename(fuse_req_t req, fuse_ino_t parent, const char*, fuse_ino_t, const char*,
+              unsigned int) {
+  Refuse(req, parent, "rename in");
+}
+void OpLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t, const char*) { Refuse(req, ino, "link"); }
+void OpCreate(fuse_req_t req, fuse_ino_t parent, const char*, mode_t, fuse_file_info*) {
+  Refuse(req, parent, "create in");
+}
+void OpSetXattr(fuse_req_t req, fuse_ino_t ino, const char*, const char*, size_t, int) {
+  Refuse(req, ino, "setxattr");
+}
+void OpRemoveXattr(fuse_req_t req, fuse_ino_t ino, const char*) {
+  Refuse(req, ino, "removexattr");
+}
+
+fuse_lowlevel_ops MakeOps() {
+  fuse_lowlevel_ops ops;
+  std::memset(&ops, 0, sizeof(ops));
+  ops.init = OpInit;
+  ops.lookup = OpLookup;
+  ops.forget = OpForget;
+  ops.forget_multi = OpForgetMulti;
+  ops.getattr = OpGetAttr;
+  ops.readlink = OpReadLink;
+  ops.readdir = OpReadDir;
+  ops.readdirplus = OpReadDirPlus;
+  ops.open = OpOpen;
+  ops.read = OpRead;
+  ops.release = OpRelease;
+  ops.statfs = OpStatFs;
+  ops.getxattr = OpGetXattr;
+  ops.listxattr = OpListXattr;
+  ops.setattr = OpSetAttr;
+  ops.mknod = OpMknod;
+  ops.mkdir = OpMkdir;
+  ops.unlink = OpUnlink;
+  ops.rmdir = OpRmdir;
+  ops.symlink = OpSymlink;
+  ops.rename = OpRename;
+  ops.link = OpLink;
+  ops.create = OpCreate;
+  ops.setxattr = OpSetXattr;
+  ops.removexattr = OpRemoveXattr;
+  return ops;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<FuseMount>> FuseMount::Mount(ArchiveFs& fs, const FuseMountOptions& opts,
+                                                    Logger& log) {
+  auto state = std::make_unique<State>();
+  state->fs = &fs;
+  state->log = &log;
+  state->mountpoint = opts.mountpoint;
+  state->max_threads = opts.max_threads;
+  state->acl_cache = geteuid() == 0;
+  std::vector<std::string> args = {"cairn", "-o", "fsname=cairn,subtype=cairn"};
+  for (const auto& o : opts.options) {
+    args.push_back("-o");
+    args.push_back(o);
+    if (o == "default_permissions") state->acl_cache = true;
+  }
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  fuse_args fargs = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  fuse_lowlevel_ops ops = MakeOps();
+  state->se = fuse_session_new(&fargs, &ops, sizeof(ops), state.get());
+  fuse_opt_free_args(&fargs);
+  if (!state->se) {
+    return Err(Status::InvalidArgument("cannot start FUSE with options " +
+                                       [&] {
+                                         std::string s;
+                                         for (const auto& o : opts.options) s += o + " ";
+                                         return s;
+                                       }() +
+                                       "(see the FUSE message above)"));
+  }
+  if (fuse_session_mount(state->se, opts.mountpoint.c_str()) != 0) {
+    fuse_session_destroy(state->se);
+    return Err(Status::IOError("cannot mount at " + opts.mountpoint +
+                               " (is it an existing directory, not already mounted? is "
+                               "/dev/fuse usable?)"));
+  }
+  return std::unique_ptr<FuseMount>(new FuseMount(std::move(state)));
+}
+
+FuseMount::FuseMount(std::unique_ptr<State> s) : state_(std::move(s)) {}
+
+FuseMount::~FuseMount() {
+  fuse_session_unmount(state_->se);  // no-op when the kernel already dropped it
+  fuse_session_destroy(state_->se);
+}
+
+Status FuseMount::Run() {
+  fuse_loop_config* cfg = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_max_threads(cfg, state_->max_threads);
+  int rc = fuse_session_loop_mt(state_->se, cfg);
+  fuse_loop_cfg_destroy(cfg);
+  if (rc < 0) return Status::IOError(std::string("FUSE loop: ") + strerror(-rc));
+  return Status::OK();
+}
+
+void FuseMount::Stop() {
+  std::call_once(state_->stop_once, [&] {
+    fuse_session_exit(state_->se);
+    Status s = UnmountFuse(state_->mountpoint, true);
+    if (!s.ok()) state_->log->Warn("{}", s.message());
+  });
+}
+
+Status UnmountFuse(const std::string& mountpoint, bool lazy) {
+  if (geteuid() == 0) {
+    if (umount2(mountpoint.c_str(), lazy ? MNT_DETACH : 0) == 0) return Status::OK();
+    int e = errno;
+    if (e == EINVAL) return Status::NotFound(mountpoint + " is not mounted");
+    if (e == EBUSY) {
+      return Status::IOError(mountpoint + " is busy (a program uses it); `cairn umount --lazy` "
+                             "detaches it now and finishes when the last user goes");
+    }
+    return Status::IOError("unmounting " + mountpoint + ": " + strerror(e));
+  }
+  std::vector<std::string> args = {"fusermount3", "-u", "-q"};
+  if (lazy) args.push_back("-z");
+  args.push_back(mountpoint);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid;
+  if (posix_spawnp(&pid, "fusermount3", nullptr, nullptr, argv.data(), environ) != 0) {
+    return Status::IOError("cannot run fusermount3 to unmount " + mountpoint +
+                           " (install fuse3)");
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return Status::IOError("fusermount3 could not unmount " + mountpoint +
+                           " (not mounted, or busy: try `cairn umount --lazy`)");
+  }
+  return Status::OK();
+}
+
+}  // namespace cairn

@@ -1,0 +1,74 @@
+// SnapshotView: the synthetic part of the mount (root, snapshots/, series/,
+// hosts/, tags/, the snapshot roots and the symlinks), built from one
+// snapshot list and never changed afterwards; ArchiveFs swaps in a new one
+// on refresh. Its size grows with the number of snapshots only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "common/id.h"
+#include "repo/snapshot.h"
+
+namespace cairn {
+
+// Fixed inode numbers of the layout.
+inline constexpr uint64_t kSnapshotsIno = 2;
+inline constexpr uint64_t kSeriesIno = 3;
+inline constexpr uint64_t kHostsIno = 4;
+inline constexpr uint64_t kTagsIno = 5;
+// A `latest` symlink's number includes its target snapshot, so a refresh
+// that moves it makes a new inode: the kernel may cache symlink targets.
+
+struct FsStats {
+  uint64_t stored_bytes = 0;  // bytes of all packs in the repository
+  uint64_t files = 0;         // entries over all snapshots
+  uint32_t block_size = 4096;
+  uint32_t name_max = 255;
+};
+
+struct SynthNode {
+  enum Kind { kDir, kSymlink, kSnapshotRoot } kind = kDir;
+  std::string name;
+  uint64_t parent = 1;
+  std::string target;  // symlinks
+  int64_t mtime_ns = 0;
+  size_t snap = SIZE_MAX;  // kSnapshotRoot: index into SnapshotView::snaps
+  std::vector<std::pair<std::string, uint64_t>> children;  // dirs, sorted by name
+};
+
+struct SnapshotView {
+  std::vector<Snapshot> snaps;  // oldest first
+  std::unordered_map<Id, size_t, IdHash> by_id;
+  std::unordered_map<uint64_t, SynthNode> nodes;
+  FsStats stats;
+  int64_t built_ns = 0;  // monotonic
+
+  const SynthNode* Find(uint64_t ino) const {
+    auto it = nodes.find(ino);
+    return it == nodes.end() ? nullptr : &it->second;
+  }
+  const Snapshot* FindSnapshot(const Id& id) const {
+    auto it = by_id.find(id);
+    return it == by_id.end() ? nullptr : &snaps[it->second];
+  }
+};
+
+// Builds the layout for snaps (oldest first). stats.files is filled from
+// the snapshots; the caller adds repository figures.
+SnapshotView BuildSnapshotView(std::vector<Snapshot> snaps);
+
+// A stable 64-bit hash of the parts (FNV-1a with a final mix), never below
+// 1 << 16 (the fixed and reserved numbers).
+uint64_t HashIno(std::initializer_list<std::string_view> parts);
+// A series, host or tag as a directory name: '%' and '/' percent-encoded
+// ("web:/srv" -> "web:%2Fsrv"), "" "." ".." as "%00" "%2E" "%2E%2E".
+std::string LayoutName(std::string_view key);
+// Inode number of the snapshot root with this id.
+uint64_t SnapshotRootIno(const Id& snap);
+
+}  // namespace cairn

@@ -1,0 +1,443 @@
+// ArchiveFs without a kernel mount, on a MemoryStore repository: layout,
+// lookup and readdir (with offsets, in a 100,000-entry directory), stable
+// inodes, hardlinks, xattrs, EROFS, a corrupted blob, refresh.
+#include "fs/archive_fs.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "repo/backup.h"
+#include "repo/crypto.h"
+#include "repo/pack.h"
+#include "tests/support/faulty_store.h"
+#include "tests/support/memory_store.h"
+
+namespace cairn {
+namespace {
+
+class Borrowed final : public ObjectStore {
+ public:
+  explicit Borrowed(ObjectStore& s) : s_(s) {}
+  Result<Bytes> DoGet(std::string_view k, uint64_t o, uint64_t l) override { return s_.Get(k, o, l); }
+  Result<ObjectInfo> Head(std::string_view k) override { return s_.Head(k); }
+  Status List(std::string_view p, const std::function<Status(const ObjectInfo&)>& fn) override {
+    return s_.List(p, fn);
+  }
+  Status DoPut(std::string_view k, ByteView d, const PutOptions& o) override {
+    return s_.Put(k, d, o);
+  }
+  Status Delete(std::string_view k) override { return s_.Delete(k); }
+  std::string Describe() const override { return s_.Describe(); }
+
+ private:
+  ObjectStore& s_;
+};
+
+std::string Random(size_t n, uint64_t seed) {
+  std::string s(n, '\0');
+  uint64_t x = seed * 2654435761u + 88172645463325252ull;
+  for (auto& c : s) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    c = static_cast<char>(x);
+  }
+  return s;
+}
+
+// One ArchiveFs over a repository, as one mount of it would be.
+struct Mounted {
+  std::unique_ptr<Repository> repo;
+  std::unique_ptr<TreeCache> trees;
+  std::unique_ptr<ContentReader> reader;
+  std::unique_ptr<ArchiveFs> fs;
+};
+
+class ArchiveFsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/cairn-fs-XXXXXX";
+    root_ = mkdtemp(tmpl);
+    src_ = root_ + "/src";
+    std::filesystem::create_directories(src_ + "/sub/deeper");
+    Write("hello.txt", "hello\n");
+    big_ = Random(3 << 20, 1);
+    Write("sub/big.bin", big_);
+    Write("sub/deeper/one", "x");
+    symlink("../hello.txt", (src_ + "/sub/link").c_str());
+    link((src_ + "/hello.txt").c_str(), (src_ + "/sub/hardlink").c_str());
+    mkfifo((src_ + "/fifo").c_str(), 0640);
+    int fd = open((src_ + "/sparse").c_str(), O_WRONLY | O_CREAT, 0644);
+    EXPECT_EQ(pwrite(fd, "end", 3, 5 << 20), 3);
+    close(fd);
+    chmod((src_ + "/sub/deeper/one").c_str(), 0600);
+    xattrs_ = setxattr((src_ + "/hello.txt").c_str(), "user.comment", "hi", 2, 0) == 0;
+    InitOptions init;
+    init.kdf.n = 1 << 10;
+    auto r = Repository::Init(std::make_unique<Borrowed>(store_), "pw", init, Options());
+    ASSERT_TRUE(r) << r.error().message();
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+
+  void Write(const std::string& rel, const std::string& data) {
+    std::ofstream(src_ + "/" + rel, std::ios::binary) << data;
+  }
+  OpenOptions Options() {
+    OpenOptions o;
+    o.cache_dir = root_ + "/cache";
+    return o;
+  }
+  Snapshot Backup(ObjectStore& store) {
+    auto repo = Repository::Open(std::make_unique<Borrowed>(store), "pw", Options());
+    EXPECT_TRUE(repo) << repo.error().message();
+    BackupOptions o;
+    o.paths = {src_};
+    auto b = RunBackup(**repo, o, nullptr, nullptr, nullptr);
+    EXPECT_TRUE(b) << b.error().message();
+    return b->snapshot;
+  }
+  Mounted Mount(ObjectStore& store, const std::string& trees_dir, int64_t refresh_ns = 30e9) {
+    Mounted m;
+    auto repo = Repository::Open(std::make_unique<Borrowed>(store), "pw", Options());
+    EXPECT_TRUE(repo) << repo.error().message();
+    m.repo = std::move(*repo);
+    auto trees = TreeCache::Open(trees_dir);
+    EXPECT_TRUE(trees) << trees.error().message();
+    m.trees = std::move(*trees);
+    m.reader = std::make_unique<ContentReader>(*m.repo, nullptr, ContentReaderOptions{});
+    ArchiveFsOptions fo;
+    fo.refresh_interval_ns = refresh_ns;
+    auto fs = ArchiveFs::Create(*m.repo, *m.trees, *m.reader, fo);
+    EXPECT_TRUE(fs) << fs.error().message();
+    m.fs = std::move(*fs);
+    return m;
+  }
+
+  // Inode of a '/'-separated path from the mount root.
+  static Result<FsAttr> Walk(ArchiveFs& fs, const std::string& path) {
+    FsAttr a;
+    a.ino = ArchiveFs::kRootIno;
+    for (const auto& part : std::filesystem::path(path)) {
+      if (part.empty() || part == "/") continue;
+      CAIRN_ASSIGN_OR_RETURN(a, fs.Lookup(a.ino, part.string()));
+    }
+    return a;
+  }
+  // Path of a source file inside the snapshot's directory.
+  std::string InSnap(const Snapshot& s, const std::string& rel) {
+    return "snapshots/" + SnapshotDirName(s) + src_ + "/" + rel;
+  }
+  static std::vector<std::string> Names(ArchiveFs& fs, uint64_t ino) {
+    std::vector<std::string> out;
+    Status s = fs.ReadDir(ino, 0, [&](const FsDirEntry& e) {
+      out.push_back(e.name);
+      return true;
+    });
+    EXPECT_TRUE(s.ok()) << s.message();
+    return out;
+  }
+  static std::string ReadAll(ArchiveFs& fs, uint64_t ino, size_t chunk = 128 << 10) {
+    auto f = fs.Open(ino, O_RDONLY);
+    EXPECT_TRUE(f) << f.error().message();
+    if (!f) return "";
+    std::string out;
+    std::vector<uint8_t> buf(chunk);
+    for (;;) {
+      auto n = fs.Read(**f, out.size(), buf);
+      EXPECT_TRUE(n) << n.error().message();
+      if (!n || *n == 0) break;
+      out.append(reinterpret_cast<char*>(buf.data()), *n);
+    }
+    return out;
+  }
+
+  std::string root_, src_, big_;
+  bool xattrs_ = false;
+  MemoryStore store_;
+};
+
+TEST_F(ArchiveFsTest, LayoutShowsSnapshotsSeriesHostsAndTags) {
+  Snapshot s = Backup(store_);
+  Mounted m = Mount(store_, root_ + "/trees");
+  ArchiveFs& fs = *m.fs;
+  EXPECT_EQ(Names(fs, ArchiveFs::kRootIno),
+            (std::vector<std::string>{".", "..", "hosts", "series", "snapshots", "tags"}));
+  const std::string name = SnapshotDirName(s);
+  EXPECT_EQ(Names(fs, kSnapshotsIno), (std::vector<std::string>{".", "..", name, "latest"}));
+  auto latest = Walk(fs, "snapshots/latest");
+  ASSERT_TRUE(latest);
+  EXPECT_TRUE(S_ISLNK(latest->mode));
+  EXPECT_EQ(*fs.ReadLink(latest->ino), name);
+  auto series_latest = Walk(fs, "series/" + LayoutName(s.series) + "/latest");
+  ASSERT_TRUE(series_latest) << series_latest.error().message();
+  EXPECT_EQ(*fs.ReadLink(series_latest->ino), "../../snapshots/" + name);
+  auto host = Walk(fs, "hosts/" + LayoutName(s.hostname) + "/" + name);
+  ASSERT_TRUE(host) << host.error().message();
+  EXPECT_EQ(*fs.ReadLink(host->ino), "../../snapshots/" + name);
+  auto snap_root = Walk(fs, "snapshots/" + name);
+  ASSERT_TRUE(snap_root);
+  EXPECT_TRUE(S_ISDIR(snap_root->mode));
+  EXPECT_EQ(*fs.GetXattr(snap_root->ino, "user.cairn.snapshot"), s.id.Hex());
+  // ".." of a stored directory is its parent; readdir resumes at a cookie.
+  auto sub = Walk(fs, "snapshots/" + name + src_ + "/sub");
+  auto src = Walk(fs, "snapshots/" + name + src_);
+  ASSERT_TRUE(sub && src);
+  std::vector<FsDirEntry> all;
+  ASSERT_TRUE(fs.ReadDir(sub->ino, 0, [&](const FsDirEntry& e) {
+    all.push_back(e);
+    return true;
+  }).ok());
+  ASSERT_GE(all.size(), 4u);
+  EXPECT_EQ(all[1].name, "..");
+  EXPECT_EQ(all[1].attr.ino, src->ino);
+  std::vector<std::string> rest;
+  ASSERT_TRUE(fs.ReadDir(sub->ino, all[2].next_offset, [&](const FsDirEntry& e) {
+    rest.push_back(e.name);
+    return true;
+  }).ok());
+  ASSERT_EQ(rest.size(), all.size() - 3);
+  EXPECT_EQ(rest[0], all[3].name);
+  EXPECT_FALSE(Walk(fs, "snapshots/nope"));
+  EXPECT_TRUE(Walk(fs, "snapshots/nope").error().Is(ErrorCode::kNotFound));
+}
+
+TEST_F(ArchiveFsTest, ContentAndMetadataMatchTheSource) {
+  Snapshot s = Backup(store_);
+  Mounted m = Mount(store_, root_ + "/trees");
+  ArchiveFs& fs = *m.fs;
+  auto hello = Walk(fs, InSnap(s, "hello.txt"));
+  ASSERT_TRUE(hello) << hello.error().message();
+  struct stat st;
+  ASSERT_EQ(lstat((src_ + "/hello.txt").c_str(), &st), 0);
+  EXPECT_EQ(hello->mode, st.st_mode);
+  EXPECT_EQ(hello->uid, st.st_uid);
+  EXPECT_EQ(hello->size, 6u);
+  EXPECT_EQ(hello->mtime_ns, int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
+  EXPECT_TRUE(hello->immutable);
+  EXPECT_EQ(ReadAll(fs, hello->ino), "hello\n");
+
+  auto big = Walk(fs, InSnap(s, "sub/big.bin"));
+  ASSERT_TRUE(big);
+  EXPECT_EQ(ReadAll(fs, big->ino), big_);
+  EXPECT_EQ(ReadAll(fs, big->ino, 4096 + 17), big_);  // unaligned reads
+  EXPECT_GT(big->blocks * 512, big_.size());          // stored size: incompressible
+
+  auto sparse = Walk(fs, InSnap(s, "sparse"));
+  ASSERT_TRUE(sparse);
+  std::string want(5 << 20, '\0');
+  want += "end";
+  EXPECT_EQ(ReadAll(fs, sparse->ino), want);
+  EXPECT_LT(sparse->blocks * 512, uint64_t{1} << 20);  // the hole is not stored
+
+  auto lnk = Walk(fs, InSnap(s, "sub/link"));
+  ASSERT_TRUE(lnk);
+  EXPECT_TRUE(S_ISLNK(lnk->mode));
+  EXPECT_EQ(*fs.ReadLink(lnk->ino), "../hello.txt");
+  auto fifo = Walk(fs, InSnap(s, "fifo"));
+  ASSERT_TRUE(fifo);
+  EXPECT_EQ(fifo->mode, S_IFIFO | 0640u);
+  auto one = Walk(fs, InSnap(s, "sub/deeper/one"));
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->mode, S_IFREG | 0600u);
+  EXPECT_EQ(Names(fs, Walk(fs, InSnap(s, "sub"))->ino),
+            (std::vector<std::string>{".", "..", "big.bin", "deeper", "hardlink", "link"}));
+  auto stats = fs.StatFs();
+  ASSERT_TRUE(stats);
+  EXPECT_GT(stats->stored_bytes, big_.size());
+}
+
+TEST_F(ArchiveFsTest, HardlinksShareOneInodeWithTheLinkCount) {
+  Snapshot s = Backup(store_);
+  Mounted m = Mount(store_, root_ + "/trees");
+  auto a = Walk(*m.fs, InSnap(s, "hello.txt"));
+  auto b = Walk(*m.fs, InSnap(s, "sub/hardlink"));
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->ino, b->ino);
+  EXPECT_EQ(a->nlink, 2u);
+  auto other = Walk(*m.fs, InSnap(s, "sub/deeper/one"));
+  EXPECT_NE(other->ino, a->ino);
+  EXPECT_EQ(other->nlink, 1u);
+}
+
+TEST_F(ArchiveFsTest, XattrsIncludeTheFilesOwnAndCairns) {
+  Snapshot s = Backup(store_);
+  Mounted m = Mount(store_, root_ + "/trees");
+  auto big = Walk(*m.fs, InSnap(s, "sub/big.bin"));
+  ASSERT_TRUE(big);
+  EXPECT_EQ(*m.fs->GetXattr(big->ino, "user.cairn.sha256"), Sha256(AsBytes(big_)).Hex());
+  EXPECT_EQ(*m.fs->GetXattr(big->ino, "user.cairn.snapshot"), s.id.Hex());
+  auto state = m.fs->GetXattr(big->ino, "user.cairn.state");
+  ASSERT_TRUE(state);
+  EXPECT_TRUE(*state == "stored" || *state == "cached") << *state;
+  // Not listed, so that rsync -X and cp -a copies equal the source.
+  auto names = m.fs->ListXattr(big->ino);
+  ASSERT_TRUE(names);
+  EXPECT_TRUE(names->empty());
+  auto missing = m.fs->GetXattr(big->ino, "user.nothing");
+  ASSERT_FALSE(missing);
+  EXPECT_TRUE(missing.error().Is(ErrorCode::kNotFound));
+  if (xattrs_) {
+    auto hello = Walk(*m.fs, InSnap(s, "hello.txt"));
+    EXPECT_EQ(*m.fs->GetXattr(hello->ino, "user.comment"), "hi");
+    EXPECT_EQ(*m.fs->ListXattr(hello->ino), std::vector<std::string>{"user.comment"});
+  }
+}
+
+TEST_F(ArchiveFsTest, WritesAreRefusedAsReadOnly) {
+  Snapshot s = Backup(store_);
+  Mounted m = Mount(store_, root_ + "/trees");
+  auto hello = Walk(*m.fs, InSnap(s, "hello.txt"));
+  ASSERT_TRUE(hello);
+  for (int flags : {O_WRONLY, O_RDWR, O_RDONLY | O_TRUNC}) {
+    auto f = m.fs->Open(hello->ino, flags);
+    ASSERT_FALSE(f);
+    EXPECT_TRUE(f.error().Is(ErrorCode::kLocked)) << f.error().message();
+  }
+  EXPECT_TRUE(m.fs->CheckWritable(ArchiveFs::kRootIno, "mkdir in").Is(ErrorCode::kLocked));
+  EXPECT_TRUE(m.fs->CheckWritable(hello->ino, "setattr").Is(ErrorCode::kLocked));
+}
+
+TEST_F(ArchiveFsTest, InodesAreStableAcrossInstancesAndCacheDirs) {
+  Snapshot s = Backup(store_);
+  std::vector<std::string> paths = {"hello.txt", "sub", "sub/big.bin", "sub/deeper/one", "fifo"};
+  std::vector<uint64_t> first;
+  {
+    Mounted m = Mount(store_, root_ + "/trees");
+    for (const auto& p : paths) first.push_back(Walk(*m.fs, InSnap(s, p))->ino);
+    EXPECT_EQ(std::set<uint64_t>(first.begin(), first.end()).size(), paths.size());
+  }
+  for (const std::string dir : {"/trees", "/trees-fresh"}) {
+    Mounted m = Mount(store_, root_ + dir);
+    // Reached in another order, through readdir this time.
+    auto sub = Walk(*m.fs, InSnap(s, "sub"));
+    ASSERT_TRUE(sub);
+    EXPECT_EQ(sub->ino, first[1]);
+    std::map<std::string, uint64_t> listed;
+    ASSERT_TRUE(m.fs->ReadDir(sub->ino, 0, [&](const FsDirEntry& e) {
+      listed[e.name] = e.attr.ino;
+      return true;
+    }).ok());
+    EXPECT_EQ(listed["big.bin"], first[2]);
+    for (size_t i = 0; i < paths.size(); ++i) {
+      EXPECT_EQ(Walk(*m.fs, InSnap(s, paths[i]))->ino, first[i]) << paths[i] << " in " << dir;
+      auto attr = m.fs->GetAttr(first[i]);
+      ASSERT_TRUE(attr) << attr.error().message();
+    }
+  }
+}
+
+TEST_F(ArchiveFsTest, HugeDirectoryListsWithOffsetsAndPersists) {
+  constexpr int kFiles = 100000;
+  std::filesystem::create_directories(src_ + "/huge");
+  for (int i = 0; i < kFiles; ++i) {
+    int fd = open((src_ + "/huge/f" + std::to_string(i)).c_str(), O_WRONLY | O_CREAT, 0644);
+    ASSERT_GE(fd, 0);
+    close(fd);
+  }
+  FaultyStore faulty(store_);
+  Snapshot s = Backup(faulty);
+  std::vector<std::string> names;
+  {
+    Mounted m = Mount(faulty, root_ + "/trees");
+    auto huge = Walk(*m.fs, InSnap(s, "huge"));
+    ASSERT_TRUE(huge);
+    // Read it as the kernel does: a few hundred entries per call, resuming
+    // at the offset cookie of the last entry taken.
+    uint64_t off = 0;
+    for (int calls = 0; calls < 10000; ++calls) {
+      size_t before = names.size();
+      Status st = m.fs->ReadDir(huge->ino, off, [&](const FsDirEntry& e) {
+        if (names.size() - before == 333) return false;
+        names.push_back(e.name);
+        off = e.next_offset;
+        return true;
+      });
+      ASSERT_TRUE(st.ok()) << st.message();
+      if (names.size() == before) break;
+    }
+    ASSERT_EQ(names.size(), kFiles + 2u);
+    EXPECT_EQ(std::set<std::string>(names.begin() + 2, names.end()).size(), size_t{kFiles});
+    EXPECT_TRUE(std::is_sorted(names.begin() + 2, names.end()));
+    auto mid = m.fs->Lookup(huge->ino, "f54321");
+    ASSERT_TRUE(mid) << mid.error().message();
+    EXPECT_TRUE(S_ISREG(mid->mode));
+  }
+  // A remount lists the directory from the decoded tables alone: with
+  // every pack read failing, it still works.
+  faulty.CorruptGets("packs/", 0);
+  Mounted m = Mount(faulty, root_ + "/trees");
+  auto huge = Walk(*m.fs, InSnap(s, "huge"));
+  ASSERT_TRUE(huge) << huge.error().message();
+  size_t count = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(m.fs->ReadDir(huge->ino, 0, [&](const FsDirEntry&) { return ++count, true; }).ok());
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(count, kFiles + 2u);
+  EXPECT_LT(ms, 5000) << "listing 100,000 decoded entries took " << ms << " ms";
+  EXPECT_TRUE(m.fs->Lookup(huge->ino, "f99999"));
+}
+
+TEST_F(ArchiveFsTest, CorruptedBlobFailsOnlyThatFile) {
+  Snapshot s = Backup(store_);
+  Mounted m = Mount(store_, root_ + "/trees");
+  auto big = Walk(*m.fs, InSnap(s, "sub/big.bin"));
+  auto hello = Walk(*m.fs, InSnap(s, "hello.txt"));
+  ASSERT_TRUE(big && hello);
+  // Damage the first blob of big.bin inside its pack.
+  std::optional<BlobLocation> loc;
+  Id first_blob;
+  Status walked = m.repo->cache().ForEachBlob([&](const Id& id, const BlobLocation& l) {
+    // The data blob whose plaintext starts big.bin.
+    if (loc || l.type != static_cast<uint8_t>(BlobType::kData) || l.raw_length < 4096) return;
+    auto codec = m.repo->NewCodec();
+    auto plain = m.repo->LoadBlob(BlobType::kData, id, *codec);
+    if (plain && plain->size() >= 64 && std::memcmp(plain->data(), big_.data(), 64) == 0) {
+      loc = l;
+      first_blob = id;
+    }
+  });
+  ASSERT_TRUE(walked.ok());
+  ASSERT_TRUE(loc);
+  ASSERT_TRUE(store_.MutateRaw(PackKey(loc->pack),
+                               [&](Bytes& b) { b[loc->offset + 20] ^= 1; }));
+  auto f = m.fs->Open(big->ino, O_RDONLY);
+  ASSERT_TRUE(f);
+  std::vector<uint8_t> buf(4096);
+  auto r = m.fs->Read(**f, 0, buf);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().Is(ErrorCode::kCorruption)) << r.error().message();
+  EXPECT_NE(r.error().message().find(first_blob.Short()), std::string::npos)
+      << r.error().message();
+  EXPECT_EQ(ReadAll(*m.fs, hello->ino), "hello\n");
+  EXPECT_TRUE(m.fs->GetAttr(big->ino));  // metadata still there
+}
+
+TEST_F(ArchiveFsTest, RefreshSeesANewSnapshot) {
+  Snapshot s1 = Backup(store_);
+  Mounted m = Mount(store_, root_ + "/trees", /*refresh_ns=*/0);
+  EXPECT_EQ(Names(*m.fs, kSnapshotsIno).size(), 4u);  // . .. one latest
+  Write("new.txt", "new\n");
+  Snapshot s2 = Backup(store_);
+  // refresh interval 0: reading snapshots/ refreshes.
+  auto names = Names(*m.fs, kSnapshotsIno);
+  EXPECT_EQ(names.size(), 5u);
+  auto latest = Walk(*m.fs, "snapshots/latest");
+  ASSERT_TRUE(latest);
+  EXPECT_EQ(*m.fs->ReadLink(latest->ino), SnapshotDirName(s2));
+  auto added = Walk(*m.fs, InSnap(s2, "new.txt"));
+  ASSERT_TRUE(added) << added.error().message();
+  EXPECT_EQ(ReadAll(*m.fs, added->ino), "new\n");
+  EXPECT_FALSE(Walk(*m.fs, InSnap(s1, "new.txt")));
+  // An explicit refresh with nothing new keeps everything.
+  ASSERT_TRUE(m.fs->Refresh().ok());
+  EXPECT_EQ(Names(*m.fs, kSnapshotsIno).size(), 5u);
+}
+
+}  // namespace
+}  // namespace cairn

@@ -1,0 +1,279 @@
+// cairn mount, cairn umount
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "cache/blob_cache.h"
+#include "cache/tree_cache.h"
+#include "fs/archive_fs.h"
+#include "fs/control_channel.h"
+#include "fs/fuse_ops.h"
+#include "repo/content_reader.h"
+#include "tools/cli.h"
+
+namespace cairn {
+
+namespace {
+
+struct MountArgs {
+  std::string mountpoint;
+  bool foreground = false;
+  std::vector<std::string> options;
+  std::string log_file;
+  std::string cache_size = "10G";
+  bool refresh = false;
+  unsigned threads = 16;
+};
+
+std::optional<uint64_t> ParseSize(std::string s) {
+  if (s.empty()) return std::nullopt;
+  uint64_t mult = 1;
+  char last = static_cast<char>(toupper(static_cast<unsigned char>(s.back())));
+  if (last == 'B') {
+    s.pop_back();
+    if (s.empty()) return std::nullopt;
+    last = static_cast<char>(toupper(static_cast<unsigned char>(s.back())));
+  }
+  const std::string units = "KMGT";
+  if (auto p = units.find(last); p != std::string::npos) {
+    mult = uint64_t{1} << (10 * (p + 1));
+    s.pop_back();
+  }
+  if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return std::stoull(s) * mult;
+}
+
+Result<std::string> ControlNameOf(const std::string& mountpoint) {
+  char buf[256];
+  ssize_t n = getxattr(mountpoint.c_str(), "user.cairn.control", buf, sizeof(buf));
+  if (n < 0) {
+    return Err(Status::NotFound(mountpoint + " is not a cairn mount (no user.cairn.control: " +
+                                strerror(errno) + ")"));
+  }
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+// The part of a mount that runs in the daemon (or in the foreground).
+// ready(status) is called once: when the file system is mounted, or with
+// the error that prevented it.
+Status ServeMount(Context& ctx, const MountArgs& a, const std::string& password, uint64_t limit,
+                  const std::function<void(const Status&)>& ready) {
+  auto fail = [&](Status s) {
+    ready(s);
+    return s;
+  };
+  auto store = ctx.OpenStoreFor(true);
+  if (!store) return fail(store.error());
+  auto repo = Repository::Open(std::move(*store), password, ctx.RepoOpenOptions());
+  if (!repo) return fail(repo.error());
+  const std::string cache_dir = (*repo)->cache().dir();
+  auto trees = TreeCache::Open(cache_dir + "/trees");
+  if (!trees) return fail(trees.error());
+  // --cache-size bounds the blob cache; decoded trees are small beside it.
+  auto blob_cache = BlobCache::Open(cache_dir + "/blobs", limit, &ctx.logger);
+  if (!blob_cache) return fail(blob_cache.error());
+  // The daemon's memory budget (issue: <= 150 MB RSS while find and tar
+  // walk a million files): decoded blobs and read-ahead share 32 MiB.
+  ContentReaderOptions ro;
+  ro.memory_cache_bytes = 32 << 20;
+  ro.max_readahead_bytes = 16 << 20;
+  ContentReader reader(**repo, blob_cache->get(), ro);
+  ArchiveFsOptions fo;
+  fo.uid = getuid();
+  fo.gid = getgid();
+  fo.control_socket = "cairn-mount-" + std::to_string(getpid());
+  auto fs = ArchiveFs::Create(**repo, **trees, reader, fo);
+  if (!fs) return fail(fs.error());
+  FuseMountOptions mo;
+  mo.mountpoint = a.mountpoint;
+  mo.options = a.options;
+  mo.max_threads = a.threads;
+  auto mount = FuseMount::Mount(**fs, mo, ctx.logger);
+  if (!mount) return fail(mount.error());
+  FuseMount& m = **mount;
+  auto control = ControlServer::Start(
+      fo.control_socket,
+      [&](const std::string& cmd) -> Result<std::string> {
+        if (cmd == "refresh") {
+          CAIRN_RETURN_IF_ERROR((*fs)->Refresh());
+          return std::string("refreshed");
+        }
+        if (cmd == "umount") {
+          m.Stop();
+          return std::string("unmounting");
+        }
+        if (cmd == "status") return "mounted at " + a.mountpoint;
+        return Err(Status::InvalidArgument("unknown command \"" + cmd + "\""));
+      },
+      ctx.logger);
+  if (!control) return fail(control.error());
+  // SIGINT/SIGTERM (ctx.cancel, set by the signal thread) unmount cleanly.
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {
+    while (!done.load()) {
+      if (ctx.cancel.load()) {
+        ctx.logger.Info("mount: signal received, unmounting {}", a.mountpoint);
+        m.Stop();
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  ctx.logger.Info("mount: {} mounted at {}", (*repo)->store().Describe(), a.mountpoint);
+  ready(Status::OK());
+  Status s = m.Run();
+  done.store(true);
+  watcher.join();
+  control->reset();
+  mount->reset();
+  ctx.logger.Info("mount: {} unmounted", a.mountpoint);
+  return s;
+}
+
+// Forks the daemon: the parent returns once the child reports the mount
+// ready (or its error) through a pipe.
+Status Daemonize(Context& ctx, const MountArgs& a, const std::string& password, uint64_t limit,
+                 const std::string& log_file) {
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) != 0) return Status::IOError("pipe: " + std::string(strerror(errno)));
+  pid_t pid = fork();
+  if (pid < 0) return Status::IOError("fork: " + std::string(strerror(errno)));
+  if (pid > 0) {
+    close(pipefd[1]);
+    std::string msg;
+    char buf[512];
+    ssize_t n;
+    while ((n = read(pipefd[0], buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
+      if (n > 0) msg.append(buf, static_cast<size_t>(n));
+    }
+    close(pipefd[0]);
+    if (msg.rfind("ok", 0) == 0) return Status::OK();
+    if (msg.empty()) return Status::IOError("the mount daemon exited before mounting; see " + log_file);
+    auto code = static_cast<ErrorCode>(static_cast<unsigned char>(msg[0]));
+    return Status(code, msg.substr(1));
+  }
+  // Child: a new session, no terminal, logs to the file. The signal thread
+  // of the parent does not survive fork(), so start ours.
+  close(pipefd[0]);
+  setsid();
+  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  int log = open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+  if (log >= 0) {
+    dup2(log, STDOUT_FILENO);
+    dup2(log, STDERR_FILENO);
+  }
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  std::thread([&ctx, set] {
+    int sig = 0;
+    if (sigwait(&set, &sig) == 0) ctx.cancel.store(true);
+  }).detach();
+  ctx.logger.SetLevel(ctx.verbose >= 2 ? LogLevel::kDebug : LogLevel::kInfo);
+  bool reported = false;
+  Status s = ServeMount(ctx, a, password, limit, [&](const Status& st) {
+    std::string msg = st.ok() ? "ok" : std::string(1, static_cast<char>(st.code())) + st.message();
+    (void)!write(pipefd[1], msg.data(), msg.size());
+    close(pipefd[1]);
+    reported = true;
+  });
+  if (!s.ok()) ctx.logger.Error("mount: {}", s.message());
+  fflush(stdout);
+  _exit(s.ok() ? 0 : 1);
+}
+
+Status RunMount(Context& ctx, const MountArgs& a) {
+  if (a.refresh) {
+    CAIRN_ASSIGN_OR_RETURN(std::string name, ControlNameOf(a.mountpoint));
+    CAIRN_ASSIGN_OR_RETURN(std::string reply, ControlRequest(name, "refresh"));
+    ctx.Say(a.mountpoint + ": " + reply);
+    return Status::OK();
+  }
+  struct stat st;
+  char* real = realpath(a.mountpoint.c_str(), nullptr);
+  if (!real || stat(real, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    free(real);
+    return Status::InvalidArgument("mount point " + a.mountpoint +
+                                   " is not a directory (create it first)");
+  }
+  MountArgs args = a;
+  args.mountpoint = real;
+  free(real);
+  auto limit = ParseSize(a.cache_size);
+  if (!limit) {
+    return Status::InvalidArgument("--cache-size " + a.cache_size +
+                                   ": expected bytes with an optional K, M, G or T suffix");
+  }
+  // Fail on a missing repository or a wrong password here, in the
+  // foreground, before forking.
+  CAIRN_ASSIGN_OR_RETURN(auto probe, ctx.OpenStoreFor(true));
+  if (auto h = probe->Head(kConfigKey); !h && h.error().Is(ErrorCode::kNotFound)) {
+    return Status::NotARepository("no cairn repository at " + probe->Describe() +
+                                  " (no `config` object); create one with `cairn init`");
+  }
+  CAIRN_ASSIGN_OR_RETURN(std::string pw,
+                         ReadPassword(ctx.password, "enter the repository password: ", false));
+  std::string cache_dir;
+  {
+    CAIRN_ASSIGN_OR_RETURN(auto repo, Repository::Open(std::move(probe), pw, ctx.RepoOpenOptions()));
+    cache_dir = repo->cache().dir();
+  }
+  if (a.foreground) {
+    return ServeMount(ctx, args, pw, *limit, [](const Status&) {});
+  }
+  std::string log_file = a.log_file.empty() ? cache_dir + "/mount.log" : a.log_file;
+  CAIRN_RETURN_IF_ERROR(Daemonize(ctx, args, pw, *limit, log_file));
+  ctx.Say("mounted at " + a.mountpoint + " (log: " + log_file + "; unmount with `cairn umount " +
+          a.mountpoint + "`)");
+  return Status::OK();
+}
+
+struct UmountArgs {
+  std::string mountpoint;
+  bool lazy = false;
+};
+
+Status RunUmount(Context& ctx, const UmountArgs& a) {
+  struct stat st;
+  bool dead = stat(a.mountpoint.c_str(), &st) != 0 && errno == ENOTCONN;
+  Status s = UnmountFuse(a.mountpoint, a.lazy || dead);
+  if (s.ok()) ctx.Say("unmounted " + a.mountpoint);
+  return s;
+}
+
+}  // namespace
+
+void RegisterMount(CLI::App& app, Context& ctx) {
+  auto& a = ctx.Make<MountArgs>();
+  auto* cmd = app.add_subcommand("mount", "browse every snapshot as a read-only file system");
+  cmd->add_option("mountpoint", a.mountpoint, "an existing directory")->required();
+  cmd->add_flag("-f,--foreground", a.foreground, "stay in the foreground (logs on stderr)");
+  cmd->add_option("-o", a.options, "FUSE options: allow_other, default_permissions, ...")
+      ->delimiter(',');
+  cmd->add_option("--log", a.log_file, "daemon log file (default: mount.log in the cache dir)");
+  cmd->add_option("--cache-size", a.cache_size,
+                  "hard limit on the local blob cache (default 10G)");
+  cmd->add_option("--threads", a.threads, "FUSE worker threads (default 16)");
+  cmd->add_flag("--refresh", a.refresh,
+                "ask the daemon serving MOUNTPOINT to re-read the snapshot list now");
+  cmd->callback([&] { ctx.run = [&] { return RunMount(ctx, a); }; });
+
+  auto& u = ctx.Make<UmountArgs>();
+  auto* ucmd = app.add_subcommand("umount", "unmount a cairn mount (also one whose daemon died)");
+  ucmd->add_option("mountpoint", u.mountpoint, "the mount point")->required();
+  ucmd->add_flag("-l,--lazy", u.lazy,
+                 "detach now even if busy; the daemon exits when the last user is done");
+  ucmd->callback([&] { ctx.run = [&] { return RunUmount(ctx, u); }; });
+}
+
+}  // namespace cairn
