@@ -7,8 +7,7 @@
 # reader active, kill -9 then `cairn umount`, SIGTERM, --refresh, EROFS,
 # mount.cairn.
 # Needs root and /dev/fuse; exits 77 (ctest: skipped, with the reason) without.
-# TODO(S3 merge): a radosgw stopped mid-read must give EIO within the
-# timeout, never a hang.
+# A radosgw stopped mid-read: tests/fs/mount_s3_test.sh.
 source "$(dirname "$0")/../cli/lib.sh"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 
