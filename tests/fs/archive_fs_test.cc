@@ -379,7 +379,15 @@ TEST_F(ArchiveFsTest, HugeDirectoryListsWithOffsetsAndPersists) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                 std::chrono::steady_clock::now() - t0).count();
   EXPECT_EQ(count, kFiles + 2u);
-  EXPECT_LT(ms, 5000) << "listing 100,000 decoded entries took " << ms << " ms";
+  // A sanity bound, not a benchmark (bench/mount_bench.sh measures): wide
+  // enough for a loaded 2-core CI machine, wider under the sanitizers'
+  // unoptimised build.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  constexpr long kMaxMs = 60000;
+#else
+  constexpr long kMaxMs = 10000;
+#endif
+  EXPECT_LT(ms, kMaxMs) << "listing 100,000 decoded entries took " << ms << " ms";
   EXPECT_TRUE(m.fs->Lookup(huge->ino, "f99999"));
 }
 
