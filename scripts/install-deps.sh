@@ -11,7 +11,8 @@ PACKAGES=(
   attr acl rsync procps time util-linux
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  PACKAGES+=(restic borgbackup)
+  # python3-pyfuse3: borg mount (borgbackup only recommends it).
+  PACKAGES+=(restic borgbackup python3-pyfuse3)
 fi
 
 missing=()
