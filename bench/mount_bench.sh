@@ -281,7 +281,7 @@ fi
 
 # cairn runs only when the binary exists and knows `mount`.
 CAIRN_SKIP=""
-if has cairn "${TOOL_LIST[@]}" || has cairn "${MF_TOOL_LIST[@]}"; then
+if has cairn "${TOOL_LIST[@]}"; then
   if [[ ! -x "$CAIRN" ]]; then
     CAIRN_SKIP="skipped: binary $CAIRN not found (build it, or pass --cairn PATH)"
   elif ! "$CAIRN" mount --help 2>&1 | grep -q '^Usage:.* mount'; then
