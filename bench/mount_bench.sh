@@ -394,6 +394,10 @@ tool_umount() {
   fi
   if mountpoint -q "$mnt"; then fusermount3 -uz "$mnt" || true; fi
   unset "MOUNTED[$mnt]"
+  # cairn's daemon logs to mount.log in its cache directory: keep a copy.
+  if [[ "$tool" == cairn ]]; then
+    find "$WORK/cache-cairn" -name mount.log -exec cat {} + >>"$LOGS/$PART-cairn-daemon.log" 2>/dev/null || true
+  fi
 }
 
 # snap_path TOOL MNT SRC: where SRC of the (only) snapshot is in the mount.
