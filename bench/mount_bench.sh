@@ -394,9 +394,11 @@ tool_umount() {
   fi
   if mountpoint -q "$mnt"; then fusermount3 -uz "$mnt" || true; fi
   unset "MOUNTED[$mnt]"
-  # cairn's daemon logs to mount.log in its cache directory: keep a copy.
+  # cairn's daemon logs to mount.log in its cache directory: move what it
+  # wrote to LOGS (the cache may be deleted next).
   if [[ "$tool" == cairn ]]; then
-    find "$WORK/cache-cairn" -name mount.log -exec cat {} + >>"$LOGS/$PART-cairn-daemon.log" 2>/dev/null || true
+    find "$WORK/cache-cairn" -name mount.log -exec sh -c 'cat "$1" && : >"$1"' log {} \; \
+      >>"$LOGS/$PART-cairn-daemon.log" 2>/dev/null || true
   fi
 }
 
