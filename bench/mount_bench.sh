@@ -297,6 +297,7 @@ SCRATCH=$(cd "$SCRATCH" && pwd)
 WORK="$SCRATCH/mount-work"          # repositories, caches, mount points
 LOGS="$SCRATCH/logs-mount"
 RESULTS="$SCRATCH/results-mount.tsv"
+[[ "$WORK" != *[[:space:]]* ]] || die "--scratch must not contain spaces (mount points are matched in /proc/self/mountinfo)"
 mkdir -p "$WORK" "$LOGS"
 touch "$RESULTS"
 # Keep the rows of the parts not run now.
@@ -318,9 +319,29 @@ record() {  # tool step seconds mbps rss_mb value status [note]
 # ---- mounts: start, wait, find the daemon, stop, and never leave one behind ----
 declare -A MOUNTED=()                # MNT -> daemon pid
 SAMPLER=""
+CHILD=""
+
+# run_child CMD...: run CMD in the background and wait for it, so that a
+# TERM or INT sent to this script runs the trap at once (bash defers traps
+# until a foreground command ends) and the trap can stop CMD.
+run_child() {
+  local rc=0
+  "$@" &
+  CHILD=$!
+  wait "$CHILD" || rc=$?
+  CHILD=""
+  return "$rc"
+}
+kill_tree() {  # pid: TERM it and all its descendants (children first)
+  local c
+  for c in $(pgrep -P "$1" 2>/dev/null); do kill_tree "$c"; done
+  kill "$1" 2>/dev/null || true
+}
+
 cleanup() {
   local m
   if [[ -n "$SAMPLER" ]]; then kill "$SAMPLER" 2>/dev/null || true; fi
+  if [[ -n "$CHILD" ]]; then kill_tree "$CHILD"; fi
   for m in "${!MOUNTED[@]}"; do
     echo "mount_bench.sh: unmounting $m" >&2
     kill "${MOUNTED[$m]}" 2>/dev/null || true
@@ -330,6 +351,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# is_mounted MNT: MNT is a mount point in /proc/self/mountinfo — also a FUSE
+# mount whose daemon died, which `mountpoint` no longer recognises.
+is_mounted() { awk -v m="$1" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo; }
 
 # daemon_pid MNT: the process whose command line has an argument "mount" and
 # an argument MNT (the mount daemon of every tool here).
@@ -353,9 +378,9 @@ daemon_pid() {
 tool_mount() {
   local tool=$1 repo=$2 mnt=$3 cache=$4 log=$5 bg="" i pid
   mkdir -p "$mnt" "$cache"
-  if mountpoint -q "$mnt"; then fusermount3 -uz "$mnt" || true; fi
+  if is_mounted "$mnt"; then fusermount3 -uz "$mnt" || true; fi
   case "$tool" in
-    cairn) "$CAIRN" -r "$repo" --cache-dir "$cache" mount "$mnt" </dev/null >"$log" 2>&1 || {
+    cairn) run_child "$CAIRN" -r "$repo" --cache-dir "$cache" mount "$mnt" </dev/null >"$log" 2>&1 || {
              echo "cairn mount failed:" >&2; tail -n 5 "$log" | sed 's/^/    /' >&2; return 1; } ;;
     restic) RESTIC_CACHE_DIR=$cache restic -r "$repo" mount "$mnt" </dev/null >"$log" 2>&1 & bg=$! ;;
     borg) borg mount -f "$repo::bench" "$mnt" </dev/null >"$log" 2>&1 & bg=$! ;;
@@ -378,7 +403,7 @@ tool_mount() {
 # KILL and a lazy unmount if it does not).
 tool_umount() {
   local tool=$1 mnt=$2 pid=${MOUNTED[$2]:-0} i
-  if mountpoint -q "$mnt"; then
+  if is_mounted "$mnt"; then
     if [[ "$tool" == cairn ]]; then
       "$CAIRN" umount "$mnt" >>"$LOGS/$PART-cairn-umount.log" 2>&1 || fusermount3 -u "$mnt" 2>/dev/null || true
     else
@@ -392,7 +417,7 @@ tool_umount() {
       kill "$pid" 2>/dev/null || true; sleep 2; kill -9 "$pid" 2>/dev/null || true
     fi
   fi
-  if mountpoint -q "$mnt"; then fusermount3 -uz "$mnt" || true; fi
+  if is_mounted "$mnt"; then fusermount3 -uz "$mnt" || true; fi
   unset "MOUNTED[$mnt]"
   # cairn's daemon logs to mount.log in its cache directory: move what it
   # wrote to LOGS (the cache may be deleted next).
@@ -452,7 +477,7 @@ timed() {
   say "$tool: $step"
   rss_start "$pid"
   t0=$EPOCHREALTIME
-  timeout -k 10 "$STEP_TIMEOUT" bash -o pipefail -c "$snippet" step "$@" >"$out" 2>"$err" || rc=$?
+  run_child timeout -k 10 "$STEP_TIMEOUT" bash -o pipefail -c "$snippet" step "$@" >"$out" 2>"$err" || rc=$?
   t1=$EPOCHREALTIME
   rss=$(rss_stop "$pid")
   secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
@@ -499,6 +524,19 @@ tool_version() {
     borg) borg --version ;;
   esac
 }
+# backup_cmd TOOL REPO SRC: init and back up, with each tool's settings
+# (those of backup_bench.sh).
+backup_cmd() {
+  local tool=$1 repo=$2 src=$3 cache="$WORK/backup-cache-$1"
+  case "$tool" in
+    cairn) "$CAIRN" -r "$repo" --cache-dir "$cache" init &&
+           "$CAIRN" -r "$repo" --cache-dir "$cache" backup --series bench "$src" ;;
+    restic) restic -r "$repo" init --repository-version 2 &&
+            RESTIC_CACHE_DIR=$cache restic -r "$repo" backup --compression auto --host cairn-bench "$src" ;;
+    borg) borg init -e repokey-blake2 "$repo" &&
+          borg create --stats --compression zstd,3 "$repo::bench" "$src" ;;
+  esac
+}
 backup() {
   local tool=$1 repo=$2 src=$3 marker log t0 rc=0
   # The repository matches when the tool (its version; for cairn also the
@@ -513,14 +551,7 @@ backup() {
   rm -rf "$repo" "$repo.marker" "$WORK/backup-cache-$tool"
   say "$tool: backing up $src into $repo (untimed)"
   t0=$EPOCHREALTIME
-  case "$tool" in
-    cairn) { "$CAIRN" -r "$repo" --cache-dir "$WORK/backup-cache-$tool" init </dev/null &&
-             "$CAIRN" -r "$repo" --cache-dir "$WORK/backup-cache-$tool" backup --series bench "$src"; } >"$log" 2>&1 || rc=$? ;;
-    restic) { restic -r "$repo" init --repository-version 2 &&
-              RESTIC_CACHE_DIR="$WORK/backup-cache-$tool" restic -r "$repo" backup --compression auto --host cairn-bench "$src"; } >"$log" 2>&1 || rc=$? ;;
-    borg) { borg init -e repokey-blake2 "$repo" &&
-            borg create --stats --compression zstd,3 "$repo::bench" "$src"; } >"$log" 2>&1 || rc=$? ;;
-  esac
+  run_child backup_cmd "$tool" "$repo" "$src" >"$log" 2>&1 || rc=$?
   rm -rf "$WORK/backup-cache-$tool"
   if ((rc)); then
     echo "$tool backup FAILED (exit $rc); see $log:" >&2; tail -n 5 "$log" | sed 's/^/    /' >&2
@@ -549,9 +580,9 @@ LS='ls -l "$1" | tail -n +2 | wc -l'
 part_tree() {
   local tool repo mnt cache snap pid
   if [[ -n "$SIZE_GB" ]]; then
-    "$HERE/dataset.sh" "$DATA" --size-gb "$SIZE_GB" >&2
+    run_child "$HERE/dataset.sh" "$DATA" --size-gb "$SIZE_GB" >&2
   elif [[ ! -f "$DATA/dataset.marker" ]]; then
-    "$HERE/dataset.sh" "$DATA" >&2
+    run_child "$HERE/dataset.sh" "$DATA" >&2
   fi
   [[ -f "$DATA/dataset.marker" && -d "$DATA/base" ]] || die "no complete dataset in $DATA (bench/dataset.sh DIR builds one)"
   local src="$DATA/base"
@@ -647,7 +678,7 @@ part_big() {
 # ---- part manyfiles --------------------------------------------------------------
 part_manyfiles() {
   local tool repo mnt cache src snap pid
-  "$HERE/manyfiles.sh" "$MANY" --files "$MF_FILES" --big-dir "$MF_BIG_DIR" >&2
+  run_child "$HERE/manyfiles.sh" "$MANY" --files "$MF_FILES" --big-dir "$MF_BIG_DIR" >&2
   MANY=$(cd "$MANY" && pwd); src="$MANY/tree"
   record all note - - - - ok "manyfiles: $(cat "$MANY/manyfiles.info")"
   if ! has borg "${MF_TOOL_LIST[@]}"; then
