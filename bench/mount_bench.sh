@@ -341,14 +341,21 @@ kill_tree() {  # pid: TERM it and all its descendants (children first)
 }
 
 cleanup() {
-  local m
+  local m pid
   if [[ -n "$SAMPLER" ]]; then kill "$SAMPLER" 2>/dev/null || true; fi
   if [[ -n "$CHILD" ]]; then kill_tree "$CHILD"; fi
+  # MOUNTED holds every mount point from just before its mount starts; a
+  # pid of 0 means the daemon was not known yet.
   for m in "${!MOUNTED[@]}"; do
-    echo "mount_bench.sh: unmounting $m" >&2
-    kill "${MOUNTED[$m]}" 2>/dev/null || true
-    fusermount3 -uz "$m" 2>/dev/null || true
+    pid=${MOUNTED[$m]}
+    ((pid)) || pid=$(daemon_pid "$m" || echo 0)
+    ((pid)) && kill "$pid" 2>/dev/null
+    if is_mounted "$m"; then
+      echo "mount_bench.sh: unmounting $m" >&2
+      fusermount3 -uz "$m" 2>/dev/null || true
+    fi
   done
+  return 0
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -380,6 +387,7 @@ daemon_pid() {
 tool_mount() {
   local tool=$1 repo=$2 mnt=$3 cache=$4 log=$5 bg="" i pid
   mkdir -p "$mnt" "$cache"
+  MOUNTED[$mnt]=0                            # from now on the trap unmounts it
   if is_mounted "$mnt"; then fusermount3 -uz "$mnt" || true; fi
   case "$tool" in
     cairn) run_child "$CAIRN" -r "$repo" --cache-dir "$cache" mount "$mnt" </dev/null >"$log" 2>&1 || {
