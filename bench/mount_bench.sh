@@ -462,16 +462,20 @@ rss_start() {  # pid
   ) &
   SAMPLER=$!
 }
-rss_stop() {  # pid → peak RSS in MB, or "-"
+# rss_stop PID: stop the sampler; RSS_MB := the peak RSS in MB, or "-".
+# (Not called in $(...): the sampler is this shell's child.)
+RSS_MB=-
+rss_stop() {
   local pid=$1 f="$WORK/rss.$1" hwm=0 sampled=0 k v
-  if ((!pid)); then echo -; return 0; fi
   if [[ -n "$SAMPLER" ]]; then kill "$SAMPLER" 2>/dev/null || true; wait "$SAMPLER" 2>/dev/null || true; SAMPLER=""; fi
+  RSS_MB=-
+  ((pid)) || return 0
   if [[ -r /proc/$pid/status ]]; then
     while read -r k v _; do [[ "$k" == VmHWM: ]] && hwm=$v; done <"/proc/$pid/status" 2>/dev/null || true
   fi
-  [[ -f "$f" ]] && sampled=$(cat "$f")
+  [[ -f "$f" ]] && sampled=$(cat "$f") && rm -f "$f"
   ((sampled > hwm)) && hwm=$sampled
-  awk -v k="$hwm" 'BEGIN { printf "%.0f", k / 1024 }'
+  RSS_MB=$(awk -v k="$hwm" 'BEGIN { printf "%.0f", k / 1024 }')
 }
 
 # timed TOOL STEP PID KIND SNIPPET ARGS...: drop caches (unless NODROP=1), run
@@ -489,7 +493,8 @@ timed() {
   t0=$EPOCHREALTIME
   run_child timeout -k 10 "$STEP_TIMEOUT" bash -o pipefail -c "$snippet" step "$@" >"$out" 2>"$err" || rc=$?
   t1=$EPOCHREALTIME
-  rss=$(rss_stop "$pid")
+  rss_stop "$pid"
+  rss=$RSS_MB
   secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
   value=$(tail -n 1 "$out" | tr -d ' ')
   if ((rc)); then
@@ -520,7 +525,8 @@ mount_timed() {
   fi
   t1=$EPOCHREALTIME
   [[ -z "$step" ]] && return 0
-  rss=$(rss_stop "${MOUNTED[$mnt]}")
+  rss_stop "${MOUNTED[$mnt]}"
+  rss=$RSS_MB
   record "$tool" "$step" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')" - "$rss" - ok
 }
 
