@@ -302,10 +302,17 @@ RESULTS="$SCRATCH/results-mount.tsv"
 [[ "$WORK" != *[[:space:]]* ]] || die "--scratch must not contain spaces (mount points are matched in /proc/self/mountinfo)"
 mkdir -p "$WORK" "$LOGS"
 touch "$RESULTS"
-# Keep the rows of the parts not run now.
-awk -F'\t' -v parts=",$PARTS," 'index(parts, "," $1 ",") == 0' "$RESULTS" >"$RESULTS.new"
+# Keep the rows of the parts and tools not run now ("direct" and "all" rows
+# of a part run now are measured again), so `--part manyfiles` or `--tools
+# cairn` adds to an earlier run's table.
+awk -F'\t' -v parts=",$PARTS," -v tools=",$TOOLS,direct,all," \
+  '!(index(parts, "," $1 ",") && index(tools, "," $2 ","))' "$RESULTS" >"$RESULTS.new"
 mv "$RESULTS.new" "$RESULTS"
-for p in "${PART_LIST[@]}"; do rm -f "$LOGS/$p-"*; done
+# Tools whose rows of these parts stay from an earlier run: the table says so.
+KEPT=$(awk -F'\t' -v parts=",$PARTS," 'index(parts, "," $1 ",") && !seen[$2]++ { printf "%s%s", n++ ? ", " : "", $2 }' "$RESULTS")
+for p in "${PART_LIST[@]}"; do
+  for t in "${TOOL_LIST[@]}" direct; do rm -f "$LOGS/$p-$t-"*; done
+done
 
 export CAIRN_PASSWORD=cairn-bench RESTIC_PASSWORD=cairn-bench BORG_PASSPHRASE=cairn-bench
 export BORG_BASE_DIR="$WORK/borg-base" BORG_DISPLAY_PASSPHRASE=no
@@ -697,7 +704,7 @@ part_manyfiles() {
   run_child "$HERE/manyfiles.sh" "$MANY" --files "$MF_FILES" --big-dir "$MF_BIG_DIR" >&2
   MANY=$(cd "$MANY" && pwd); src="$MANY/tree"
   record all note - - - - ok "manyfiles: $(cat "$MANY/manyfiles.info")"
-  if ! has borg "${MF_TOOL_LIST[@]}"; then
+  if has borg "${TOOL_LIST[@]}" && ! has borg "${MF_TOOL_LIST[@]}"; then
     record borg note - - - - ok "manyfiles: borg not run (slow on 1M files; --manyfiles-tools cairn,restic,borg includes it)"
   fi
 
@@ -752,6 +759,7 @@ for p in "${PART_LIST[@]}"; do
     if [[ "$t" == cairn && -n "$CAIRN_SKIP" ]]; then record cairn note - - - - ok "$p: $CAIRN_SKIP"; continue; fi
     record "$t" version - - - - ok "$(tool_version "$t" 2>&1 | head -n 1)"
   done
+  [[ -z "$KEPT" ]] || record all note - - - - ok "$p: the rows of $KEPT are from an earlier run (this one ran $TOOLS)"
   "part_$p"
 done
 
