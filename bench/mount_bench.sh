@@ -348,19 +348,26 @@ kill_tree() {  # pid: TERM it and all its descendants (children first)
 }
 
 cleanup() {
-  local m pid
+  local m pid i p pids=()
   if [[ -n "$SAMPLER" ]]; then kill "$SAMPLER" 2>/dev/null || true; fi
-  if [[ -n "$CHILD" ]]; then kill_tree "$CHILD"; fi
+  if [[ -n "$CHILD" ]]; then pids+=($(pgrep -P "$CHILD" 2>/dev/null) "$CHILD"); kill_tree "$CHILD"; fi
   # MOUNTED holds every mount point from just before its mount starts; a
   # pid of 0 means the daemon was not known yet.
   for m in "${!MOUNTED[@]}"; do
     pid=${MOUNTED[$m]}
     ((pid)) || pid=$(daemon_pid "$m" || echo 0)
-    ((pid)) && kill "$pid" 2>/dev/null
+    if ((pid)); then kill "$pid" 2>/dev/null || true; pids+=("$pid"); fi
     if is_mounted "$m"; then
       echo "mount_bench.sh: unmounting $m" >&2
       fusermount3 -uz "$m" 2>/dev/null || true
     fi
+  done
+  # The daemons (and a mount command that forked one) get 5 s to exit after
+  # the TERM, then SIGKILL: none outlives the script.
+  i=0
+  for p in "${pids[@]}"; do
+    while kill -0 "$p" 2>/dev/null && ((i < 50)); do sleep 0.1; i=$((i + 1)); done
+    kill -9 "$p" 2>/dev/null || true
   done
   return 0
 }
