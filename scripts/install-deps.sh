@@ -14,7 +14,8 @@ PACKAGES=(
   ceph-mon ceph-osd radosgw ceph-common uuid-runtime python3 python3-rados curl
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  PACKAGES+=(restic borgbackup awscli)
+  # awscli: bench/s3_bench.sh; python3-pyfuse3: borg mount (borgbackup only recommends it).
+  PACKAGES+=(restic borgbackup awscli python3-pyfuse3)
 fi
 
 missing=()
