@@ -27,7 +27,7 @@ struct MountArgs {
   bool foreground = false;
   std::vector<std::string> options;
   std::string log_file;
-  std::string cache_size = "10G";
+  std::string cache_size;  // empty: 10G for s3://, 0 (none) for a local directory
   bool refresh = false;
   unsigned threads = 16;
 };
@@ -77,14 +77,21 @@ Status ServeMount(Context& ctx, const MountArgs& a, const std::string& password,
   auto trees = TreeCache::Open(cache_dir + "/trees");
   if (!trees) return fail(trees.error());
   // --cache-size bounds the blob cache; decoded trees are small beside it.
-  auto blob_cache = BlobCache::Open(cache_dir + "/blobs", limit, &ctx.logger);
-  if (!blob_cache) return fail(blob_cache.error());
+  // 0 means no disk cache: the default for a local-directory repository,
+  // whose packs are already on a local disk (caching them would write every
+  // byte read a second time and make the "warm" read no faster).
+  std::unique_ptr<BlobCache> blob_cache;
+  if (limit > 0) {
+    auto opened = BlobCache::Open(cache_dir + "/blobs", limit, &ctx.logger);
+    if (!opened) return fail(opened.error());
+    blob_cache = std::move(*opened);
+  }
   // The daemon's memory budget (issue: <= 150 MB RSS while find and tar
   // walk a million files): decoded blobs and read-ahead share 32 MiB.
   ContentReaderOptions ro;
   ro.memory_cache_bytes = 32 << 20;
   ro.max_readahead_bytes = 16 << 20;
-  ContentReader reader(**repo, blob_cache->get(), ro);
+  ContentReader reader(**repo, blob_cache.get(), ro);
   ArchiveFsOptions fo;
   fo.uid = getuid();
   fo.gid = getgid();
@@ -209,7 +216,7 @@ Status RunMount(Context& ctx, const MountArgs& a) {
   MountArgs args = a;
   args.mountpoint = real;
   free(real);
-  auto limit = ParseSize(a.cache_size);
+  auto limit = ParseSize(a.cache_size.empty() ? (ctx.IsS3() ? "10G" : "0") : a.cache_size);
   if (!limit) {
     return Status::InvalidArgument("--cache-size " + a.cache_size +
                                    ": expected bytes with an optional K, M, G or T suffix");
@@ -262,7 +269,8 @@ void RegisterMount(CLI::App& app, Context& ctx) {
       ->delimiter(',');
   cmd->add_option("--log", a.log_file, "daemon log file (default: mount.log in the cache dir)");
   cmd->add_option("--cache-size", a.cache_size,
-                  "hard limit on the local blob cache (default 10G)");
+                  "hard limit on the local blob cache; 0: none (default 10G for s3://, "
+                  "0 for a local directory)");
   cmd->add_option("--threads", a.threads, "FUSE worker threads (default 16)");
   cmd->add_flag("--refresh", a.refresh,
                 "ask the daemon serving MOUNTPOINT to re-read the snapshot list now");
