@@ -108,7 +108,9 @@ class ArchiveFs {
   // Up to out.size() bytes at offset; short only at end of file.
   Result<size_t> Read(OpenFile& f, uint64_t offset, std::span<uint8_t> out);
   Result<std::string> ReadLink(uint64_t ino);
-  // NotFound when the entry has no such attribute.
+  // NotFound when the entry has no such attribute; Unsupported for
+  // security.selinux when the entry has no stored label (ls -l then stops
+  // asking for every file, doc/semantics.md).
   Result<std::string> GetXattr(uint64_t ino, std::string_view name);
   Result<std::vector<std::string>> ListXattr(uint64_t ino);
   Result<FsStats> StatFs();
