@@ -170,6 +170,7 @@ Result<std::unique_ptr<TreeCache>> TreeCache::Open(const std::string& dir, uint6
       return Err(LmdbError(rc, "commit"));
     }
   }
+  AvoidHugePageMappings(dir + "/data.mdb");
   return std::unique_ptr<TreeCache>(new TreeCache(dir, env, dbis[0], dbis[1], dbis[2], dbis[3]));
 }
 

@@ -148,8 +148,10 @@ class ArchiveFs {
   // transaction per 25-entry readdir call would touch a page per entry.
   Status BindAll(const Dir& d);
   FsAttr AttrOf(const Resolved& r) const;
-  // At most every 250 ms: drops the daemon's mappings of LMDB pages (they
-  // stay in the page cache), so its RSS does not grow with the trees walked.
+  // At most every 250 ms (called from lookup, getattr, readdir and open):
+  // drops the daemon's mappings of LMDB pages (they stay in the page
+  // cache) and trims malloc's free memory, so the RSS does not grow with
+  // the trees walked.
   void MaybeReleasePages();
 
   Repository& repo_;
