@@ -148,7 +148,7 @@ class ArchiveFs {
   // transaction per 25-entry readdir call would touch a page per entry.
   Status BindAll(const Dir& d);
   FsAttr AttrOf(const Resolved& r) const;
-  // At most every 250 ms (called from lookup, getattr, readdir and open):
+  // At most every 50 ms (called from lookup, getattr, readdir and open):
   // drops the daemon's mappings of LMDB pages (they stay in the page
   // cache) and trims malloc's free memory, so the RSS does not grow with
   // the trees walked.
