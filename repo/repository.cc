@@ -172,6 +172,10 @@ Result<Bytes> Repository::LoadObject(ObjectKind kind, const Id& id, BlobCodec& c
 Status Repository::CacheSegment(const Id& segment_id, const IndexSegment& seg) {
   std::vector<CachedBlob> blobs;
   std::vector<std::pair<Id, uint64_t>> packs;
+  size_t count = 0;
+  for (const auto& p : seg.packs) count += p.blobs.size();
+  blobs.reserve(count);  // no doubling: a segment may hold 500,000 blobs
+  packs.reserve(seg.packs.size());
   for (const auto& p : seg.packs) {
     packs.emplace_back(p.pack, p.pack_size);
     for (const auto& b : p.blobs) {
