@@ -65,8 +65,9 @@ class CacheDb {
 
   // --- blob index ---
   std::optional<BlobLocation> FindBlob(const Id& id) const;
-  // Adds the blobs and packs of one index segment and marks it loaded, in
-  // one transaction.
+  // Adds the blobs and packs of one index segment and marks it loaded
+  // (in a few transactions of bounded size, the mark in the last one: a
+  // segment is marked only once all of its blobs are in).
   Status AddSegment(const Id& segment, std::span<const CachedBlob> blobs,
                     std::span<const std::pair<Id, uint64_t>> packs);
   bool HasSegment(const Id& segment) const;

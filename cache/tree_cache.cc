@@ -89,26 +89,37 @@ bool SameBytes(ByteView a, ByteView b) {
 
 // Probes from b.wanted in txn: sets b.ino and returns true when the identity
 // is bound, or stops at the first free number (*free_ino) and returns false.
+// Walks the run of taken numbers with one cursor, so probing past a whole
+// directory's consecutive numbers (two bases that collide) stays cheap.
 Result<bool> Probe(MDB_txn* txn, unsigned dbi, const TreeCache::Binding& b, uint64_t* ino,
                    uint64_t* free_ino) {
-  uint64_t n = b.wanted;
-  for (int step = 0; step < 1 << 16; ++step, ++n) {
-    if (n < TreeCache::kFirstDynamicIno) n = TreeCache::kFirstDynamicIno;
-    Bytes key;
-    PutBigEndian64(key, n);
-    MDB_val k = Val(key), v;
-    int rc = mdb_get(txn, dbi, &k, &v);
-    if (rc == MDB_NOTFOUND) {
+  uint64_t n = std::max(b.wanted, TreeCache::kFirstDynamicIno);
+  MDB_cursor* cur;
+  int rc = mdb_cursor_open(txn, dbi, &cur);
+  if (rc) return Err(LmdbError(rc, "inode cursor"));
+  Bytes key;
+  PutBigEndian64(key, n);
+  MDB_val k = Val(key), v;
+  rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  for (uint64_t step = 0; step < uint64_t{1} << 24; ++step) {
+    if (rc == MDB_NOTFOUND || (rc == 0 && (k.mv_size != 8 ||
+                                           GetBigEndian64(static_cast<uint8_t*>(k.mv_data)) != n))) {
+      mdb_cursor_close(cur);
       *free_ino = n;
       return false;
     }
-    if (rc) return Err(LmdbError(rc, "read inode"));
+    if (rc) break;
     ByteView id, loc;
     if (SplitInode(View(v), &id, &loc) && SameBytes(id, b.identity)) {
+      mdb_cursor_close(cur);
       *ino = n;
       return true;
     }
+    if (++n < TreeCache::kFirstDynamicIno) break;  // wrapped around
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
   }
+  mdb_cursor_close(cur);
+  if (rc && rc != MDB_NOTFOUND) return Err(LmdbError(rc, "read inode"));
   return Err(Status::Corruption("tree cache: inode table has no free number near " +
                                 std::to_string(b.wanted) + "; remove it with `cairn cache clear`"));
 }
@@ -159,6 +170,7 @@ Result<std::unique_ptr<TreeCache>> TreeCache::Open(const std::string& dir, uint6
       return Err(LmdbError(rc, "commit"));
     }
   }
+  AvoidHugePageMappings(dir + "/data.mdb");
   return std::unique_ptr<TreeCache>(new TreeCache(dir, env, dbis[0], dbis[1], dbis[2], dbis[3]));
 }
 

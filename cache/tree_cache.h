@@ -17,7 +17,9 @@
 //            entries never share one unless their identities are equal,
 //            e.g. the links of one hardlink group); the locator says where
 //            to find it. Numbers persist, so they are stable across
-//            remounts, and nothing grows in RAM with the tree.
+//            remounts, and nothing grows in RAM with the tree. fs/ gives
+//            one directory's entries consecutive preferred numbers, so its
+//            records share pages.
 //
 // Thread safety: every method may be called from any thread (MDB_NOTLS;
 // LMDB serialises writers).
@@ -80,7 +82,7 @@ class TreeCache {
 
   // --- inode table ---
   struct Binding {
-    uint64_t wanted = 0;  // preferred number (a hash); >= kFirstDynamicIno
+    uint64_t wanted = 0;  // preferred number (fs/: directory base + ordinal)
     Bytes identity;       // who owns the number
     Bytes locator;        // stored with it on first binding
     uint64_t ino = 0;     // out: the number bound

@@ -39,4 +39,6 @@ void AdviseMappings(const std::string& path, int advice) {
 
 void ReleaseFileMappings(const std::string& path) { AdviseMappings(path, MADV_DONTNEED); }
 
+void AvoidHugePageMappings(const std::string& path) { AdviseMappings(path, MADV_NOHUGEPAGE); }
+
 }  // namespace cairn

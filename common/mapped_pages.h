@@ -12,4 +12,11 @@ namespace cairn {
 // again. Best effort: does nothing when the file is not mapped.
 void ReleaseFileMappings(const std::string& path);
 
+// madvise(MADV_NOHUGEPAGE) on every shared mapping of path. The page cache
+// holds files in large folios (up to 2 MiB); without this a fault on a
+// B-tree page may map the whole folio (one PMD), so each scattered lookup
+// in an LMDB map adds 2 MiB to the RSS instead of 4-64 KiB. Call once the
+// map exists (after mdb_env_open). Best effort, like ReleaseFileMappings.
+void AvoidHugePageMappings(const std::string& path);
+
 }  // namespace cairn

@@ -108,7 +108,9 @@ class ArchiveFs {
   // Up to out.size() bytes at offset; short only at end of file.
   Result<size_t> Read(OpenFile& f, uint64_t offset, std::span<uint8_t> out);
   Result<std::string> ReadLink(uint64_t ino);
-  // NotFound when the entry has no such attribute.
+  // NotFound when the entry has no such attribute; Unsupported for
+  // security.selinux when the entry has no stored label (ls -l then stops
+  // asking for every file, doc/semantics.md).
   Result<std::string> GetXattr(uint64_t ino, std::string_view name);
   Result<std::vector<std::string>> ListXattr(uint64_t ino);
   Result<FsStats> StatFs();
@@ -146,8 +148,10 @@ class ArchiveFs {
   // transaction per 25-entry readdir call would touch a page per entry.
   Status BindAll(const Dir& d);
   FsAttr AttrOf(const Resolved& r) const;
-  // At most every 250 ms: drops the daemon's mappings of LMDB pages (they
-  // stay in the page cache), so its RSS does not grow with the trees walked.
+  // At most every 50 ms (called from lookup, getattr, readdir and open):
+  // drops the daemon's mappings of LMDB pages (they stay in the page
+  // cache) and trims malloc's free memory, so the RSS does not grow with
+  // the trees walked.
   void MaybeReleasePages();
 
   Repository& repo_;

@@ -7,6 +7,7 @@
 #include <fuse_lowlevel.h>
 #include <spawn.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -157,6 +158,27 @@ void OpReadLink(fuse_req_t req, fuse_ino_t ino) {
     return;
   }
   fuse_reply_readlink(req, t->c_str());
+}
+
+// Snapshot directories never change, so the kernel may keep their listings
+// in its page cache (FOPEN_CACHE_DIR) across opens: a second `ls -l`, find
+// or tar of a directory makes no readdir round trip at all. The layout
+// directories change on refresh and are read from the daemon every time.
+void OpOpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  auto a = Fs(req).GetAttr(ino);
+  if (!a) {
+    fuse_reply_err(req, ErrnoFor(a.error()));
+    return;
+  }
+  if (!S_ISDIR(a->mode)) {
+    fuse_reply_err(req, ENOTDIR);
+    return;
+  }
+  if (a->immutable) {
+    fi->cache_readdir = 1;
+    fi->keep_cache = 1;
+  }
+  fuse_reply_open(req, fi);
 }
 
 void ReadDirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus) {
@@ -317,6 +339,7 @@ fuse_lowlevel_ops MakeOps() {
   ops.forget_multi = OpForgetMulti;
   ops.getattr = OpGetAttr;
   ops.readlink = OpReadLink;
+  ops.opendir = OpOpenDir;
   ops.readdir = OpReadDir;
   ops.readdirplus = OpReadDirPlus;
   ops.open = OpOpen;

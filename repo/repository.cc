@@ -172,6 +172,10 @@ Result<Bytes> Repository::LoadObject(ObjectKind kind, const Id& id, BlobCodec& c
 Status Repository::CacheSegment(const Id& segment_id, const IndexSegment& seg) {
   std::vector<CachedBlob> blobs;
   std::vector<std::pair<Id, uint64_t>> packs;
+  size_t count = 0;
+  for (const auto& p : seg.packs) count += p.blobs.size();
+  blobs.reserve(count);  // no doubling: a segment may hold 500,000 blobs
+  packs.reserve(seg.packs.size());
   for (const auto& p : seg.packs) {
     packs.emplace_back(p.pack, p.pack_size);
     for (const auto& b : p.blobs) {
@@ -185,6 +189,9 @@ Status Repository::CacheSegment(const Id& segment_id, const IndexSegment& seg) {
 Status Repository::LoadSegment(const Id& id, BlobCodec& codec) {
   CAIRN_ASSIGN_OR_RETURN(Bytes plain, LoadObject(ObjectKind::kIndex, id, codec));
   auto seg = DecodeIndexSegment(plain);
+  // The decoded segment owns its data: free the plaintext before the copy
+  // CacheSegment makes (a mount's peak RSS is this, on a fresh cache).
+  Bytes().swap(plain);
   if (!seg) return seg.error().WithContext("index/" + id.Hex());
   return CacheSegment(id, *seg);
 }

@@ -1,5 +1,6 @@
 // cairn mount, cairn umount
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -73,6 +74,9 @@ Status ServeMount(Context& ctx, const MountArgs& a, const std::string& password,
   if (!store) return fail(store.error());
   auto repo = Repository::Open(std::move(*store), password, ctx.RepoOpenOptions());
   if (!repo) return fail(repo.error());
+  // Loading index segments into a fresh cache frees large buffers into
+  // the loader threads' malloc arenas; give them back before serving.
+  malloc_trim(0);
   const std::string cache_dir = (*repo)->cache().dir();
   auto trees = TreeCache::Open(cache_dir + "/trees");
   if (!trees) return fail(trees.error());

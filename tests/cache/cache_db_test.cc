@@ -50,6 +50,34 @@ TEST_F(CacheDbTest, SegmentBlobsAndPacksRoundTrip) {
   EXPECT_FALSE((*db)->HasSegment(MakeId(7)));
 }
 
+// A segment larger than one write batch (8,192 blobs), in random id order:
+// every blob and the pack are found, and the segment is marked loaded.
+TEST_F(CacheDbTest, LargeSegmentIsAddedInBatchesCompletely) {
+  auto db = CacheDb::Open(dir_);
+  ASSERT_TRUE(db);
+  constexpr uint32_t kBlobs = 20000;
+  std::vector<CachedBlob> blobs;
+  uint64_t x = 88172645463325252ull;
+  for (uint32_t i = 0; i < kBlobs; ++i) {
+    Id id;
+    for (auto& byte : id.bytes) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      byte = static_cast<uint8_t>(x);
+    }
+    blobs.push_back({id, BlobLocation{MakeId(9), i, 10, 20, 0}});
+  }
+  std::vector<std::pair<Id, uint64_t>> packs{{MakeId(9), 1 << 20}};
+  ASSERT_TRUE((*db)->AddSegment(MakeId(7), blobs, packs).ok());
+  EXPECT_TRUE((*db)->HasSegment(MakeId(7)));
+  EXPECT_EQ((*db)->BlobCount(), uint64_t{kBlobs});
+  EXPECT_EQ((*db)->PackSize(MakeId(9)), uint64_t{1} << 20);
+  for (const auto& b : blobs) {
+    auto got = (*db)->FindBlob(b.id);
+    ASSERT_TRUE(got);
+    ASSERT_EQ(*got, b.loc);
+  }
+}
+
 TEST_F(CacheDbTest, PersistsAcrossReopen) {
   {
     auto db = CacheDb::Open(dir_);

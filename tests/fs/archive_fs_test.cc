@@ -9,8 +9,10 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "repo/backup.h"
@@ -285,6 +287,81 @@ TEST_F(ArchiveFsTest, XattrsIncludeTheFilesOwnAndCairns) {
     auto hello = Walk(*m.fs, InSnap(s, "hello.txt"));
     EXPECT_EQ(*m.fs->GetXattr(hello->ino, "user.comment"), "hi");
     EXPECT_EQ(*m.fs->ListXattr(hello->ino), std::vector<std::string>{"user.comment"});
+  }
+}
+
+// ls -l asks every file for security.selinux; "not supported" (EOPNOTSUPP)
+// makes libselinux users stop asking on this device, "no data" would not.
+TEST_F(ArchiveFsTest, MissingSelinuxLabelIsUnsupportedNotAbsent) {
+  bool labelled = setxattr((src_ + "/sub/deeper/one").c_str(), "security.selinux",
+                           "system_u:object_r:f1_t:s0", 25, 0) == 0;
+  Snapshot s = Backup(store_);
+  Mounted m = Mount(store_, root_ + "/trees");
+  auto hello = Walk(*m.fs, InSnap(s, "hello.txt"));
+  ASSERT_TRUE(hello);
+  for (uint64_t ino : {hello->ino, uint64_t{ArchiveFs::kRootIno}}) {
+    auto label = m.fs->GetXattr(ino, "security.selinux");
+    ASSERT_FALSE(label);
+    EXPECT_TRUE(label.error().Is(ErrorCode::kUnsupported)) << label.error().message();
+  }
+  // Other missing attributes, security.* included, stay "no such attribute".
+  for (const char* name : {"security.capability", "system.posix_acl_access", "user.x"}) {
+    auto v = m.fs->GetXattr(hello->ino, name);
+    ASSERT_FALSE(v);
+    EXPECT_TRUE(v.error().Is(ErrorCode::kNotFound)) << name << ": " << v.error().message();
+  }
+  if (labelled) {  // root on a file system that stores security.* as given
+    auto one = Walk(*m.fs, InSnap(s, "sub/deeper/one"));
+    ASSERT_TRUE(one);
+    auto label = m.fs->GetXattr(one->ino, "security.selinux");
+    ASSERT_TRUE(label) << label.error().message();
+    EXPECT_EQ(label->substr(0, 25), "system_u:object_r:f1_t:s0");
+  }
+}
+
+// A directory's entries get consecutive numbers in name order, whichever
+// entry is reached first and in whichever cache directory, so the inode
+// records of one directory share pages (flat memory on a walk).
+TEST_F(ArchiveFsTest, DirectoryInodesAreConsecutiveAndIndependentOfFirstUse) {
+  constexpr int kFiles = 3000;
+  std::filesystem::create_directories(src_ + "/many");
+  std::vector<std::string> sorted;
+  for (int i = 0; i < kFiles; ++i) {
+    std::string name = "n" + std::to_string(i);
+    Write("many/" + name, "");
+    sorted.push_back(name);
+  }
+  std::sort(sorted.begin(), sorted.end());
+  Snapshot s = Backup(store_);
+  std::vector<uint64_t> listed;
+  {
+    Mounted m = Mount(store_, root_ + "/trees");
+    auto many = Walk(*m.fs, InSnap(s, "many"));
+    ASSERT_TRUE(many);
+    std::vector<std::string> names;
+    ASSERT_TRUE(m.fs->ReadDir(many->ino, 0, [&](const FsDirEntry& e) {
+      if (e.name == "." || e.name == "..") return true;
+      names.push_back(e.name);
+      listed.push_back(e.attr.ino);
+      return true;
+    }).ok());
+    ASSERT_EQ(names, sorted);
+    for (size_t i = 1; i < listed.size(); ++i) {
+      ASSERT_EQ(listed[i], listed[i - 1] + 1) << names[i];
+    }
+  }
+  // A fresh cache, looked up from the last name backwards (no readdir):
+  // the same numbers.
+  Mounted m = Mount(store_, root_ + "/trees-other");
+  auto many = Walk(*m.fs, InSnap(s, "many"));
+  ASSERT_TRUE(many);
+  for (size_t i = sorted.size(); i-- > 0;) {
+    auto a = m.fs->Lookup(many->ino, sorted[i]);
+    ASSERT_TRUE(a) << a.error().message();
+    ASSERT_EQ(a->ino, listed[i]) << sorted[i];
+    auto back = m.fs->GetAttr(a->ino);
+    ASSERT_TRUE(back) << back.error().message();
+    EXPECT_TRUE(S_ISREG(back->mode));
   }
 }
 

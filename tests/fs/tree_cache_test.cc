@@ -82,5 +82,31 @@ TEST_F(TreeCacheTest, BindingsPersistAndCollisionsProbe) {
   EXPECT_FALSE((*c)->Locator(12345678));
 }
 
+// Two directories whose bases collide: the second one's entries probe past
+// the first one's whole run of consecutive numbers (more than the old limit
+// of 65,536 steps) to the first free ones, and find them again later.
+TEST_F(TreeCacheTest, ProbingWalksPastALongRunOfTakenNumbers) {
+  constexpr uint64_t kBase = uint64_t{1} << 40;
+  constexpr uint64_t kRun = 70000;
+  auto c = TreeCache::Open(dir_);
+  ASSERT_TRUE(c);
+  std::vector<TreeCache::Binding> dir_a(kRun);
+  for (uint64_t i = 0; i < kRun; ++i) {
+    dir_a[i] = {kBase + i, ToBytes("a" + std::to_string(i)), ToBytes("loc-a"), 0};
+  }
+  ASSERT_TRUE((*c)->Bind(dir_a).ok());
+  for (uint64_t i = 0; i < kRun; ++i) ASSERT_EQ(dir_a[i].ino, kBase + i);
+  std::vector<TreeCache::Binding> dir_b(3);
+  for (uint64_t i = 0; i < 3; ++i) {
+    dir_b[i] = {kBase + i, ToBytes("b" + std::to_string(i)), ToBytes("loc-b"), 0};
+  }
+  ASSERT_TRUE((*c)->Bind(dir_b).ok());
+  for (uint64_t i = 0; i < 3; ++i) EXPECT_EQ(dir_b[i].ino, kBase + kRun + i);
+  std::vector<TreeCache::Binding> again = {{kBase + 1, ToBytes("b1"), ToBytes("x"), 0}};
+  ASSERT_TRUE((*c)->Bind(again).ok());
+  EXPECT_EQ(again[0].ino, kBase + kRun + 1);
+  EXPECT_EQ(ToString(*(*c)->Locator(kBase + kRun + 1)), "loc-b");
+}
+
 }  // namespace
 }  // namespace cairn
