@@ -220,6 +220,12 @@ Status RunMount(Context& ctx, const MountArgs& a) {
   MountArgs args = a;
   args.mountpoint = real;
   free(real);
+  // FUSE would stack a second mount on top of the first; refuse instead.
+  if (auto name = ControlNameOf(args.mountpoint)) {
+    return Status::AlreadyExists("mount point " + a.mountpoint +
+                                 " is already a cairn mount (daemon " + *name +
+                                 "); unmount it first with `cairn umount " + a.mountpoint + "`");
+  }
   auto limit = ParseSize(a.cache_size.empty() ? (ctx.IsS3() ? "10G" : "0") : a.cache_size);
   if (!limit) {
     return Status::InvalidArgument("--cache-size " + a.cache_size +

@@ -73,6 +73,8 @@ mountpoint -q "$MNT" && { fail "mounted with an unknown option"; umount -l "$MNT
 mount_it
 run mount "$MNT"
 [[ "$RC" != 0 ]] || fail "a second mount on a mounted directory succeeded"
+expect_err "is already a cairn mount" "a second mount on a mounted directory"
+[[ "$(grep -c " $MNT " /proc/self/mountinfo)" == 1 ]] || fail "the refused second mount left a mount stacked on $MNT"
 S="$MNT/snapshots/latest$SRC"
 [[ -d "$S" ]] || fail "snapshots/latest$SRC is not a directory"
 [[ "$(readlink "$MNT/snapshots/latest")" == *"_${SNAP_ID:0:8}" ]] || fail "latest -> $(readlink "$MNT/snapshots/latest")"
