@@ -211,7 +211,7 @@ void ArchiveFs::MaybeRefresh() {
 void ArchiveFs::MaybeReleasePages() {
   // A sweep costs ~0.1 ms (read /proc/self/maps, one madvise per map); a
   // cold walk maps tens of MB of written tree-cache pages per 250 ms.
-  constexpr int64_t kInterval = 50'000'000;
+  constexpr int64_t kInterval = 200'000'000;
   int64_t now = MonotonicNs();
   int64_t last = last_release_ns_.load();
   if (now - last < kInterval || !last_release_ns_.compare_exchange_strong(last, now)) return;
@@ -257,7 +257,7 @@ Status ArchiveFs::EnsureDir(const Id& tree) {
       return Status::OK();
     });
   }
-  repo_.cache().ReleaseMappedPages();
+  if (entries.size() >= kReleaseEvery) repo_.cache().ReleaseMappedPages();
   // The decoded entries (~200 bytes each) were freed into this thread's
   // malloc arena, which keeps them: give a large directory's back now.
   if (entries.size() >= 4096) malloc_trim(0);
