@@ -12,21 +12,22 @@
 #include <filesystem>
 #include <set>
 
+#include "cache/lmdb_util.h"
 #include "common/coding.h"
 #include "common/hex.h"
 
 namespace cairn {
 namespace {
 
+using lmdb::Txn;
+using lmdb::Val;
+std::string LmdbMessage(int rc, std::string_view what) {
+  return lmdb::Message(rc, "blob cache", what);
+}
+
 constexpr size_t kEntrySize = 24;     // slab | offset | size, fixed64 each
 constexpr uint64_t kFlushEvery = 256;  // Gets between tick write-backs
 constexpr uint64_t kMinSlab = 64 << 10, kMaxSlab = 64 << 20;
-
-std::string LmdbMessage(int rc, std::string_view what) {
-  return "blob cache: " + std::string(what) + ": " + mdb_strerror(rc);
-}
-
-MDB_val Val(ByteView b) { return MDB_val{b.size(), const_cast<uint8_t*>(b.data())}; }
 
 void Fixed64At(uint64_t v, uint8_t* out) {
   for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(v >> (8 * i));
@@ -40,29 +41,6 @@ uint64_t FromBigEndian64(const uint8_t* p) {
   for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
   return v;
 }
-
-// RAII LMDB transaction.
-class Txn {
- public:
-  Txn(MDB_env* env, bool write) {
-    rc_ = mdb_txn_begin(env, nullptr, write ? 0 : MDB_RDONLY, &txn_);
-    if (rc_) txn_ = nullptr;
-  }
-  ~Txn() {
-    if (txn_) mdb_txn_abort(txn_);
-  }
-  int rc() const { return rc_; }
-  MDB_txn* get() const { return txn_; }
-  int Commit() {
-    int rc = mdb_txn_commit(txn_);
-    txn_ = nullptr;
-    return rc;
-  }
-
- private:
-  MDB_txn* txn_ = nullptr;
-  int rc_ = 0;
-};
 
 // Reads exactly size bytes at offset; empty with why set otherwise.
 std::optional<Bytes> ReadRange(const std::string& path, uint64_t offset, uint64_t size,

@@ -9,11 +9,17 @@
 #include <filesystem>
 #include <vector>
 
+#include "cache/lmdb_util.h"
 #include "common/coding.h"
 #include "common/mapped_pages.h"
 
 namespace cairn {
 namespace {
+
+using lmdb::Txn;
+using lmdb::Val;
+using lmdb::View;
+Status LmdbError(int rc, std::string_view what) { return lmdb::Error(rc, "cache", what); }
 
 // BlobLocation value: pack id (32) | offset fixed32 | length fixed32 |
 // raw_length fixed32 | type u8 = 45 bytes.
@@ -38,39 +44,6 @@ BlobLocation DecodeLoc(const uint8_t* p) {
   l.type = p[44];
   return l;
 }
-
-Status LmdbError(int rc, std::string_view what) {
-  std::string msg = "cache: " + std::string(what) + ": " + mdb_strerror(rc);
-  if (rc == MDB_MAP_FULL) msg += " (cache is full; remove it with `cairn cache clear`)";
-  if (rc == ENOSPC) return Status::NoSpace(msg);
-  return Status::IOError(msg);
-}
-
-MDB_val Val(ByteView b) { return MDB_val{b.size(), const_cast<uint8_t*>(b.data())}; }
-ByteView View(const MDB_val& v) { return {static_cast<const uint8_t*>(v.mv_data), v.mv_size}; }
-
-// RAII read or write transaction.
-class Txn {
- public:
-  Txn(MDB_env* env, bool write) {
-    rc_ = mdb_txn_begin(env, nullptr, write ? 0 : MDB_RDONLY, &txn_);
-    if (rc_) txn_ = nullptr;
-  }
-  ~Txn() {
-    if (txn_) mdb_txn_abort(txn_);
-  }
-  int rc() const { return rc_; }
-  MDB_txn* get() const { return txn_; }
-  int Commit() {
-    int rc = mdb_txn_commit(txn_);
-    txn_ = nullptr;
-    return rc;
-  }
-
- private:
-  MDB_txn* txn_ = nullptr;
-  int rc_ = 0;
-};
 
 }  // namespace
 

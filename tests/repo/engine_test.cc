@@ -16,28 +16,14 @@
 #include "repo/restore.h"
 #include "repo/tree_walk.h"
 #include "tests/support/faulty_store.h"
+#include "tests/support/borrowed_store.h"
 #include "tests/support/memory_store.h"
 #include "tests/support/tree_compare.h"
 
 namespace cairn {
 namespace {
 
-// Lets a Repository own a store the test keeps using.
-class Borrowed final : public ObjectStore {
- public:
-  explicit Borrowed(ObjectStore& s) : s_(s) {}
-  Result<Bytes> DoGet(std::string_view k, uint64_t o, uint64_t l) override { return s_.Get(k, o, l); }
-  Result<ObjectInfo> Head(std::string_view k) override { return s_.Head(k); }
-  Status List(std::string_view p, const std::function<Status(const ObjectInfo&)>& fn) override {
-    return s_.List(p, fn);
-  }
-  Status DoPut(std::string_view k, ByteView d, const PutOptions& o) override { return s_.Put(k, d, o); }
-  Status Delete(std::string_view k) override { return s_.Delete(k); }
-  std::string Describe() const override { return s_.Describe(); }
-
- private:
-  ObjectStore& s_;
-};
+using Borrowed = BorrowedStore;
 
 class EngineTest : public ::testing::Test {
  protected:

@@ -1,0 +1,59 @@
+// Small LMDB helpers shared by the cache's environments (CacheDb,
+// TreeCache, BlobCache): byte views as MDB_vals, an RAII transaction and the
+// one mapping of LMDB return codes to Status.
+#pragma once
+
+#include <lmdb.h>
+
+#include <cerrno>
+#include <string>
+#include <string_view>
+
+#include "common/bytes.h"
+#include "common/status.h"
+
+namespace cairn::lmdb {
+
+inline MDB_val Val(ByteView b) { return MDB_val{b.size(), const_cast<uint8_t*>(b.data())}; }
+inline ByteView View(const MDB_val& v) {
+  return {static_cast<const uint8_t*>(v.mv_data), v.mv_size};
+}
+
+// "<cache>: <what>: <LMDB's message>", with the fix for a full map;
+// NoSpace for ENOSPC, IOError otherwise.
+inline std::string Message(int rc, std::string_view cache, std::string_view what) {
+  return std::string(cache) + ": " + std::string(what) + ": " + mdb_strerror(rc);
+}
+inline Status Error(int rc, std::string_view cache, std::string_view what) {
+  std::string msg = Message(rc, cache, what);
+  if (rc == MDB_MAP_FULL) msg += " (cache is full; remove it with `cairn cache clear`)";
+  if (rc == ENOSPC) return Status::NoSpace(msg);
+  return Status::IOError(msg);
+}
+
+// RAII read or write transaction: aborted unless committed.
+class Txn {
+ public:
+  Txn(MDB_env* env, bool write) {
+    rc_ = mdb_txn_begin(env, nullptr, write ? 0 : MDB_RDONLY, &txn_);
+    if (rc_) txn_ = nullptr;
+  }
+  ~Txn() {
+    if (txn_) mdb_txn_abort(txn_);
+  }
+  Txn(const Txn&) = delete;
+  Txn& operator=(const Txn&) = delete;
+  int rc() const { return rc_; }
+  MDB_txn* get() const { return txn_; }
+  int Commit() {
+    int rc = mdb_txn_commit(txn_);
+    txn_ = nullptr;
+    return rc;
+  }
+
+ private:
+  MDB_txn* txn_ = nullptr;
+  int rc_ = 0;
+};
+
+}  // namespace cairn::lmdb
