@@ -78,25 +78,10 @@ Result<std::unique_ptr<CacheDb>> CacheDb::Open(const std::string& dir, uint64_t 
     return Err(LmdbError(rc, "open " + dir));
   }
   MDB_dbi dbis[4];
-  const char* names[4] = {"blobs", "packs", "segments", "snapshots"};
-  {
-    Txn txn(env, true);
-    if (txn.rc()) {
-      mdb_env_close(env);
-      return Err(LmdbError(txn.rc(), "begin"));
-    }
-    for (int i = 0; i < 4; ++i) {
-      rc = mdb_dbi_open(txn.get(), names[i], MDB_CREATE, &dbis[i]);
-      if (rc) {
-        mdb_env_close(env);
-        return Err(LmdbError(rc, std::string("open table ") + names[i]));
-      }
-    }
-    rc = txn.Commit();
-    if (rc) {
-      mdb_env_close(env);
-      return Err(LmdbError(rc, "commit"));
-    }
+  const char* const names[4] = {"blobs", "packs", "segments", "snapshots"};
+  if (Status st = lmdb::OpenTables(env, names, dbis, "cache"); !st.ok()) {
+    mdb_env_close(env);
+    return Err(st);
   }
   AvoidHugePageMappings(dir + "/data.mdb");  // scattered lookups map 4 KiB pages, not 2 MiB
   return std::unique_ptr<CacheDb>(new CacheDb(dir, env, dbis[0], dbis[1], dbis[2], dbis[3]));

@@ -6,6 +6,7 @@
 #include <lmdb.h>
 
 #include <cerrno>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -55,5 +56,21 @@ class Txn {
   MDB_txn* txn_ = nullptr;
   int rc_ = 0;
 };
+
+// Opens (creating) the named tables of a freshly opened env in one write
+// transaction; dbis[i] receives the handle of names[i]. On error the env is
+// left open for the caller to close.
+inline Status OpenTables(MDB_env* env, std::span<const char* const> names, MDB_dbi* dbis,
+                         std::string_view cache) {
+  Txn txn(env, true);
+  if (txn.rc()) return Error(txn.rc(), cache, "begin");
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (int rc = mdb_dbi_open(txn.get(), names[i], MDB_CREATE, &dbis[i])) {
+      return Error(rc, cache, std::string("open table ") + names[i]);
+    }
+  }
+  if (int rc = txn.Commit()) return Error(rc, cache, "commit");
+  return Status::OK();
+}
 
 }  // namespace cairn::lmdb

@@ -126,25 +126,10 @@ Result<std::unique_ptr<TreeCache>> TreeCache::Open(const std::string& dir, uint6
     return Err(LmdbError(rc, "open " + dir));
   }
   MDB_dbi dbis[4];
-  const char* names[4] = {"dirs", "entries", "names", "inodes"};
-  {
-    Txn txn(env, true);
-    if (txn.rc()) {
-      mdb_env_close(env);
-      return Err(LmdbError(txn.rc(), "begin"));
-    }
-    for (int i = 0; i < 4; ++i) {
-      rc = mdb_dbi_open(txn.get(), names[i], MDB_CREATE, &dbis[i]);
-      if (rc) {
-        mdb_env_close(env);
-        return Err(LmdbError(rc, std::string("open table ") + names[i]));
-      }
-    }
-    rc = txn.Commit();
-    if (rc) {
-      mdb_env_close(env);
-      return Err(LmdbError(rc, "commit"));
-    }
+  const char* const names[4] = {"dirs", "entries", "names", "inodes"};
+  if (Status st = lmdb::OpenTables(env, names, dbis, "tree cache"); !st.ok()) {
+    mdb_env_close(env);
+    return Err(st);
   }
   AvoidHugePageMappings(dir + "/data.mdb");
   return std::unique_ptr<TreeCache>(new TreeCache(dir, env, dbis[0], dbis[1], dbis[2], dbis[3]));
