@@ -87,8 +87,11 @@ set +e
 "$BENCH/mount_bench.sh" "${args[@]}" --part tree >"$SCRATCH/out2" 2>"$SCRATCH/err2" </dev/null &
 pid=$!
 set -e
+# Wait until a step runs on a mount that is up (not while a mount command is
+# still starting, where the TERM would race the daemon's start).
 for ((i = 0; i < 600; i++)); do
-  awk -v s="$scratch/mount-work/mnt-" 'index($5, s) == 1 { f = 1 } END { exit !f }' /proc/self/mountinfo && break
+  awk -v s="$scratch/mount-work/mnt-" 'index($5, s) == 1 { f = 1 } END { exit !f }' /proc/self/mountinfo &&
+    grep -qE '^== [a-z]+: (find|tar)$' "$SCRATCH/err2" && break
   sleep 0.1
 done
 ((i < 600)) || fail "no mount appeared within 60 s"
