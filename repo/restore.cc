@@ -246,7 +246,14 @@ void RestoreRun::RestoreBatch(const std::vector<size_t>& files, const ReadPlan& 
       const Extent& x = it.node.content[e];
       auto loc = repo_.FindBlob(x.blob);
       if (!loc) return Status::NotFound("data blob " + x.blob.Short() + " is not in the index");
-      ByteView stored(bytes->data() + (loc->offset - read.offset), loc->length);
+      // A store returns what exists of a range: a truncated pack gives
+      // fewer bytes, and blobs past its end must not be read.
+      const uint64_t at = loc->offset - read.offset;
+      if (at + loc->length > bytes->size()) {
+        return Status::Corruption("data blob " + x.blob.Short() + ": pack " + loc->pack.Short() +
+                                  " is truncated; run `cairn check`");
+      }
+      ByteView stored(bytes->data() + at, loc->length);
       return repo_.DecodeBlob(BlobType::kData, x.blob, *loc, stored, *codec, plain);
     });
     if (Stopped()) return;
