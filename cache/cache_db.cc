@@ -60,23 +60,9 @@ std::string DefaultCacheDir(const std::string& repo_id) {
 }
 
 Result<std::unique_ptr<CacheDb>> CacheDb::Open(const std::string& dir, uint64_t map_size) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) {
-    return Err(Status::IOError("cache: cannot create " + dir + ": " + ec.message() +
-                               " (use --cache-dir to pick another place)"));
-  }
-  MDB_env* env = nullptr;
-  int rc = mdb_env_create(&env);
-  if (rc) return Err(LmdbError(rc, "create environment"));
-  mdb_env_set_maxdbs(env, 8);
-  mdb_env_set_mapsize(env, map_size);
-  mdb_env_set_maxreaders(env, 1024);
-  rc = mdb_env_open(env, dir.c_str(), MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC, 0644);
-  if (rc) {
-    mdb_env_close(env);
-    return Err(LmdbError(rc, "open " + dir));
-  }
+  CAIRN_ASSIGN_OR_RETURN(
+      MDB_env * env,
+      lmdb::OpenEnv(dir, map_size, MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC, 1024, "cache"));
   MDB_dbi dbis[4];
   const char* const names[4] = {"blobs", "packs", "segments", "snapshots"};
   if (Status st = lmdb::OpenTables(env, names, dbis, "cache"); !st.ok()) {

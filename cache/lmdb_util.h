@@ -6,6 +6,7 @@
 #include <lmdb.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <span>
 #include <string>
 #include <string_view>
@@ -56,6 +57,29 @@ class Txn {
   MDB_txn* txn_ = nullptr;
   int rc_ = 0;
 };
+
+// Creates dir and opens an environment in it with room for 8 tables,
+// map_size bytes of address space and `readers` reader slots. The caller
+// owns the env (mdb_env_close).
+inline Result<MDB_env*> OpenEnv(const std::string& dir, uint64_t map_size, unsigned flags,
+                                unsigned readers, std::string_view cache) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return Err(Status::IOError(std::string(cache) + ": cannot create " + dir + ": " +
+                               ec.message() + " (use --cache-dir to pick another place)"));
+  }
+  MDB_env* env = nullptr;
+  if (int rc = mdb_env_create(&env)) return Err(Error(rc, cache, "create environment"));
+  mdb_env_set_maxdbs(env, 8);
+  mdb_env_set_mapsize(env, map_size);
+  mdb_env_set_maxreaders(env, readers);
+  if (int rc = mdb_env_open(env, dir.c_str(), flags, 0644)) {
+    mdb_env_close(env);
+    return Err(Error(rc, cache, "open " + dir));
+  }
+  return env;
+}
 
 // Opens (creating) the named tables of a freshly opened env in one write
 // transaction; dbis[i] receives the handle of names[i]. On error the env is

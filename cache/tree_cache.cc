@@ -103,28 +103,13 @@ Result<bool> Probe(MDB_txn* txn, unsigned dbi, const TreeCache::Binding& b, uint
 }  // namespace
 
 Result<std::unique_ptr<TreeCache>> TreeCache::Open(const std::string& dir, uint64_t map_size) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) {
-    return Err(Status::IOError("tree cache: cannot create " + dir + ": " + ec.message() +
-                               " (use --cache-dir to pick another place)"));
-  }
-  MDB_env* env = nullptr;
-  int rc = mdb_env_create(&env);
-  if (rc) return Err(LmdbError(rc, "create environment"));
-  mdb_env_set_maxdbs(env, 8);
-  mdb_env_set_mapsize(env, map_size);
-  mdb_env_set_maxreaders(env, 1024);
   // WRITEMAP: a commit only dirties mapped pages instead of pwrite()ing
   // them; the mount commits once per decoded directory and per readdir
   // batch of new inodes, so this halves the cost of a cold `find`. The
   // table is a rebuildable cache, so the weaker crash guarantee is fine.
-  rc = mdb_env_open(env, dir.c_str(),
-                    MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP | MDB_MAPASYNC, 0644);
-  if (rc) {
-    mdb_env_close(env);
-    return Err(LmdbError(rc, "open " + dir));
-  }
+  constexpr unsigned kFlags =
+      MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP | MDB_MAPASYNC;
+  CAIRN_ASSIGN_OR_RETURN(MDB_env * env, lmdb::OpenEnv(dir, map_size, kFlags, 1024, "tree cache"));
   MDB_dbi dbis[4];
   const char* const names[4] = {"dirs", "entries", "names", "inodes"};
   if (Status st = lmdb::OpenTables(env, names, dbis, "tree cache"); !st.ok()) {

@@ -17,16 +17,8 @@ if [[ $(id -u) -ne 0 || ! -c /dev/fuse ]]; then
   echo "SKIP: the mount tests need root and /dev/fuse" >&2
   exit 77
 fi
-[[ -n "${CAIRN_TEST_S3_ENV:-}" && -f "$CAIRN_TEST_S3_ENV" ]] || {
-  echo "FAIL: CAIRN_TEST_S3_ENV=${CAIRN_TEST_S3_ENV:-} names no env file: run tests/s3/rgw.sh start DIR and export CAIRN_TEST_S3_ENV=DIR/env" >&2
-  exit 1
-}
-# shellcheck disable=SC1090
-source "$CAIRN_TEST_S3_ENV"
-export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION
-export HOME="$SCRATCH/home" AWS_EC2_METADATA_DISABLED=true
-unset AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_S3 AWS_DEFAULT_REGION
-mkdir -p "$HOME"
+source "$HERE/../s3/s3lib.sh"
+cairn_s3_env
 BUCKET="cairn-mount-$(date +%s%N | tail -c 10)-$$"
 export CAIRN_REPO="s3://$BUCKET/repo"
 

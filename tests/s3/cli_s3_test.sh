@@ -9,16 +9,8 @@
 # mid-body, stalls, truncated bodies) gives byte-identical results.
 source "$(dirname "$0")/../cli/lib.sh"
 
-[[ -n "${CAIRN_TEST_S3_ENV:-}" && -f "$CAIRN_TEST_S3_ENV" ]] || {
-  echo "FAIL: CAIRN_TEST_S3_ENV=${CAIRN_TEST_S3_ENV:-} names no env file: run tests/s3/rgw.sh start DIR and export CAIRN_TEST_S3_ENV=DIR/env" >&2
-  exit 1
-}
-# shellcheck disable=SC1090
-source "$CAIRN_TEST_S3_ENV"
-export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION
-# No profile or instance metadata of the machine running the test.
-export HOME="$SCRATCH/home" AWS_EC2_METADATA_DISABLED=true
-unset AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_S3 AWS_DEFAULT_REGION
+source "$(dirname "$0")/s3lib.sh"
+cairn_s3_env
 ENDPOINT=$CAIRN_TEST_S3_ENDPOINT
 FAULT_PROXY=${FAULT_PROXY:-$(dirname "$0")/fault_proxy.py}
 BUCKET="cairn-cli-$(date +%s%N | tail -c 10)-$$"

@@ -54,3 +54,13 @@ header() { awk -v n="$(echo "$1" | tr 'A-Z' 'a-z')" -F': ' 'tolower($1) == n { p
 
 # A bucket name unique to this test run.
 unique_bucket() { echo "$1-$(date +%s%N | tail -c 10)-$$"; }
+
+# cairn_s3_env: for tests that run cairn on radosgw: the server's keys and
+# region exported, and nothing of the machine running the test (no AWS
+# profile, endpoint variable or instance metadata; HOME in SCRATCH).
+cairn_s3_env() {
+  export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION
+  export HOME="$SCRATCH/home" AWS_EC2_METADATA_DISABLED=true
+  unset AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_S3 AWS_DEFAULT_REGION
+  mkdir -p "$HOME"
+}
