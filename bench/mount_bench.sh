@@ -228,6 +228,10 @@ kill_tree() {  # pid: TERM it and all its descendants (children first)
 }
 
 cleanup() {
+  # A cleanup runs to its end whatever fails in it: under set -e, the
+  # pids+=($(pgrep ...)) below returned pgrep's 1 when the step had no
+  # children left, ending the trap with status 1 before any unmount.
+  set +e
   local m pid i p pids=()
   if [[ -n "$SAMPLER" ]]; then kill "$SAMPLER" 2>/dev/null || true; fi
   if [[ -n "$CHILD" ]]; then pids+=($(pgrep -P "$CHILD" 2>/dev/null) "$CHILD"); kill_tree "$CHILD"; fi
