@@ -193,8 +193,25 @@ Status ArchiveFs::Refresh() {
   v->stats.stored_bytes = pack_bytes;
   v->built_ns = MonotonicNs();
   std::lock_guard<std::mutex> vlock(view_mu_);
-  if (view_ && view_->snaps.size() != v->snaps.size()) {
-    log_.Info("mount: snapshot list refreshed: {} snapshots", v->snaps.size());
+  if (view_) {
+    // The kernel keeps the layout directories' listings until their mtime
+    // changes (fuse_ops.cc, OpOpenDir): a refresh that changes the list
+    // stamps them with the time now (never earlier than the newest
+    // snapshot), one that changes nothing keeps the old stamps.
+    bool changed = view_->snaps.size() != v->snaps.size() ||
+                   !std::equal(v->snaps.begin(), v->snaps.end(), view_->snaps.begin(),
+                               [](const Snapshot& a, const Snapshot& b) { return a.id == b.id; });
+    int64_t now = NowNs();
+    for (auto& [ino, n] : v->nodes) {
+      if (n.kind != SynthNode::kDir) continue;
+      const SynthNode* old = view_->Find(ino);
+      if (changed || !old) {
+        n.mtime_ns = std::max(n.mtime_ns, now);
+      } else {
+        n.mtime_ns = old->mtime_ns;
+      }
+    }
+    if (changed) log_.Info("mount: snapshot list refreshed: {} snapshots", v->snaps.size());
   }
   view_ = std::move(v);
   return Status::OK();
@@ -360,6 +377,13 @@ FsAttr ArchiveFs::AttrOf(const Resolved& r) const {
 
 Result<FsAttr> ArchiveFs::GetAttr(uint64_t ino) {
   MaybeReleasePages();  // a cached listing brings getattr/lookup, no readdir
+  // The kernel revalidates a layout directory's attributes before it lists
+  // it from its cache: the periodic refresh happens here then.
+  {
+    auto view = CurrentView();
+    const SynthNode* s = view->Find(ino);
+    if (s && s->kind == SynthNode::kDir) MaybeRefresh();
+  }
   CAIRN_ASSIGN_OR_RETURN(Resolved r, Resolve(ino));
   return AttrOf(r);
 }

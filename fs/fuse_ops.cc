@@ -26,6 +26,7 @@ struct FuseMount::State {
   std::string mountpoint;
   unsigned max_threads = 16;
   bool acl_cache = false;  // let the kernel cache POSIX ACLs (see OpInit)
+  std::atomic<bool> no_opendir{false};  // the kernel opens directories itself (see OpOpenDir)
   std::once_flag stop_once;
 };
 
@@ -100,15 +101,20 @@ fuse_entry_param ToEntry(const FsAttr& a) {
 }
 
 void OpInit(void* userdata, fuse_conn_info* conn) {
+  auto* state = static_cast<FuseMount::State*>(userdata);
   // With POSIX_ACL the kernel caches each inode's ACLs (ls -l asks for them
   // on every file: 100,000 getxattr round trips per listing otherwise), but
   // it also turns on default_permissions. So only when that changes nothing:
   // the user asked for default_permissions, or the daemon runs as root.
-  if (static_cast<FuseMount::State*>(userdata)->acl_cache &&
-      (conn->capable & FUSE_CAP_POSIX_ACL)) {
+  if (state->acl_cache && (conn->capable & FUSE_CAP_POSIX_ACL)) {
     conn->want |= FUSE_CAP_POSIX_ACL;
   }
   conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_ASYNC_READ;
+  // The layout directories' cached listings are dropped by their mtime.
+  if ((conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) && (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)) {
+    conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+    state->no_opendir = true;
+  }
   conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;  // always plus: ls -l, tar and rsync stat everything
   if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
   if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
@@ -160,11 +166,23 @@ void OpReadLink(fuse_req_t req, fuse_ino_t ino) {
   fuse_reply_readlink(req, t->c_str());
 }
 
-// Snapshot directories never change, so the kernel may keep their listings
-// in its page cache (FOPEN_CACHE_DIR) across opens: a second `ls -l`, find
-// or tar of a directory makes no readdir round trip at all. The layout
-// directories change on refresh and are read from the daemon every time.
+// No OPENDIR/RELEASEDIR round trips: answering ENOSYS once (when the kernel
+// supports FUSE_CAP_NO_OPENDIR_SUPPORT) makes the kernel open directories
+// itself, with FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR, for the rest of the mount.
+// A walk then costs two READDIRPLUS per directory instead of four requests
+// (find over 13k directories: 3.5 s -> 2.8 s). The kernel keeps every
+// listing in its page cache: snapshot directories never change, and the
+// layout directories (snapshots/, series/, ...) get a new mtime whenever a
+// refresh changes the snapshot list, which makes the kernel drop their
+// cached listing (ArchiveFs: layout mtimes; the kernel compares the mtime
+// at the start of every listing, after revalidating the 1 s attributes).
+// Without the capability, directories are opened here with the same flags
+// for snapshot content and none for the layout.
 void OpOpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  if (static_cast<FuseMount::State*>(fuse_req_userdata(req))->no_opendir) {
+    fuse_reply_err(req, ENOSYS);
+    return;
+  }
   auto a = Fs(req).GetAttr(ino);
   if (!a) {
     fuse_reply_err(req, ErrnoFor(a.error()));
