@@ -142,6 +142,8 @@ struct ArchiveFs::Resolved {
   const SynthNode* synth = nullptr;
   Id snap;  // stored: the snapshot it belongs to
   uint64_t parent = 0;
+  Id parent_tree;        // stored: the directory tree holding the entry
+  uint64_t ordinal = 0;  // stored: its position in that directory
   Node node;
   uint64_t stored_bytes = 0;
 };
@@ -312,6 +314,8 @@ Result<ArchiveFs::Resolved> ArchiveFs::Resolve(uint64_t ino) {
   CAIRN_ASSIGN_OR_RETURN(auto decoded, DecodeEntry(e->value, loc->name));
   r.snap = loc->snap;
   r.parent = loc->parent;
+  r.parent_tree = loc->parent_tree;
+  r.ordinal = e->ordinal;
   r.node = std::move(decoded.first);
   r.stored_bytes = decoded.second;
   return r;
@@ -528,7 +532,45 @@ Result<std::unique_ptr<ArchiveFs::OpenFile>> ArchiveFs::Open(uint64_t ino, int f
   auto f = std::make_unique<OpenFile>();
   f->ino = ino;
   f->file = reader_.Open(r.node, PathOf(ino));
+  ReadAheadFrom(r);
   return f;
+}
+
+std::shared_ptr<ContentReader::Sequence> ArchiveFs::SequenceOf(const Id& tree) {
+  std::shared_ptr<ContentReader::Sequence> evicted;  // its destructor calls the reader: unlocked
+  std::lock_guard<std::mutex> lock(seq_mu_);
+  for (auto it = seqs_.begin(); it != seqs_.end(); ++it) {
+    if (it->first == tree) {
+      seqs_.splice(seqs_.begin(), seqs_, it);
+      return seqs_.front().second;
+    }
+  }
+  seqs_.emplace_front(tree, reader_.NewSequence());
+  if (seqs_.size() > kSequences) {
+    evicted = std::move(seqs_.back().second);
+    seqs_.pop_back();
+  }
+  return seqs_.front().second;
+}
+
+void ArchiveFs::ReadAheadFrom(const Resolved& r) {
+  const Id tree = r.parent_tree;
+  auto seq = SequenceOf(tree);
+  reader_.Opened(
+      *seq, r.ordinal, r.node,
+      [&](uint64_t from, const std::function<bool(uint64_t, const Node&)>& fn) -> Status {
+        Status bad;
+        CAIRN_RETURN_IF_ERROR(
+            trees_.ScanDir(tree, from, [&](uint64_t ord, std::string_view name, ByteView value) {
+              auto decoded = DecodeEntry(value, name);
+              if (!decoded) {
+                bad = decoded.error();
+                return false;
+              }
+              return fn(ord, decoded->first);
+            }));
+        return bad;
+      });
 }
 
 Result<size_t> ArchiveFs::Read(OpenFile& f, uint64_t offset, std::span<uint8_t> out) {

@@ -37,6 +37,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -153,6 +154,14 @@ class ArchiveFs {
   // cache) and trims malloc's free memory, so the RSS does not grow with
   // the trees walked.
   void MaybeReleasePages();
+  // Read-ahead across files: the directory's files after the stored file
+  // r (just opened) will probably be opened next, in ordinal order (tar,
+  // cp -r, rsync and grep -r read a directory in readdir order), so r's
+  // directory is a ContentReader::Sequence with ordinals as positions.
+  void ReadAheadFrom(const Resolved& r);
+  // The Sequence of directory tree, from a small most-recently-used table
+  // (a walk keeps the directories above the one it reads in it).
+  std::shared_ptr<ContentReader::Sequence> SequenceOf(const Id& tree);
 
   Repository& repo_;
   TreeCache& trees_;
@@ -166,6 +175,11 @@ class ArchiveFs {
   std::mutex refresh_mu_;  // one refresh at a time; taken before view_mu_
   std::atomic<int64_t> last_attempt_ns_{0};  // monotonic time of the last refresh try
   std::atomic<int64_t> last_release_ns_{0};  // monotonic time of the last page release
+
+  static constexpr size_t kSequences = 64;
+  std::mutex seq_mu_;  // guards seqs_; never held while calling the reader
+  // Directory tree -> its Sequence, most recently opened first.
+  std::list<std::pair<Id, std::shared_ptr<ContentReader::Sequence>>> seqs_;
 
   std::mutex decode_mu_;  // guards decoding_
   std::condition_variable decode_cv_;

@@ -129,7 +129,7 @@ ContentReader::Plain ContentReader::RamFindLocked(const Id& id) {
   return it->second.plain;
 }
 
-void ContentReader::RamInsertLocked(const Id& id, Plain p) {
+void ContentReader::RamInsertLocked(const Id& id, Plain p, bool prefetched) {
   const uint64_t size = p->size();
   if (size > opts_.memory_cache_bytes || ram_.count(id)) return;
   while (ram_bytes_ + size > opts_.memory_cache_bytes && !ram_lru_.empty()) {
@@ -139,11 +139,11 @@ void ContentReader::RamInsertLocked(const Id& id, Plain p) {
     ram_lru_.pop_front();
   }
   ram_bytes_ += size;
-  ram_.emplace(id, RamEntry{std::move(p), ram_lru_.insert(ram_lru_.end(), id)});
+  ram_.emplace(id, RamEntry{std::move(p), ram_lru_.insert(ram_lru_.end(), id), prefetched});
 }
 
 std::vector<ContentReader::Slot> ContentReader::Acquire(const File& f, size_t first, size_t last,
-                                                        std::vector<Want>& todo) {
+                                                        std::vector<Want>& todo, Fetcher by) {
   std::vector<Slot> slots(last - first + 1);
   size_t todo_begin = todo.size();
   {
@@ -152,25 +152,42 @@ std::vector<ContentReader::Slot> ContentReader::Acquire(const File& f, size_t fi
       const Extent& x = f.extents_[i];
       if (x.hole) continue;
       Slot& s = slots[i - first];
-      if ((s.plain = RamFindLocked(x.blob))) {
+      auto hit = ram_.find(x.blob);
+      if (hit != ram_.end()) {
+        s.plain = RamFindLocked(x.blob);
         ++stats_.ram_hits;
+        if (by == Fetcher::kRead && hit->second.prefetched) {
+          hit->second.prefetched = false;
+          ++stats_.prefetch_hits;
+        }
         continue;
       }
       auto in = inflight_.find(x.blob);
       if (in != inflight_.end()) {
-        s.future = in->second;
+        s.future = in->second.future;
+        s.background = in->second.by != Fetcher::kRead;
+        if (by == Fetcher::kRead && in->second.by == Fetcher::kPrefetch) {
+          in->second.by = Fetcher::kReadAhead;  // counted once; still a background fetch
+          ++stats_.prefetch_hits;
+        }
         continue;
       }
       Want w;
       w.id = x.blob;
       w.promise = std::make_shared<std::promise<Result<Plain>>>();
       s.future = w.promise->get_future().share();
-      inflight_.emplace(x.blob, s.future);
+      s.background = by != Fetcher::kRead;
+      inflight_.emplace(x.blob, InFlight{s.future, by});
       todo.push_back(std::move(w));
     }
   }
+  Locate(todo, todo_begin);
+  return slots;
+}
+
+void ContentReader::Locate(std::vector<Want>& todo, size_t from) {
   // Index lookups outside the lock; a blob the index lacks fails here.
-  for (size_t k = todo_begin; k < todo.size();) {
+  for (size_t k = from; k < todo.size();) {
     auto loc = repo_.FindBlob(todo[k].id);
     if (loc) {
       todo[k++].loc = *loc;
@@ -180,7 +197,6 @@ std::vector<ContentReader::Slot> ContentReader::Acquire(const File& f, size_t fi
                                          " is not in the index; run `cairn check`")));
     todo.erase(todo.begin() + static_cast<long>(k));
   }
-  return slots;
 }
 
 Result<ContentReader::Plain> ContentReader::Decode(const Want& w, ByteView stored) {
@@ -194,8 +210,10 @@ Result<ContentReader::Plain> ContentReader::Decode(const Want& w, ByteView store
 void ContentReader::Finish(Want& w, Result<Plain> r) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (r) RamInsertLocked(w.id, *r);
-    inflight_.erase(w.id);
+    auto in = inflight_.find(w.id);
+    const bool prefetched = in != inflight_.end() && in->second.by == Fetcher::kPrefetch;
+    if (r) RamInsertLocked(w.id, *r, prefetched);
+    if (in != inflight_.end()) inflight_.erase(in);
   }
   w.promise->set_value(std::move(r));
 }
@@ -291,12 +309,12 @@ void ContentReader::FetchRun(std::vector<Want> wants, bool background) {
   }
 }
 
-void ContentReader::Fetch(std::vector<Want> wants, bool inline_fetch) {
+void ContentReader::Fetch(std::vector<Want> wants, Fetcher by) {
   if (wants.empty()) return;
-  if (inline_fetch) return FetchRun(std::move(wants), /*background=*/false);
+  if (by == Fetcher::kRead) return FetchRun(std::move(wants), /*background=*/false);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stats_.readahead_blobs += wants.size();
+    (by == Fetcher::kPrefetch ? stats_.prefetch_blobs : stats_.readahead_blobs) += wants.size();
   }
   // Tasks of ~kTaskBytes each so the window is fetched in parallel.
   std::vector<Want> task;
@@ -339,8 +357,8 @@ void ContentReader::ReadAhead(File& f, uint64_t end) {
   }
   if (from >= to) return;
   std::vector<Want> todo;
-  (void)Acquire(f, ExtentAt(f, from), ExtentAt(f, to - 1), todo);
-  Fetch(std::move(todo), /*inline_fetch=*/false);
+  (void)Acquire(f, ExtentAt(f, from), ExtentAt(f, to - 1), todo, Fetcher::kReadAhead);
+  Fetch(std::move(todo), Fetcher::kReadAhead);
 }
 
 Result<size_t> ContentReader::Read(File& f, uint64_t offset, std::span<uint8_t> out) {
@@ -378,9 +396,9 @@ Result<size_t> ContentReader::Read(File& f, uint64_t offset, std::span<uint8_t> 
   }
   const size_t first = ExtentAt(f, offset), last = ExtentAt(f, end - 1);
   std::vector<Want> todo;
-  std::vector<Slot> slots = Acquire(f, first, last, todo);
+  std::vector<Slot> slots = Acquire(f, first, last, todo, Fetcher::kRead);
   if (sequential) ReadAhead(f, end);
-  Fetch(std::move(todo), /*inline_fetch=*/true);
+  Fetch(std::move(todo), Fetcher::kRead);
 
   for (size_t i = first; i <= last; ++i) {
     const Extent& x = f.extents_[i];
@@ -396,7 +414,19 @@ Result<size_t> ContentReader::Read(File& f, uint64_t offset, std::span<uint8_t> 
     Plain plain = s.plain;
     Status err;
     if (!plain) {
-      const Result<Plain>& r = s.future.get();
+      Result<Plain> r = s.future.get();
+      if (!r && s.background) {
+        // A background fetch failed (not cached): fetch it again for this
+        // read, once, so only the reader's own fetch can fail the read.
+        std::vector<Want> again;
+        Slot retry = std::move(Acquire(f, i, i, again, Fetcher::kRead)[0]);
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          ++stats_.background_retries;
+        }
+        Fetch(std::move(again), Fetcher::kRead);
+        r = retry.plain ? Result<Plain>(retry.plain) : retry.future.get();
+      }
       if (r) {
         plain = *r;
       } else {

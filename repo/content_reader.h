@@ -11,6 +11,25 @@
 // one fetch. Blobs fetched from the store are written to the disk cache by
 // one background thread (see FlushDiskCache).
 //
+// Read-ahead across files (Sequence, Opened): the caller may say that files
+// come in a sequence and will probably be opened in the order of their
+// positions (fs/ keeps one Sequence per directory being read, positions
+// being entry ordinals; ContentReader knows nothing of directories). When
+// a file of a Sequence is opened, the blobs of that file and of the files
+// after it are fetched into the RAM cache in the background, coalesced by
+// pack like in-file read-ahead, up to a window of bytes that starts at
+// 128 KiB and doubles (up to max_prefetch_bytes, and never more than a
+// quarter of the RAM cache, so what is fetched ahead does not evict what
+// is being read) each time an opened file is one that was fetched ahead.
+// An open that goes backwards, or skips files that were fetched ahead,
+// stops (resp. halves) the window. Files fetched ahead and never opened
+// cost the reader "credit": the first open of a new Sequence reads ahead
+// only while recently fetched-ahead files were being opened, so random
+// opens across many directories pay at most a few small windows.
+// A failed background fetch (in-file or cross-file) is not cached and does
+// not fail a read: the reader that waited for it fetches the blob again
+// itself once, and only that fetch's error reaches the caller.
+//
 // Thread safety: ContentReader is thread-safe. A File may be read from
 // several threads at once (the kernel issues parallel reads on one handle);
 // its sequential-read state has its own lock. File::mu_, ContentReader::mu_
@@ -23,6 +42,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <future>
 #include <list>
 #include <memory>
@@ -52,6 +72,10 @@ struct ContentReaderOptions {
   // are not cached (see FlushDiskCache). Memory: this, plus
   // memory_cache_bytes, plus read-ahead in flight (<= memory_cache_bytes / 2).
   uint64_t max_pending_cache_writes = 32 << 20;
+  // Read-ahead across the files of a Sequence: bytes of the files after
+  // the one opened fetched ahead at most (also capped at a quarter of
+  // memory_cache_bytes); 0 turns it off.
+  uint64_t max_prefetch_bytes = 8 << 20;
 };
 
 // Counters for tests, benchmarks and statfs-like reporting. Monotonic.
@@ -65,6 +89,12 @@ struct ContentReaderStats {
   uint64_t ram_bytes = 0;        // decoded bytes in the RAM cache now (not monotonic)
   uint64_t disk_puts = 0;        // blobs written to the disk cache
   uint64_t disk_puts_dropped = 0;  // not written: the writer was too far behind
+  // Read-ahead across files (Sequence):
+  uint64_t prefetch_files = 0;      // files whose blobs were scheduled ahead of their open
+  uint64_t prefetch_blobs = 0;      // blobs fetched for them (not in readahead_blobs)
+  uint64_t prefetch_hits = 0;       // blobs a Read found in RAM or in flight thanks to them
+  uint64_t prefetch_wasted = 0;     // files scheduled ahead and then skipped or dropped
+  uint64_t background_retries = 0;  // blobs a Read fetched again after a background failure
 };
 
 class ContentReader {
@@ -124,6 +154,54 @@ class ContentReader {
 
   std::unique_ptr<File> Open(const Node& file, std::string what /*path, for messages*/);
 
+  // A sequence of files that will probably be opened in the order of their
+  // positions (see the top of this file). Holds no blobs itself (what it
+  // fetched ahead lives in the RAM cache) and no thread. Must not outlive
+  // its ContentReader. Thread-safe: its state has its own lock, taken
+  // before (never inside) ContentReader::mu_.
+  class Sequence {
+   public:
+    // The current window in bytes (0: read-ahead across files is off).
+    uint64_t window() const {
+      std::lock_guard<std::mutex> lock(mu_);
+      return window_;
+    }
+    // Files fetched ahead and never opened count as wasted.
+    ~Sequence();
+    Sequence(const Sequence&) = delete;
+    Sequence& operator=(const Sequence&) = delete;
+
+   private:
+    friend class ContentReader;
+    explicit Sequence(ContentReader* reader) : reader_(reader) {}
+    struct Ahead {  // a file scheduled ahead of its open
+      uint64_t pos = 0;
+      uint64_t bytes = 0;  // of its content scheduled (fetched or already cached)
+    };
+    ContentReader* const reader_;
+    mutable std::mutex mu_;
+    // All GUARDED_BY(mu_).
+    bool started_ = false;     // a file was opened
+    uint64_t last_pos_ = 0;    // position of the last file opened
+    uint64_t window_ = 0;      // bytes to keep scheduled ahead of last_pos_
+    uint64_t next_pos_ = 0;    // the next position to ask `upcoming` for
+    bool exhausted_ = false;   // `upcoming` had nothing from next_pos_ on
+    std::deque<Ahead> ahead_;  // scheduled, not opened yet; by position
+  };
+  std::unique_ptr<Sequence> NewSequence();
+
+  // Produces the files of a sequence at positions >= from, in order: calls
+  // fn(pos, node) until fn returns false or the sequence ends. Nodes that
+  // are not regular files are skipped by the reader (fs/ may pass a
+  // directory's every entry). An error only ends this round of read-ahead.
+  using UpcomingFn = std::function<Status(
+      uint64_t from, const std::function<bool(uint64_t pos, const Node& node)>& fn)>;
+  // The file `file` at position pos of seq was opened (the caller reads it
+  // next, probably). Updates the window and schedules fetches of this
+  // file's and the next files' blobs in the background; never blocks on a
+  // fetch and never fails (an open must not fail for read-ahead).
+  void Opened(Sequence& seq, uint64_t pos, const Node& file, const UpcomingFn& upcoming);
+
   // Reads up to out.size() bytes at offset; returns the count (short only at
   // EOF). Holes read as zeros. Every byte returned was authenticated. On a
   // missing/corrupt blob: Corruption/NotFound naming `what`, blob and pack,
@@ -148,6 +226,9 @@ class ContentReader {
  private:
   using Plain = std::shared_ptr<const Bytes>;
   using Future = std::shared_future<Result<Plain>>;
+  // Who fetches a blob: a Read for itself (inline), in-file read-ahead, or
+  // read-ahead across files. The last two are background fetches.
+  enum class Fetcher { kRead, kReadAhead, kPrefetch };
   struct Want {  // one blob to fetch
     Id id;
     BlobLocation loc;
@@ -156,6 +237,11 @@ class ContentReader {
   struct Slot {  // one extent of a read: a cached blob, or a fetch to wait for
     Plain plain;
     Future future;
+    bool background = false;  // future is a background fetch's
+  };
+  struct InFlight {
+    Future future;
+    Fetcher by = Fetcher::kRead;
   };
   struct PendingPut {  // a stored blob inside a fetched range
     Id id;
@@ -165,15 +251,26 @@ class ContentReader {
   struct RamEntry {
     Plain plain;
     std::list<Id>::iterator lru;
+    bool prefetched = false;  // fetched ahead across files, not read yet
   };
 
   // Slots for the extents [first, last] of f (holes get empty ones). Blobs
   // neither cached nor being fetched get an in-flight entry and are
   // appended to todo, which the caller must pass to Fetch.
-  std::vector<Slot> Acquire(const File& f, size_t first, size_t last, std::vector<Want>& todo);
-  // Fetches wants: in the calling thread when inline_fetch, else on the pool
-  // in parallel tasks (read-ahead).
-  void Fetch(std::vector<Want> wants, bool inline_fetch);
+  std::vector<Slot> Acquire(const File& f, size_t first, size_t last, std::vector<Want>& todo,
+                            Fetcher by);
+  // Like Acquire for the extents xs of a file fetched ahead across files,
+  // without slots: appends wants for blobs neither cached nor in flight and
+  // returns the bytes of content xs holds (cached or not).
+  uint64_t AcquireAhead(std::span<const Extent> xs, uint64_t max_bytes, std::vector<Want>& todo);
+  // Looks up todo[from..] in the index; fails and removes those it lacks.
+  void Locate(std::vector<Want>& todo, size_t from);
+  // Fetches wants: in the calling thread for a kRead, else on the pool in
+  // parallel tasks (read-ahead, in-file or across files).
+  void Fetch(std::vector<Want> wants, Fetcher by);
+  // Read-ahead across files: files opened that were fetched ahead earn
+  // credit, wasted ones (fetched ahead, never opened) cost it; both counted.
+  void AdjustCredit(size_t opened_ahead, size_t wasted);
   // Disk cache hits first, then ranged GETs with adjacent blobs of one pack
   // coalesced; every want is finished (value or error).
   // background: a read-ahead task, which may wait for room in the disk
@@ -183,7 +280,7 @@ class ContentReader {
   // in-flight entry.
   void Finish(Want& w, Result<Plain> r);
   Result<Plain> Decode(const Want& w, ByteView stored);
-  void RamInsertLocked(const Id& id, Plain p);  // caller holds mu_
+  void RamInsertLocked(const Id& id, Plain p, bool prefetched);  // caller holds mu_
   Plain RamFindLocked(const Id& id);            // caller holds mu_; bumps LRU
   // Read-ahead after a sequential read ending at end.
   void ReadAhead(File& f, uint64_t end);
@@ -202,11 +299,14 @@ class ContentReader {
   std::unordered_map<Id, RamEntry, IdHash> ram_;      // GUARDED_BY(mu_)
   std::list<Id> ram_lru_;                              // GUARDED_BY(mu_): oldest first
   uint64_t ram_bytes_ = 0;                             // GUARDED_BY(mu_)
-  std::unordered_map<Id, Future, IdHash> inflight_;    // GUARDED_BY(mu_)
+  std::unordered_map<Id, InFlight, IdHash> inflight_;  // GUARDED_BY(mu_)
   // Files reading ahead now: they share the RAM cache, so each one's
   // window is capped at memory_cache_bytes / (2 * streams_).
   std::atomic<int> streams_{0};
   ContentReaderStats stats_;                           // GUARDED_BY(mu_)
+  // Read-ahead across files: > 0 lets the first open of a Sequence read
+  // ahead; + for opened files that were fetched ahead, - for wasted ones.
+  std::atomic<int> credit_{2};
 
   std::mutex put_mu_;
   std::condition_variable put_cv_;     // new work, room in the queue, or the queue drained

@@ -509,5 +509,36 @@ TEST_F(ArchiveFsTest, RefreshSeesANewSnapshot) {
   EXPECT_EQ(Names(*m.fs, kSnapshotsIno).size(), 5u);
 }
 
+TEST_F(ArchiveFsTest, FilesOfADirectoryOpenedInOrderAreReadAheadAcrossFiles) {
+  // tar, cp -r and rsync open a directory's files in readdir order: the
+  // files after the one opened are fetched in the background.
+  std::filesystem::create_directories(src_ + "/many/zz-dir");
+  std::map<std::string, std::string> want;
+  for (int i = 0; i < 40; ++i) {
+    const std::string name = "f" + std::to_string(100 + i);
+    want[name] = Random(1000 + i * 300, 100 + i);
+    Write("many/" + name, want[name]);
+  }
+  Write("many/zz-dir/inner", "inner");
+  Snapshot s = Backup(store_);
+  Mounted m = Mount(store_, root_ + "/trees");
+  auto dir = Walk(*m.fs, InSnap(s, "many"));
+  ASSERT_TRUE(dir);
+  size_t files = 0;
+  for (const std::string& name : Names(*m.fs, dir->ino)) {
+    if (name == "." || name == ".." || name == "zz-dir") continue;
+    auto a = m.fs->Lookup(dir->ino, name);
+    ASSERT_TRUE(a) << name;
+    EXPECT_EQ(ReadAll(*m.fs, a->ino, 4096), want[name]) << name;
+    ++files;
+  }
+  EXPECT_EQ(files, want.size());
+  ContentReaderStats st = m.reader->stats();
+  EXPECT_EQ(st.prefetch_files, want.size() - 1) << "every file after the first";
+  EXPECT_GE(st.prefetch_hits, want.size());
+  EXPECT_EQ(st.prefetch_wasted, 0u);
+  EXPECT_LT(st.store_gets, want.size() / 4) << "adjacent files share ranged GETs";
+}
+
 }  // namespace
 }  // namespace cairn

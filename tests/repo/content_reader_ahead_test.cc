@@ -1,0 +1,316 @@
+// ContentReader's read-ahead across the files of a Sequence, on MemoryStore
+// / FaultyStore: files opened in order are served from RAM with few
+// coalesced GETs, the window grows and is bounded, random opens stop it and
+// cost the next sequences their first window, and failing or corrupt
+// background fetches fail only the read of the file itself.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "backend/retrying_store.h"
+#include "repo/backup.h"
+#include "repo/content_reader.h"
+#include "repo/pack.h"
+#include "repo/tree_walk.h"
+#include "tests/support/borrowed_store.h"
+#include "tests/support/faulty_store.h"
+#include "tests/support/memory_store.h"
+
+namespace cairn {
+namespace {
+
+class CountingLogger final : public Logger {
+ public:
+  void Write(LogLevel level, std::string_view message) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (level >= LogLevel::kError) errors_.emplace_back(message);
+  }
+  bool Enabled(LogLevel level) const override { return level >= LogLevel::kWarning; }
+  std::vector<std::string> Errors() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return errors_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::string> errors_;
+};
+
+std::string Random(size_t n, uint64_t seed) {
+  std::string s(n, '\0');
+  uint64_t x = seed * 2654435761u + 88172645463325252ull;  // xorshift: incompressible
+  for (auto& c : s) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    c = static_cast<char>(x);
+  }
+  return s;
+}
+
+constexpr size_t kFiles = 60;
+
+class ContentReaderAheadTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/cairn-ahead-XXXXXX";
+    root_ = mkdtemp(tmpl);
+    const std::string src = root_ + "/src";
+    std::filesystem::create_directories(src + "/d/sub");
+    // One directory of small files (2-20 KiB, distinct contents), with a
+    // subdirectory and an empty file among them, like a source tree.
+    for (size_t i = 0; i < kFiles; ++i) {
+      char name[16];
+      snprintf(name, sizeof name, "f%03zu", i);
+      contents_.push_back(Random(2048 + (i * 7919) % (18 << 10), i + 10));
+      std::ofstream(src + "/d/" + name, std::ios::binary) << contents_.back();
+      names_.push_back(name);
+    }
+    std::ofstream(src + "/d/f030-empty");
+    std::ofstream(src + "/d/sub/x") << "x";
+
+    InitOptions init;
+    init.kdf.n = 1 << 10;
+    init.chunker = {1024, 4096, 16384};
+    init.pack_size = 1 << 20;
+    OpenOptions open;
+    open.cache_dir = root_ + "/cache";
+    open.logger = &log_;
+    faulty_ = std::make_unique<FaultyStore>(mem_);
+    StoreOptions so;
+    so.retry_base_delay_ms = 1;
+    auto retrying = std::make_unique<RetryingStore>(std::make_unique<BorrowedStore>(*faulty_), so);
+    auto repo = Repository::Init(std::move(retrying), "pw", init, open);
+    ASSERT_TRUE(repo) << repo.error().message();
+    repo_ = std::move(*repo);
+    BackupOptions bo;
+    bo.paths = {src};
+    auto r = RunBackup(*repo_, bo, nullptr, nullptr, nullptr);
+    ASSERT_TRUE(r) << r.error().message();
+
+    // The directory's entries in order, as fs/ would produce them.
+    auto codec = repo_->NewCodec();
+    auto dir = ResolvePath(*repo_, *codec, r->snapshot, src + "/d");
+    ASSERT_TRUE(dir) << dir.error().message();
+    std::vector<std::string> all = names_;
+    all.push_back("f030-empty");
+    all.push_back("sub");
+    std::sort(all.begin(), all.end());
+    for (const std::string& n : all) {
+      auto node = ResolvePath(*repo_, *codec, r->snapshot, src + "/d/" + n);
+      ASSERT_TRUE(node) << node.error().message();
+      entries_.push_back(*node);
+    }
+    for (size_t i = 0; i < names_.size(); ++i) {
+      pos_.push_back(
+          static_cast<uint64_t>(std::find(all.begin(), all.end(), names_[i]) - all.begin()));
+    }
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+
+  ContentReader::UpcomingFn Upcoming() {
+    return [this](uint64_t from, const std::function<bool(uint64_t, const Node&)>& fn) {
+      for (uint64_t p = from; p < entries_.size(); ++p) {
+        if (!fn(p, entries_[p])) break;
+      }
+      return Status::OK();
+    };
+  }
+  // Opens file i (of names_) in seq and reads it whole in 4 KiB reads.
+  std::string OpenAndRead(ContentReader& r, ContentReader::Sequence* seq, size_t i) {
+    const Node& n = entries_[pos_[i]];
+    auto f = r.Open(n, "/d/" + names_[i]);
+    if (seq) r.Opened(*seq, pos_[i], n, Upcoming());
+    std::string all;
+    for (uint64_t off = 0;;) {
+      std::string buf(4096, '\0');
+      auto got = r.Read(*f, off, std::span<uint8_t>(reinterpret_cast<uint8_t*>(buf.data()), 4096));
+      if (!got) return "ERR: " + got.error().message();
+      if (*got == 0) return all;
+      all.append(buf, 0, *got);
+      off += *got;
+    }
+  }
+  size_t Blobs(size_t i) {
+    size_t k = 0;
+    for (const Extent& x : entries_[pos_[i]].content) k += !x.hole;
+    return k;
+  }
+
+  std::string root_;
+  CountingLogger log_;
+  MemoryStore mem_;
+  std::unique_ptr<FaultyStore> faulty_;
+  std::unique_ptr<Repository> repo_;
+  std::vector<std::string> names_, contents_;
+  std::vector<Node> entries_;  // the directory's entries, by position
+  std::vector<uint64_t> pos_;  // pos_[i]: position of names_[i]
+};
+
+TEST_F(ContentReaderAheadTest, FilesOpenedInOrderAreServedFromRamWithFewGets) {
+  ContentReader reader(*repo_, nullptr, {});
+  auto seq = reader.NewSequence();
+  size_t blobs = 0;
+  for (size_t i = 0; i < kFiles; ++i) {
+    ASSERT_EQ(OpenAndRead(reader, seq.get(), i), contents_[i]) << names_[i];
+    blobs += Blobs(i);
+  }
+  ContentReaderStats st = reader.stats();
+  // Every blob, the first file's included, was fetched in the background
+  // before its read wanted it, each once.
+  EXPECT_EQ(st.prefetch_hits, blobs);
+  EXPECT_EQ(st.prefetch_blobs, blobs);
+  EXPECT_EQ(st.store_blobs, blobs);
+  EXPECT_EQ(st.prefetch_files, kFiles - 1);
+  EXPECT_EQ(st.prefetch_wasted, 0u);
+  EXPECT_EQ(st.background_retries, 0u);
+  // Adjacent files of one pack share ranged GETs.
+  EXPECT_LT(st.store_gets * 4, kFiles) << st.store_gets << " GETs for " << kFiles << " files";
+  EXPECT_GT(seq->window(), 128u << 10) << "the window grows while files are opened in order";
+  EXPECT_TRUE(log_.Errors().empty());
+}
+
+TEST_F(ContentReaderAheadTest, WindowIsBoundedByTheRamCache) {
+  ContentReaderOptions opts;
+  opts.memory_cache_bytes = 512 << 10;  // caps the window at 128 KiB
+  ContentReader reader(*repo_, nullptr, opts);
+  auto seq = reader.NewSequence();
+  for (size_t i = 0; i < kFiles; ++i) {
+    ASSERT_EQ(OpenAndRead(reader, seq.get(), i), contents_[i]) << names_[i];
+    EXPECT_LE(seq->window(), 128u << 10);
+    EXPECT_LE(reader.stats().ram_bytes, opts.memory_cache_bytes);
+  }
+  EXPECT_GT(reader.stats().prefetch_hits, 0u);
+}
+
+TEST_F(ContentReaderAheadTest, OffWhenMaxPrefetchBytesIsZero) {
+  ContentReaderOptions opts;
+  opts.max_prefetch_bytes = 0;
+  ContentReader reader(*repo_, nullptr, opts);
+  auto seq = reader.NewSequence();
+  for (size_t i = 0; i < kFiles; ++i) {
+    ASSERT_EQ(OpenAndRead(reader, seq.get(), i), contents_[i]) << names_[i];
+  }
+  EXPECT_EQ(reader.stats().prefetch_blobs, 0u);
+  EXPECT_EQ(seq->window(), 0u);
+}
+
+TEST_F(ContentReaderAheadTest, RandomOpensStopItAndNewSequencesDoNotPay) {
+  ContentReader reader(*repo_, nullptr, {});
+  std::vector<size_t> order(kFiles);
+  for (size_t i = 0; i < kFiles; ++i) order[i] = i;
+  std::mt19937_64 rng(11);
+  std::shuffle(order.begin(), order.end(), rng);
+  // Start high, then go backwards: the first open's window is wasted.
+  std::swap(order[0], *std::find(order.begin(), order.end(), kFiles / 2));
+  std::swap(order[1], *std::find(order.begin(), order.end(), 3));
+  auto seq = reader.NewSequence();
+  for (size_t i : order) ASSERT_EQ(OpenAndRead(reader, seq.get(), i), contents_[i]);
+  ContentReaderStats st = reader.stats();
+  EXPECT_EQ(seq->window(), 0u);
+  EXPECT_GT(st.prefetch_wasted, 0u);
+  // At most a few small windows in all (128 KiB is ~12 of these files).
+  EXPECT_LE(st.prefetch_files, 3 * 12u) << st.prefetch_files;
+
+  // The credit is spent: the first open of another sequence (another
+  // directory opened at random) reads nothing ahead.
+  auto other = reader.NewSequence();
+  const ContentReaderStats before = reader.stats();
+  ASSERT_EQ(OpenAndRead(reader, other.get(), 10), contents_[10]);
+  EXPECT_EQ(other->window(), 0u);
+  EXPECT_EQ(reader.stats().prefetch_files, before.prefetch_files);
+  EXPECT_EQ(reader.stats().prefetch_blobs, before.prefetch_blobs);
+
+  // Opening in order earns it back: read-ahead resumes (every blob is in
+  // RAM by now, so files are scheduled but nothing is fetched).
+  for (size_t i = 11; i < kFiles; ++i) {
+    ASSERT_EQ(OpenAndRead(reader, other.get(), i), contents_[i]);
+  }
+  EXPECT_GT(reader.stats().prefetch_files, before.prefetch_files + 20);
+  EXPECT_GT(other->window(), 128u << 10);
+}
+
+TEST_F(ContentReaderAheadTest, ReadsWithoutASequenceNeverReadAheadAcrossFiles) {
+  ContentReader reader(*repo_, nullptr, {});
+  for (size_t i = 0; i < kFiles; ++i) {
+    ASSERT_EQ(OpenAndRead(reader, nullptr, i), contents_[i]);
+  }
+  EXPECT_EQ(reader.stats().prefetch_blobs, 0u);
+  EXPECT_EQ(reader.stats().prefetch_hits, 0u);
+}
+
+TEST_F(ContentReaderAheadTest, FailedPrefetchIsNotCachedAndTheReadSucceeds) {
+  ContentReader reader(*repo_, nullptr, {});
+  auto seq = reader.NewSequence();
+  // Every GET of the background fetches started by the first open fails
+  // (after retries); nothing of that may stick.
+  faulty_->FailEvery(StoreOp::kGet, 1);
+  reader.Opened(*seq, pos_[0], entries_[pos_[0]], Upcoming());
+  reader.FlushDiskCache();  // waits for the background fetches
+  ASSERT_GT(faulty_->InjectedFailures(), 0u);
+  faulty_->ClearFaults();
+  EXPECT_TRUE(log_.Errors().empty()) << "a background failure is not the reader's";
+  for (size_t i = 0; i < kFiles; ++i) {
+    ASSERT_EQ(OpenAndRead(reader, seq.get(), i), contents_[i]) << names_[i];
+  }
+  EXPECT_TRUE(log_.Errors().empty());
+}
+
+TEST_F(ContentReaderAheadTest, ReadJoiningAFailingPrefetchFetchesAgainItself) {
+  ContentReader reader(*repo_, nullptr, {});
+  auto seq = reader.NewSequence();
+  // A sequence of one file: the background fetch holds only its blobs. Its
+  // first GET fails permanently, slowly enough that the read joins it.
+  const Node& n = entries_[pos_[0]];
+  faulty_->DelayMs(100);
+  faulty_->FailNth(StoreOp::kGet, 1, Status::PermissionDenied("injected"));
+  auto f = reader.Open(n, "/d/" + names_[0]);
+  reader.Opened(*seq, pos_[0], n, [](uint64_t, const auto&) { return Status::OK(); });
+  std::string buf(contents_[0].size(), '\0');
+  auto got =
+      reader.Read(*f, 0, std::span<uint8_t>(reinterpret_cast<uint8_t*>(buf.data()), buf.size()));
+  faulty_->ClearFaults();
+  ASSERT_TRUE(got) << got.error().message();
+  EXPECT_EQ(buf, contents_[0]);
+  ContentReaderStats st = reader.stats();
+  EXPECT_EQ(st.prefetch_blobs, Blobs(0));
+  EXPECT_GE(st.background_retries, 1u) << "the read fetched the failed blobs again itself";
+  EXPECT_EQ(faulty_->InjectedFailures(), 1u);
+  EXPECT_TRUE(log_.Errors().empty());
+}
+
+TEST_F(ContentReaderAheadTest, CorruptFileFailsOnlyItsOwnReadWithOneLogLine) {
+  const size_t bad = 5;
+  const Extent& x = entries_[pos_[bad]].content[0];
+  BlobLocation loc = *repo_->FindBlob(x.blob);
+  ASSERT_TRUE(
+      mem_.MutateRaw(PackKey(loc.pack), [&](Bytes& b) { b[loc.offset + loc.length / 2] ^= 1; }));
+  ContentReader reader(*repo_, nullptr, {});
+  auto seq = reader.NewSequence();
+  for (size_t i = 0; i < kFiles; ++i) {
+    std::string got = OpenAndRead(reader, seq.get(), i);
+    if (i == bad) {
+      EXPECT_EQ(got.rfind("ERR: /d/" + names_[bad], 0), 0u) << got.substr(0, 200);
+      EXPECT_NE(got.find(x.blob.Short()), std::string::npos) << got;
+      EXPECT_EQ(log_.Errors().size(), 1u) << "logged by the read, not by the prefetch";
+    } else {
+      ASSERT_EQ(got, contents_[i]) << names_[i];
+    }
+  }
+  EXPECT_EQ(log_.Errors().size(), 1u);
+}
+
+TEST_F(ContentReaderAheadTest, DestroyedWhilePrefetchIsRunning) {
+  faulty_->DelayMs(20);
+  auto reader = std::make_unique<ContentReader>(*repo_, nullptr, ContentReaderOptions{});
+  auto seq = reader->NewSequence();
+  reader->Opened(*seq, pos_[0], entries_[pos_[0]], Upcoming());
+  seq.reset();     // wasted, counted while the reader lives
+  reader.reset();  // waits for the fetches still running
+  faulty_->ClearFaults();
+}
+
+}  // namespace
+}  // namespace cairn
