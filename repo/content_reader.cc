@@ -218,7 +218,9 @@ void ContentReader::Finish(Want& w, Result<Plain> r) {
   w.promise->set_value(std::move(r));
 }
 
-void ContentReader::FetchRun(std::vector<Want> wants, bool background) {
+void ContentReader::FetchRun(std::vector<Want> wants, Fetcher by) {
+  const bool background = by != Fetcher::kRead;
+  const uint64_t max_gap = by == Fetcher::kPrefetch ? opts_.max_prefetch_gap_bytes : kMaxGap;
   // The disk cache first: its bytes are authenticated like the store's, and
   // bytes that fail are dropped from it and fetched again.
   if (disk_) {
@@ -252,7 +254,7 @@ void ContentReader::FetchRun(std::vector<Want> wants, bool background) {
     size_t j = k + 1;
     for (; j < wants.size(); ++j) {
       const BlobLocation& l = wants[j].loc;
-      if (l.pack != pack || l.offset < end || l.offset - end > kMaxGap ||
+      if (l.pack != pack || l.offset < end || l.offset - end > max_gap ||
           l.offset + l.length - begin > kMaxGet)
         break;
       end = uint64_t{l.offset} + l.length;
@@ -311,7 +313,7 @@ void ContentReader::FetchRun(std::vector<Want> wants, bool background) {
 
 void ContentReader::Fetch(std::vector<Want> wants, Fetcher by) {
   if (wants.empty()) return;
-  if (by == Fetcher::kRead) return FetchRun(std::move(wants), /*background=*/false);
+  if (by == Fetcher::kRead) return FetchRun(std::move(wants), by);
   {
     std::lock_guard<std::mutex> lock(mu_);
     (by == Fetcher::kPrefetch ? stats_.prefetch_blobs : stats_.readahead_blobs) += wants.size();
@@ -323,13 +325,13 @@ void ContentReader::Fetch(std::vector<Want> wants, Fetcher by) {
     bytes += w.loc.length;
     task.push_back(std::move(w));
     if (bytes >= kTaskBytes) {
-      pool_->Submit([this, t = std::move(task)]() mutable { FetchRun(std::move(t), true); });
+      pool_->Submit([this, by, t = std::move(task)]() mutable { FetchRun(std::move(t), by); });
       task.clear();
       bytes = 0;
     }
   }
   if (!task.empty()) {
-    pool_->Submit([this, t = std::move(task)]() mutable { FetchRun(std::move(t), true); });
+    pool_->Submit([this, by, t = std::move(task)]() mutable { FetchRun(std::move(t), by); });
   }
 }
 

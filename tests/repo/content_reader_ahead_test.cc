@@ -172,6 +172,37 @@ TEST_F(ContentReaderAheadTest, FilesOpenedInOrderAreServedFromRamWithFewGets) {
   EXPECT_TRUE(log_.Errors().empty());
 }
 
+TEST_F(ContentReaderAheadTest, NoGapReadingReadsOnlyTheWantedBlobs) {
+  // Every second file: the GETs must not read the skipped files' blobs
+  // between them (max_prefetch_gap_bytes = 0, as for a local repository).
+  ContentReaderOptions opts;
+  opts.max_prefetch_gap_bytes = 0;
+  ContentReader reader(*repo_, nullptr, opts);
+  auto seq = reader.NewSequence();
+  std::vector<Node> half;
+  for (size_t i = 0; i < kFiles; i += 2) half.push_back(entries_[pos_[i]]);
+  auto upcoming = [&](uint64_t from, const std::function<bool(uint64_t, const Node&)>& fn) {
+    for (uint64_t p = from; p < half.size(); ++p) {
+      if (!fn(p, half[p])) break;
+    }
+    return Status::OK();
+  };
+  uint64_t stored = 0;
+  for (size_t k = 0; k < half.size(); ++k) {
+    auto f = reader.Open(half[k], "/d/" + names_[2 * k]);
+    reader.Opened(*seq, k, half[k], upcoming);
+    std::string buf(contents_[2 * k].size(), '\0');
+    auto got =
+        reader.Read(*f, 0, std::span<uint8_t>(reinterpret_cast<uint8_t*>(buf.data()), buf.size()));
+    ASSERT_TRUE(got) << got.error().message();
+    ASSERT_EQ(buf, contents_[2 * k]);
+    for (const Extent& x : half[k].content) stored += repo_->FindBlob(x.blob)->length;
+  }
+  ContentReaderStats st = reader.stats();
+  EXPECT_EQ(st.prefetch_hits, st.store_blobs);
+  EXPECT_EQ(st.store_bytes, stored) << "no byte of a skipped file was read";
+}
+
 TEST_F(ContentReaderAheadTest, WindowIsBoundedByTheRamCache) {
   ContentReaderOptions opts;
   opts.memory_cache_bytes = 512 << 10;  // caps the window at 128 KiB
