@@ -29,6 +29,11 @@
 // immutable), Corruption/NotFound from a read of damaged data (EIO in the
 // read only; ContentReader logs the file, blob and pack).
 //
+// Read-ahead across files: Open tells the ContentReader that the next files
+// of the opened file's directory (by ordinal, i.e. readdir order) will
+// probably be opened next (ContentReader::Sequence, one per directory for
+// the 64 directories opened most recently); it never fails an open.
+//
 // Thread safety: all methods may be called concurrently. The snapshot view
 // is an immutable object swapped under view_mu_; readers take a shared_ptr.
 #pragma once

@@ -55,7 +55,7 @@ uint64_t ContentReader::AcquireAhead(std::span<const Extent> xs, uint64_t max_by
       if (bytes >= max_bytes) break;
       if (x.hole) continue;
       bytes += x.length;
-      if (ram_.count(x.blob) || inflight_.count(x.blob)) continue;
+      if (RamFindLocked(x.blob) || inflight_.count(x.blob)) continue;  // cached: kept longer
       Want w;
       w.id = x.blob;
       w.promise = std::make_shared<std::promise<Result<Plain>>>();
