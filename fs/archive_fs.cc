@@ -557,7 +557,7 @@ void ArchiveFs::ReadAheadFrom(const Resolved& r) {
   const Id tree = r.parent_tree;
   auto seq = SequenceOf(tree);
   reader_.Opened(
-      *seq, r.ordinal, r.node,
+      *seq, r.ordinal,
       [&](uint64_t from, const std::function<bool(uint64_t, const Node&)>& fn) -> Status {
         Status bad;
         CAIRN_RETURN_IF_ERROR(

@@ -11,6 +11,9 @@ namespace {
 constexpr uint64_t kMaxGet = 8 << 20;            // one ranged GET at most
 constexpr uint64_t kMaxGap = 256 << 10;          // read through gaps this small
 constexpr uint64_t kTaskBytes = 4 << 20;         // stored bytes per read-ahead task
+// Across files: small tasks, taken in file order by the pool's threads, so
+// the next file is ready first and several decode in parallel.
+constexpr uint64_t kPrefetchTaskBytes = 256 << 10;
 constexpr uint64_t kInitialWindow = 1 << 20;     // first read-ahead window
 
 std::string BlobWhere(const Id& blob, const Id& pack) {
@@ -319,12 +322,13 @@ void ContentReader::Fetch(std::vector<Want> wants, Fetcher by) {
     (by == Fetcher::kPrefetch ? stats_.prefetch_blobs : stats_.readahead_blobs) += wants.size();
   }
   // Tasks of ~kTaskBytes each so the window is fetched in parallel.
+  const uint64_t task_bytes = by == Fetcher::kPrefetch ? kPrefetchTaskBytes : kTaskBytes;
   std::vector<Want> task;
   uint64_t bytes = 0;
   for (Want& w : wants) {
     bytes += w.loc.length;
     task.push_back(std::move(w));
-    if (bytes >= kTaskBytes) {
+    if (bytes >= task_bytes) {
       pool_->Submit([this, by, t = std::move(task)]() mutable { FetchRun(std::move(t), by); });
       task.clear();
       bytes = 0;

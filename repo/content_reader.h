@@ -15,12 +15,12 @@
 // come in a sequence and will probably be opened in the order of their
 // positions (fs/ keeps one Sequence per directory being read, positions
 // being entry ordinals; ContentReader knows nothing of directories). When
-// a file of a Sequence is opened, the blobs of that file and of the files
-// after it are fetched into the RAM cache in the background, coalesced by
-// pack like in-file read-ahead, up to a window of bytes that starts at
-// 128 KiB and doubles (up to max_prefetch_bytes, and never more than a
-// quarter of the RAM cache, so what is fetched ahead does not evict what
-// is being read) each time an opened file is one that was fetched ahead.
+// a file of a Sequence is opened, the blobs of the files after it are
+// fetched into the RAM cache in the background (small tasks taken in file
+// order by the fetch threads), coalesced by pack, up to a window of bytes that starts at
+// 128 KiB and doubles (up to max_prefetch_bytes and an eighth of the RAM
+// cache; whole files are scheduled, so what is ahead stays under twice
+// the window and does not evict what is being read) each time an opened file is one that was fetched ahead.
 // An open that goes backwards, or skips files that were fetched ahead,
 // stops (resp. halves) the window. Files fetched ahead and never opened
 // cost the reader "credit": the first open of a new Sequence reads ahead
@@ -73,8 +73,9 @@ struct ContentReaderOptions {
   // memory_cache_bytes, plus read-ahead in flight (<= memory_cache_bytes / 2).
   uint64_t max_pending_cache_writes = 32 << 20;
   // Read-ahead across the files of a Sequence: bytes of the files after
-  // the one opened fetched ahead at most (also capped at a quarter of
-  // memory_cache_bytes); 0 turns it off.
+  // the one opened fetched ahead at most: the window (also capped at an
+  // eighth of memory_cache_bytes; up to twice it may be ahead, as whole
+  // files are fetched); 0 turns it off.
   uint64_t max_prefetch_bytes = 8 << 20;
   // Across files, one ranged GET reads through gaps this small between
   // wanted blobs of a pack. The next files' blobs are often interleaved
@@ -202,11 +203,12 @@ class ContentReader {
   // directory's every entry). An error only ends this round of read-ahead.
   using UpcomingFn = std::function<Status(
       uint64_t from, const std::function<bool(uint64_t pos, const Node& node)>& fn)>;
-  // The file `file` at position pos of seq was opened (the caller reads it
-  // next, probably). Updates the window and schedules fetches of this
-  // file's and the next files' blobs in the background; never blocks on a
-  // fetch and never fails (an open must not fail for read-ahead).
-  void Opened(Sequence& seq, uint64_t pos, const Node& file, const UpcomingFn& upcoming);
+  // The file at position pos of seq was opened (the caller reads it next,
+  // probably, and fetches what of it is not cached itself). Updates the
+  // window and schedules fetches of the next files' blobs in the
+  // background; never blocks on a fetch and never fails (an open must not
+  // fail for read-ahead).
+  void Opened(Sequence& seq, uint64_t pos, const UpcomingFn& upcoming);
 
   // Reads up to out.size() bytes at offset; returns the count (short only at
   // EOF). Holes read as zeros. Every byte returned was authenticated. On a

@@ -67,9 +67,8 @@ uint64_t ContentReader::AcquireAhead(std::span<const Extent> xs, uint64_t max_by
   return bytes;
 }
 
-void ContentReader::Opened(Sequence& seq, uint64_t pos, const Node& file,
-                           const UpcomingFn& upcoming) {
-  const uint64_t cap = std::min(opts_.max_prefetch_bytes, opts_.memory_cache_bytes / 4);
+void ContentReader::Opened(Sequence& seq, uint64_t pos, const UpcomingFn& upcoming) {
+  const uint64_t cap = std::min(opts_.max_prefetch_bytes, opts_.memory_cache_bytes / 8);
   if (cap == 0) return;
   const uint64_t first = std::min(cap, kFirstWindow);
   const bool credit = credit_.load(std::memory_order_relaxed) > 0;
@@ -121,9 +120,8 @@ void ContentReader::Opened(Sequence& seq, uint64_t pos, const Node& file,
     }
     seq.last_pos_ = pos;
     if (seq.window_ > 0) {
-      // This file first: its read follows at once and joins the fetch, which
-      // then shares ranged GETs with the next files.
-      (void)AcquireAhead(file.content, seq.window_, todo);
+      // Not this file: its read follows at once and fetches what is not
+      // cached itself, while the next files are fetched on other threads.
       uint64_t ahead = 0;
       for (const auto& a : seq.ahead_) ahead += a.bytes;
       if (ahead < seq.window_ / 2 && !seq.exhausted_ && seq.ahead_.size() < kMaxFilesAhead) {
@@ -151,7 +149,10 @@ void ContentReader::Opened(Sequence& seq, uint64_t pos, const Node& file,
             seq.exhausted_ = false;
             break;
           }
-          const uint64_t b = AcquireAhead(n.content, seq.window_ - ahead, todo);
+          // Whole files (a file beyond the window: its first window's
+          // worth; in-file read-ahead does the rest once it is read), so
+          // ahead stays under twice the window.
+          const uint64_t b = AcquireAhead(n.content, seq.window_, todo);
           seq.ahead_.push_back({p, b});
           ahead += b;
           ++files;
