@@ -129,6 +129,7 @@ TreeCache::Binding MakeBinding(const Id& snap, uint64_t parent, const Id& parent
 // keeps taking them, so a call neither binds far more than it returns nor
 // takes many small steps through a long listing.
 constexpr std::string_view kSelinuxXattr = "security.selinux";
+constexpr std::string_view kAclXattrPrefix = "system.posix_acl_";
 
 constexpr size_t kReadDirFirstBatch = 32;
 constexpr size_t kReadDirMaxBatch = 1024;
@@ -579,12 +580,25 @@ Result<std::string> ArchiveFs::GetXattr(uint64_t ino, std::string_view name) {
     if (x.name == name) return x.value;
   }
   if (name == kSelinuxXattr) return no_selinux();
+  if (name.starts_with(kAclXattrPrefix) && !kernel_checks_acls_.load()) {
+    const Snapshot* snap = r.view->FindSnapshot(r.snap);
+    if (snap && snap->stats.acl_entries && *snap->stats.acl_entries == 0) {
+      return Err(Status::Unsupported("snapshot " + snap->id.Short() + " holds no POSIX ACLs"));
+    }
+  }
   if (name == "user.cairn.snapshot") return r.snap.Hex();
   if (r.node.type == NodeType::kFile) {
     if (name == "user.cairn.sha256") return r.node.sha256.Hex();
     if (name == "user.cairn.state") return reader_.State(r.node);
   }
   return none();
+}
+
+bool ArchiveFs::MayHoldAcls() {
+  auto view = CurrentView();
+  return std::any_of(view->snaps.begin(), view->snaps.end(), [](const Snapshot& s) {
+    return !s.stats.acl_entries || *s.stats.acl_entries > 0;
+  });
 }
 
 Result<FsStats> ArchiveFs::StatFs() { return CurrentView()->stats; }

@@ -111,7 +111,17 @@ class ArchiveFs {
   // NotFound when the entry has no such attribute; Unsupported for
   // security.selinux when the entry has no stored label (ls -l then stops
   // asking for every file, doc/semantics.md).
+  // A missing system.posix_acl_* answers Unsupported when the entry's
+  // snapshot records no ACL at all (Snapshot::stats.acl_entries == 0) and
+  // the kernel does not check ACLs itself: ls -l then stops asking for every
+  // file's ACL (one round trip each); NotFound otherwise.
   Result<std::string> GetXattr(uint64_t ino, std::string_view name);
+  // Whether some snapshot may hold POSIX ACLs (acl_entries unknown or > 0).
+  bool MayHoldAcls();
+  // Whether the kernel checks POSIX ACLs (FUSE_POSIX_ACL). It treats
+  // "not supported" from an ACL read as an error in its permission checks,
+  // so while this is true (the default) a missing ACL is always NotFound.
+  void SetKernelChecksAcls(bool on) { kernel_checks_acls_.store(on); }
   Result<std::vector<std::string>> ListXattr(uint64_t ino);
   Result<FsStats> StatFs();
   // Stored inodes live in LMDB, not RAM, so forgetting frees nothing.
@@ -166,6 +176,7 @@ class ArchiveFs {
   std::mutex refresh_mu_;  // one refresh at a time; taken before view_mu_
   std::atomic<int64_t> last_attempt_ns_{0};  // monotonic time of the last refresh try
   std::atomic<int64_t> last_release_ns_{0};  // monotonic time of the last page release
+  std::atomic<bool> kernel_checks_acls_{true};
 
   std::mutex decode_mu_;  // guards decoding_
   std::condition_variable decode_cv_;

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -302,6 +304,61 @@ TEST_F(ArchiveFsTest, MissingSelinuxLabelIsUnsupportedNotAbsent) {
     ASSERT_TRUE(label) << label.error().message();
     EXPECT_EQ(label->substr(0, 25), "system_u:object_r:f1_t:s0");
   }
+}
+
+// A snapshot that records no ACL answers "not supported" for a missing ACL
+// once the kernel does not check ACLs (ls -l then stops asking for every
+// file); while it does, and for a file that has an ACL, the answer is as
+// usual.
+TEST_F(ArchiveFsTest, MissingAclIsUnsupportedOnlyInAnAclFreeSnapshot) {
+  Snapshot s = Backup(store_);
+  ASSERT_TRUE(s.stats.acl_entries.has_value());
+  EXPECT_EQ(*s.stats.acl_entries, 0u);
+  Mounted m = Mount(store_, root_ + "/trees");
+  EXPECT_FALSE(m.fs->MayHoldAcls());
+  auto hello = Walk(*m.fs, InSnap(s, "hello.txt"));
+  ASSERT_TRUE(hello);
+  for (const char* name : {"system.posix_acl_access", "system.posix_acl_default"}) {
+    auto v = m.fs->GetXattr(hello->ino, name);
+    ASSERT_FALSE(v);
+    EXPECT_TRUE(v.error().Is(ErrorCode::kNotFound)) << name << ": " << v.error().message();
+  }
+  m.fs->SetKernelChecksAcls(false);
+  for (const char* name : {"system.posix_acl_access", "system.posix_acl_default"}) {
+    auto v = m.fs->GetXattr(hello->ino, name);
+    ASSERT_FALSE(v);
+    EXPECT_TRUE(v.error().Is(ErrorCode::kUnsupported)) << name << ": " << v.error().message();
+  }
+  auto other = m.fs->GetXattr(hello->ino, "user.nothing");
+  ASSERT_FALSE(other);
+  EXPECT_TRUE(other.error().Is(ErrorCode::kNotFound));
+
+  // A snapshot with an ACL: the mount may hold ACLs, and missing ones are
+  // "no such attribute" even with the kernel not checking.
+  const std::string acl_file = src_ + "/sub/deeper/one";
+  // user::rw-, user:nobody(65534):r--, group::---, mask::r--, other::---
+  const uint8_t acl[] = {2, 0, 0, 0,  1, 0, 6, 0, 0xff, 0xff, 0xff, 0xff,
+                         2, 0, 4, 0, 0xfe, 0xff, 0, 0,  4, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,
+                         0x10, 0, 4, 0, 0xff, 0xff, 0xff, 0xff,  0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff};
+  if (setxattr(acl_file.c_str(), "system.posix_acl_access", acl, sizeof(acl), 0) != 0) {
+    GTEST_SKIP() << "cannot set a POSIX ACL here: " << strerror(errno);
+  }
+  Snapshot with = Backup(store_);
+  ASSERT_TRUE(with.stats.acl_entries.has_value());
+  EXPECT_EQ(*with.stats.acl_entries, 1u);
+  Mounted m2 = Mount(store_, root_ + "/trees2");
+  EXPECT_TRUE(m2.fs->MayHoldAcls());
+  m2.fs->SetKernelChecksAcls(false);
+  auto hello2 = Walk(*m2.fs, InSnap(with, "hello.txt"));
+  ASSERT_TRUE(hello2);
+  auto v = m2.fs->GetXattr(hello2->ino, "system.posix_acl_access");
+  ASSERT_FALSE(v);
+  EXPECT_TRUE(v.error().Is(ErrorCode::kNotFound)) << v.error().message();
+  auto one = Walk(*m2.fs, InSnap(with, "sub/deeper/one"));
+  ASSERT_TRUE(one);
+  auto got = m2.fs->GetXattr(one->ino, "system.posix_acl_access");
+  ASSERT_TRUE(got) << got.error().message();
+  EXPECT_EQ(got->size(), sizeof(acl));
 }
 
 // A directory's entries get consecutive numbers in name order, whichever
