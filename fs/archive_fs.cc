@@ -164,7 +164,13 @@ ArchiveFs::ArchiveFs(Repository& repo, TreeCache& trees, ContentReader& reader,
       reader_(reader),
       opts_(opts),
       log_(repo.logger()),
-      codecs_([&repo] { return repo.NewCodec(); }) {}
+      codecs_([&repo] { return repo.NewCodec(); }) {
+  if (opts_.prefetch_threads > 0 && opts_.prefetch_depth > 0) {
+    // 64k jobs of ~100 bytes: a bounded few MB even on a huge tree.
+    prefetch_ = std::make_unique<TreePrefetcher>(
+        opts_.prefetch_threads, 65536, [this](const TreePrefetcher::Job& j) { PrefetchDir(j); });
+  }
+}
 
 ArchiveFs::~ArchiveFs() = default;
 
@@ -240,7 +246,7 @@ void ArchiveFs::MaybeReleasePages() {
   malloc_trim(0);
 }
 
-Status ArchiveFs::EnsureDir(const Id& tree) {
+Status ArchiveFs::EnsureDir(const Id& tree, bool quiet) {
   if (trees_.DirCount(tree)) return Status::OK();
   {
     std::unique_lock<std::mutex> lock(decode_mu_);
@@ -287,9 +293,23 @@ Status ArchiveFs::EnsureDir(const Id& tree) {
   decode_cv_.notify_all();
   if (!s.ok()) {
     s = s.WithContext("directory tree " + tree.Short());
-    log_.Error("mount: {}", s.message());
+    if (!quiet) log_.Error("mount: {}", s.message());
   }
   return s;
+}
+
+void ArchiveFs::PrefetchDir(const TreePrefetcher::Job& job) {
+  if (trees_.DirCount(job.tree)) return;  // listed, or prefetched, already
+  if (!EnsureDir(job.tree, /*quiet=*/true).ok()) return;
+  prefetched_.fetch_add(1, std::memory_order_relaxed);
+  Dir d;
+  d.ino = job.ino;
+  d.snap = job.snap;
+  d.tree = job.tree;
+  d.parent = job.parent;
+  std::vector<TreePrefetcher::Job> subdirs;
+  if (!BindAll(d, job.depth > 1 ? &subdirs : nullptr, job.depth - 1).ok()) return;
+  prefetch_->Push(std::move(subdirs));
 }
 
 Result<ArchiveFs::Resolved> ArchiveFs::Resolve(uint64_t ino) {
@@ -453,10 +473,12 @@ Result<std::vector<FsDirEntry>> ArchiveFs::StoredEntries(const Dir& d, uint64_t 
   return out;
 }
 
-Status ArchiveFs::BindAll(const Dir& d) {
+Status ArchiveFs::BindAll(const Dir& d, std::vector<TreePrefetcher::Job>* subdirs, int depth) {
   constexpr size_t kChunk = 8192;
+  const size_t first_subdir = subdirs ? subdirs->size() : 0;
   for (uint64_t from = 0;;) {
     std::vector<TreeCache::Binding> bs;
+    std::vector<std::pair<size_t, Id>> dirs;  // index in bs, subtree
     Status decode_error;
     CAIRN_RETURN_IF_ERROR(trees_.ScanDir(d.tree, from, [&](uint64_t ord, std::string_view name,
                                                             ByteView value) {
@@ -465,15 +487,23 @@ Status ArchiveFs::BindAll(const Dir& d) {
         decode_error = decoded.error();
         return false;
       }
+      if (subdirs && decoded->first.type == NodeType::kDir) {
+        dirs.emplace_back(bs.size(), decoded->first.subtree);
+      }
       bs.push_back(MakeBinding(d.snap, d.ino, d.tree, decoded->first, ord));
       from = ord + 1;
       return bs.size() < kChunk;
     }));
     CAIRN_RETURN_IF_ERROR(decode_error);
     CAIRN_RETURN_IF_ERROR(trees_.Bind(bs));
+    for (const auto& [i, subtree] : dirs) {
+      subdirs->push_back(TreePrefetcher::Job{d.snap, bs[i].ino, d.ino, subtree, depth});
+    }
     MaybeReleasePages();
-    if (bs.size() < kChunk) return Status::OK();
+    if (bs.size() < kChunk) break;
   }
+  if (subdirs) std::reverse(subdirs->begin() + static_cast<ptrdiff_t>(first_subdir), subdirs->end());
+  return Status::OK();
 }
 
 Status ArchiveFs::ReadDir(uint64_t ino, uint64_t offset,
@@ -506,7 +536,11 @@ Status ArchiveFs::ReadDir(uint64_t ino, uint64_t offset,
   }
   CAIRN_RETURN_IF_ERROR(EnsureDir(d.tree));
   MaybeReleasePages();
-  if (offset == 0) CAIRN_RETURN_IF_ERROR(BindAll(d));
+  if (offset == 0) {
+    std::vector<TreePrefetcher::Job> subdirs;
+    CAIRN_RETURN_IF_ERROR(BindAll(d, prefetch_ ? &subdirs : nullptr, opts_.prefetch_depth));
+    if (prefetch_) prefetch_->Push(std::move(subdirs));
+  }
   for (size_t n = kReadDirFirstBatch;; n = std::min(n * 4, kReadDirMaxBatch)) {
     CAIRN_ASSIGN_OR_RETURN(auto batch, StoredEntries(d, from, n));
     for (const auto& e : batch) {

@@ -10,12 +10,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "repo/backup.h"
 #include "repo/crypto.h"
@@ -90,7 +92,8 @@ class ArchiveFsTest : public ::testing::Test {
     EXPECT_TRUE(b) << b.error().message();
     return b->snapshot;
   }
-  Mounted Mount(ObjectStore& store, const std::string& trees_dir, int64_t refresh_ns = 30e9) {
+  Mounted Mount(ObjectStore& store, const std::string& trees_dir, int64_t refresh_ns = 30e9,
+                size_t prefetch_threads = 1) {
     Mounted m;
     auto repo = Repository::Open(std::make_unique<Borrowed>(store), "pw", Options());
     EXPECT_TRUE(repo) << repo.error().message();
@@ -101,6 +104,7 @@ class ArchiveFsTest : public ::testing::Test {
     m.reader = std::make_unique<ContentReader>(*m.repo, nullptr, ContentReaderOptions{});
     ArchiveFsOptions fo;
     fo.refresh_interval_ns = refresh_ns;
+    fo.prefetch_threads = prefetch_threads;
     auto fs = ArchiveFs::Create(*m.repo, *m.trees, *m.reader, fo);
     EXPECT_TRUE(fs) << fs.error().message();
     m.fs = std::move(*fs);
@@ -359,6 +363,41 @@ TEST_F(ArchiveFsTest, MissingAclIsUnsupportedOnlyInAnAclFreeSnapshot) {
   auto got = m2.fs->GetXattr(one->ino, "system.posix_acl_access");
   ASSERT_TRUE(got) << got.error().message();
   EXPECT_EQ(got->size(), sizeof(acl));
+}
+
+// Listing a directory decodes its subdirectories (two levels) in the
+// background, so a walker's next listings find them decoded; with no
+// prefetch threads nothing is decoded ahead.
+TEST_F(ArchiveFsTest, ListingADirectoryDecodesItsSubdirectoriesAhead) {
+  std::filesystem::create_directories(src_ + "/sub/deeper/deepest/bottom");
+  Write("sub/deeper/deepest/bottom/leaf", "leaf");
+  Snapshot s = Backup(store_);
+  for (size_t threads : {size_t{0}, size_t{1}}) {
+    SCOPED_TRACE(threads);
+    Mounted m = Mount(store_, root_ + "/trees" + std::to_string(threads), 30e9, threads);
+    auto top = Walk(*m.fs, "snapshots/" + SnapshotDirName(s) + src_);
+    ASSERT_TRUE(top) << top.error().message();
+    auto names = Names(*m.fs, top->ino);  // lists src: sub is queued, 2 levels
+    EXPECT_NE(std::find(names.begin(), names.end(), "sub"), names.end());
+    if (threads == 0) {
+      EXPECT_EQ(m.fs->prefetched_dirs(), 0u);
+    } else {
+      // sub and sub/deeper; not sub/deeper/deepest (beyond the depth).
+      for (int i = 0; i < 500 && m.fs->prefetched_dirs() < 2; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      EXPECT_EQ(m.fs->prefetched_dirs(), 2u);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      EXPECT_EQ(m.fs->prefetched_dirs(), 2u) << "decoded beyond the depth budget";
+    }
+    // Prefetched or not, the walk sees the same tree and the same numbers.
+    auto leaf = Walk(*m.fs, InSnap(s, "sub/deeper/deepest/bottom/leaf"));
+    ASSERT_TRUE(leaf) << leaf.error().message();
+    auto deeper = Walk(*m.fs, InSnap(s, "sub/deeper"));
+    ASSERT_TRUE(deeper);
+    EXPECT_EQ(Names(*m.fs, deeper->ino),
+              (std::vector<std::string>{".", "..", "deepest", "one"}));
+  }
 }
 
 // A directory's entries get consecutive numbers in name order, whichever
