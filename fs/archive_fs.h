@@ -173,9 +173,9 @@ class ArchiveFs {
   Status BindAll(const Dir& d, std::vector<TreePrefetcher::Job>* subdirs = nullptr,
                  int depth = 0);
   FsAttr AttrOf(const Resolved& r) const;
-  // At most every 50 ms (called from lookup, getattr, readdir and open):
+  // At most every 20 ms (called from lookup, getattr, readdir and open):
   // drops the daemon's mappings of LMDB pages (they stay in the page
-  // cache) and trims malloc's free memory, so the RSS does not grow with
+  // cache) and every 200 ms trims malloc's free memory, so the RSS does not grow with
   // the trees walked.
   void MaybeReleasePages();
 
@@ -191,6 +191,7 @@ class ArchiveFs {
   std::mutex refresh_mu_;  // one refresh at a time; taken before view_mu_
   std::atomic<int64_t> last_attempt_ns_{0};  // monotonic time of the last refresh try
   std::atomic<int64_t> last_release_ns_{0};  // monotonic time of the last page release
+  std::atomic<int64_t> last_trim_ns_{0};     // ... and of the last malloc_trim
   std::atomic<bool> kernel_checks_acls_{true};
 
   std::mutex decode_mu_;  // guards decoding_
