@@ -170,8 +170,10 @@ class ArchiveFs {
   // transaction per 25-entry readdir call would touch a page per entry.
   // When subdirs is given, adds a prefetch job of depth `depth` for every
   // subdirectory, last name first (the prefetcher runs the last one first).
+  // When listing is given, it gets every entry with its attributes (for a
+  // directory small enough to hold in memory: ReadDir answers from it).
   Status BindAll(const Dir& d, std::vector<TreePrefetcher::Job>* subdirs = nullptr,
-                 int depth = 0);
+                 int depth = 0, std::vector<FsDirEntry>* listing = nullptr);
   FsAttr AttrOf(const Resolved& r) const;
   // At most every 20 ms (called from lookup, getattr, readdir and open):
   // drops the daemon's mappings of LMDB pages (they stay in the page
