@@ -43,13 +43,13 @@ uint32_t TypeBits(NodeType t);
 TreeCache::Binding MakeBinding(const Id& snap, uint64_t parent, const Id& parent_tree,
                                const Node& n, uint64_t ordinal);
 
+inline constexpr std::string_view kSelinuxXattr = "security.selinux";
+inline constexpr std::string_view kAclXattrPrefix = "system.posix_acl_";
+
 // Entries decoded and bound per step of a stored readdir: small first (the
 // kernel's readdirplus buffer takes ~25 entries), growing while the caller
 // keeps taking them, so a call neither binds far more than it returns nor
 // takes many small steps through a long listing.
-inline constexpr std::string_view kSelinuxXattr = "security.selinux";
-inline constexpr std::string_view kAclXattrPrefix = "system.posix_acl_";
-
 inline constexpr size_t kReadDirFirstBatch = 32;
 inline constexpr size_t kReadDirMaxBatch = 1024;
 
