@@ -70,12 +70,14 @@ Result<std::unique_ptr<CacheDb>> CacheDb::Open(const std::string& dir, uint64_t 
     return Err(st);
   }
   AvoidHugePageMappings(dir + "/data.mdb");  // scattered lookups map 4 KiB pages, not 2 MiB
-  return std::unique_ptr<CacheDb>(new CacheDb(dir, env, dbis[0], dbis[1], dbis[2], dbis[3]));
+  std::unique_ptr<CacheDb> db(new CacheDb(dir, env, dbis[0], dbis[1], dbis[2], dbis[3]));
+  db->map_ = FileMappings(dir + "/data.mdb");
+  return db;
 }
 
 CacheDb::~CacheDb() { mdb_env_close(env_); }
 
-void CacheDb::ReleaseMappedPages() const { ReleaseFileMappings(dir_ + "/data.mdb"); }
+void CacheDb::ReleaseMappedPages() const { map_.Release(); }
 
 std::optional<BlobLocation> CacheDb::FindBlob(const Id& id) const {
   Txn txn(env_, false);

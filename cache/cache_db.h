@@ -25,6 +25,7 @@
 
 #include "common/bytes.h"
 #include "common/id.h"
+#include "common/mapped_pages.h"
 #include "common/status.h"
 
 struct MDB_env;
@@ -99,6 +100,7 @@ class CacheDb {
   std::string dir_;
   MDB_env* env_;
   unsigned blobs_, packs_, segments_, snapshots_;  // MDB_dbi handles
+  FileMappings map_;  // env_'s map of data.mdb
 };
 
 // The default cache directory for a repository id:

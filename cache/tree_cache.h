@@ -36,6 +36,7 @@
 
 #include "common/bytes.h"
 #include "common/id.h"
+#include "common/mapped_pages.h"
 #include "common/status.h"
 
 struct MDB_env;
@@ -110,6 +111,7 @@ class TreeCache {
   std::string dir_;
   MDB_env* env_;
   unsigned dirs_, entries_, names_, inodes_;  // MDB_dbi handles
+  FileMappings map_;  // env_'s map of data.mdb
 };
 
 }  // namespace cairn

@@ -1,6 +1,8 @@
 #include "common/mapped_pages.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -11,7 +13,9 @@ namespace cairn {
 
 namespace {
 
-void AdviseMappings(const std::string& path, int advice) {
+// Calls fn(start, length) for every shared mapping of path.
+template <class Fn>
+void ForEachSharedMapping(const std::string& path, Fn&& fn) {
   std::error_code ec;
   std::string want = std::filesystem::weakly_canonical(path, ec).string();
   if (ec) want = path;
@@ -30,9 +34,15 @@ void AdviseMappings(const std::string& path, int advice) {
     std::string name(line + name_at);
     while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
     if (name != want || perms[3] != 's') continue;
-    madvise(reinterpret_cast<void*>(static_cast<uintptr_t>(start)), end - start, advice);
+    fn(static_cast<uintptr_t>(start), static_cast<size_t>(end - start));
   }
   fclose(f);
+}
+
+void AdviseMappings(const std::string& path, int advice) {
+  ForEachSharedMapping(path, [&](uintptr_t start, size_t len) {
+    madvise(reinterpret_cast<void*>(start), len, advice);
+  });
 }
 
 }  // namespace
@@ -40,5 +50,28 @@ void AdviseMappings(const std::string& path, int advice) {
 void ReleaseFileMappings(const std::string& path) { AdviseMappings(path, MADV_DONTNEED); }
 
 void AvoidHugePageMappings(const std::string& path) { AdviseMappings(path, MADV_NOHUGEPAGE); }
+
+uint64_t ResidentBytes() {
+  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[128];
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  unsigned long size = 0, resident = 0;
+  if (sscanf(buf, "%lu %lu", &size, &resident) != 2) return 0;
+  return uint64_t{resident} * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+FileMappings::FileMappings(const std::string& path) {
+  ForEachSharedMapping(path, [&](uintptr_t start, size_t len) { ranges_.emplace_back(start, len); });
+}
+
+void FileMappings::Release() const {
+  for (const auto& [start, len] : ranges_) {
+    madvise(reinterpret_cast<void*>(start), len, MADV_DONTNEED);
+  }
+}
 
 }  // namespace cairn

@@ -2,7 +2,11 @@
 // pages a walk touched stay in the page cache but leave the process's RSS).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace cairn {
 
@@ -18,5 +22,24 @@ void ReleaseFileMappings(const std::string& path);
 // in an LMDB map adds 2 MiB to the RSS instead of 4-64 KiB. Call once the
 // map exists (after mdb_env_open). Best effort, like ReleaseFileMappings.
 void AvoidHugePageMappings(const std::string& path);
+
+// This process's resident set in bytes (/proc/self/statm; a few
+// microseconds), 0 when unknown.
+uint64_t ResidentBytes();
+
+// The shared mappings of one file, found once in /proc/self/maps (for an
+// LMDB map: right after mdb_env_open; LMDB never moves its map while the
+// map size stays). Release() is ReleaseFileMappings without the lookup:
+// one madvise per mapping, a few microseconds, cheap enough to call after
+// every large operation. Empty (Release does nothing) when not mapped.
+class FileMappings {
+ public:
+  FileMappings() = default;
+  explicit FileMappings(const std::string& path);
+  void Release() const;
+
+ private:
+  std::vector<std::pair<uintptr_t, size_t>> ranges_;
+};
 
 }  // namespace cairn

@@ -9,154 +9,12 @@
 #include "common/clock.h"
 #include "common/coding.h"
 #include "common/hex.h"
+#include "common/mapped_pages.h"
+#include "fs/archive_fs_internal.h"
 
 namespace cairn {
 
-namespace {
-
-// Locator of a stored inode (TreeCache inodes table):
-//   kind u8 (1 = stored snapshot entry; the head/ issue adds staged kinds)
-//   | snapshot id (32) | parent inode fixed64 | parent tree id (32) | name
-constexpr uint8_t kStoredEntry = 1;
-
-struct Locator {
-  Id snap;
-  uint64_t parent = 0;
-  Id parent_tree;
-  std::string name;
-};
-
-Bytes EncodeLocator(const Id& snap, uint64_t parent, const Id& parent_tree,
-                    std::string_view name) {
-  Bytes b;
-  b.push_back(kStoredEntry);
-  Append(b, snap.view());
-  PutFixed64(b, parent);
-  Append(b, parent_tree.view());
-  Append(b, AsBytes(name));
-  return b;
-}
-
-std::optional<Locator> DecodeLocator(ByteView b) {
-  if (b.size() < 1 + 32 + 8 + 32 + 1 || b[0] != kStoredEntry) return std::nullopt;
-  Locator l;
-  l.snap = Id::FromView(b.subspan(1, 32));
-  l.parent = DecodeFixed64(b.data() + 33);
-  l.parent_tree = Id::FromView(b.subspan(41, 32));
-  l.name = std::string(AsChars(b.subspan(73)));
-  return l;
-}
-
-// A decoded entry in TreeCache: stored bytes fixed64 | a one-node tree leaf.
-Bytes EncodeEntry(const Node& n, uint64_t stored_bytes) {
-  Bytes v;
-  PutFixed64(v, stored_bytes);
-  TreeBlob leaf;
-  leaf.nodes.push_back(n);
-  Append(v, EncodeTreeBlob(leaf));
-  return v;
-}
-
-Result<std::pair<Node, uint64_t>> DecodeEntry(ByteView v, std::string_view name) {
-  auto bad = [&] {
-    return Err(Status::Corruption("tree cache: entry " + std::string(name) +
-                                  " is damaged; remove the cache with `cairn cache clear`"));
-  };
-  if (v.size() < 8) return bad();
-  auto blob = DecodeTreeBlob(v.subspan(8));
-  if (!blob || blob->is_index || blob->nodes.size() != 1) return bad();
-  return std::make_pair(std::move(blob->nodes[0]), DecodeFixed64(v.data()));
-}
-
-uint32_t TypeBits(NodeType t) {
-  switch (t) {
-    case NodeType::kFile: return S_IFREG;
-    case NodeType::kDir: return S_IFDIR;
-    case NodeType::kSymlink: return S_IFLNK;
-    case NodeType::kFifo: return S_IFIFO;
-    case NodeType::kSocket: return S_IFSOCK;
-    case NodeType::kCharDev: return S_IFCHR;
-    case NodeType::kBlockDev: return S_IFBLK;
-  }
-  return S_IFREG;
-}
-
-// Inode binding of a stored node below parent: hardlinked files by
-// (snapshot, device, inode) so the group shares one number, the rest by
-// (snapshot, parent inode, name), i.e. by path.
-//
-// The preferred number of a path-bound entry is its directory's base plus
-// its ordinal: the base is a hash of (snapshot, parent inode) with the low
-// kOrdinalBits clear, so one directory's numbers are consecutive and its
-// records sit on adjacent pages of the inode table. A walk, readdir or
-// `ls -l` of a directory then maps a few pages per thousand entries instead
-// of one page per entry scattered over the whole table (DESIGN.md: flat
-// memory). A directory of more than 2^kOrdinalBits entries runs into the
-// next base; linear probing in TreeCache::Bind keeps every number unique.
-constexpr int kOrdinalBits = 20;
-
-uint64_t DirBase(std::string_view sid, ByteView parent) {
-  return HashIno({"D", sid, AsChars(parent)}) & ~((uint64_t{1} << kOrdinalBits) - 1);
-}
-
-TreeCache::Binding MakeBinding(const Id& snap, uint64_t parent, const Id& parent_tree,
-                               const Node& n, uint64_t ordinal) {
-  TreeCache::Binding b;
-  b.locator = EncodeLocator(snap, parent, parent_tree, n.name);
-  std::string_view sid = AsChars(snap.view());
-  if (n.type == NodeType::kFile && n.nlink > 1) {
-    Bytes dev_ino;
-    PutFixed64(dev_ino, n.device);
-    PutFixed64(dev_ino, n.inode);
-    b.identity.push_back('H');
-    Append(b.identity, snap.view());
-    Append(b.identity, dev_ino);
-    b.wanted = HashIno({"H", sid, AsChars(dev_ino)});
-  } else {
-    Bytes par;
-    PutFixed64(par, parent);
-    b.identity.push_back('P');
-    Append(b.identity, snap.view());
-    Append(b.identity, par);
-    Append(b.identity, AsBytes(n.name));
-    b.wanted = DirBase(sid, par) + ordinal;
-  }
-  return b;
-}
-
-// Entries decoded and bound per step of a stored readdir: small first (the
-// kernel's readdirplus buffer takes ~25 entries), growing while the caller
-// keeps taking them, so a call neither binds far more than it returns nor
-// takes many small steps through a long listing.
-constexpr std::string_view kSelinuxXattr = "security.selinux";
-
-constexpr size_t kReadDirFirstBatch = 32;
-constexpr size_t kReadDirMaxBatch = 1024;
-
-}  // namespace
-
-// What an inode is: a synthetic node of the view, or a stored node.
-struct ArchiveFs::Resolved {
-  uint64_t ino = 0;
-  std::shared_ptr<const SnapshotView> view;  // keeps synth alive
-  const SynthNode* synth = nullptr;
-  Id snap;  // stored: the snapshot it belongs to
-  uint64_t parent = 0;
-  Id parent_tree;        // stored: the directory tree holding the entry
-  uint64_t ordinal = 0;  // stored: its position in that directory
-  Node node;
-  uint64_t stored_bytes = 0;
-};
-
-// A directory whose entries come from a tree (snapshot roots and stored
-// directories) or from the view (synthetic directories).
-struct ArchiveFs::Dir {
-  uint64_t ino = 0;
-  std::shared_ptr<const SnapshotView> view;
-  const SynthNode* synth = nullptr;  // synthetic
-  Id snap, tree;                     // from a tree
-  uint64_t parent = kRootIno;        // for ".."
-};
+using namespace archive_internal;  // NOLINT: this file is its user
 
 ArchiveFs::ArchiveFs(Repository& repo, TreeCache& trees, ContentReader& reader,
                      const ArchiveFsOptions& opts)
@@ -165,7 +23,13 @@ ArchiveFs::ArchiveFs(Repository& repo, TreeCache& trees, ContentReader& reader,
       reader_(reader),
       opts_(opts),
       log_(repo.logger()),
-      codecs_([&repo] { return repo.NewCodec(); }) {}
+      codecs_([&repo] { return repo.NewCodec(); }) {
+  if (opts_.prefetch_threads > 0 && opts_.prefetch_depth > 0) {
+    // 64k jobs of ~100 bytes: a bounded few MB even on a huge tree.
+    prefetch_ = std::make_unique<TreePrefetcher>(
+        opts_.prefetch_threads, 65536, [this](const TreePrefetcher::Job& j) { PrefetchDir(j); });
+  }
+}
 
 ArchiveFs::~ArchiveFs() = default;
 
@@ -228,69 +92,29 @@ void ArchiveFs::MaybeRefresh() {
 }
 
 void ArchiveFs::MaybeReleasePages() {
-  // A sweep costs ~0.1 ms (read /proc/self/maps, one madvise per map); a
-  // cold walk maps tens of MB of written tree-cache pages per 250 ms.
-  constexpr int64_t kInterval = 200'000'000;
+  // Every 20 ms the resident set is checked (/proc/self/statm, a few
+  // microseconds); above kResidentBudget the LMDB maps are dropped (one
+  // madvise each). A cold walk with the tree prefetch maps tens of MB of
+  // tree-cache pages per 200 ms; dropping them more often than needed
+  // costs re-faults of the B-trees' hot pages (a cold find of 13k
+  // directories: 3.3 s with a sweep every 200 ms, 3.5-4.3 s every 20 ms),
+  // dropping them every 200 ms let a 1M-file walk reach 188 MB.
+  constexpr int64_t kInterval = 20'000'000;
+  constexpr uint64_t kResidentBudget = 80 << 20;
+  constexpr int64_t kTrimInterval = 200'000'000;
   int64_t now = MonotonicNs();
   int64_t last = last_release_ns_.load();
   if (now - last < kInterval || !last_release_ns_.compare_exchange_strong(last, now)) return;
+  if (ResidentBytes() < kResidentBudget) return;
   trees_.ReleaseMappedPages();
   repo_.cache().ReleaseMappedPages();
   // Memory freed by other threads' work (FUSE buffers, decoded batches)
-  // stays in glibc's per-thread arenas until trimmed.
-  malloc_trim(0);
-}
-
-Status ArchiveFs::EnsureDir(const Id& tree) {
-  if (trees_.DirCount(tree)) return Status::OK();
-  {
-    std::unique_lock<std::mutex> lock(decode_mu_);
-    decode_cv_.wait(lock, [&] {
-      return std::find(decoding_.begin(), decoding_.end(), tree) == decoding_.end();
-    });
-    if (trees_.DirCount(tree)) return Status::OK();
-    decoding_.push_back(tree);
+  // stays in glibc's per-thread arenas until trimmed (walks every arena:
+  // less often).
+  int64_t trimmed = last_trim_ns_.load();
+  if (now - trimmed >= kTrimInterval && last_trim_ns_.compare_exchange_strong(trimmed, now)) {
+    malloc_trim(0);
   }
-  // Blobs are loaded (maybe from S3) before the write transaction opens, so
-  // other threads' inode bindings never wait on the network.
-  constexpr size_t kReleaseEvery = 256;
-  std::vector<std::pair<std::string, Bytes>> entries;
-  auto codec = codecs_.Acquire();
-  Status s = ForEachNode(tree, repo_.TreeLoader(*codec), [&](Node&& n) -> Status {
-    uint64_t stored = 0;
-    for (const Extent& x : n.content) {
-      if (x.hole) continue;
-      if (auto loc = repo_.FindBlob(x.blob)) stored += loc->length;
-    }
-    entries.emplace_back(n.name, EncodeEntry(n, stored));
-    // FindBlob lands on a random page of the blob index each time, and the
-    // kernel maps 64 KiB around every fault: a few thousand lookups map the
-    // whole index. Dropping those mappings every kReleaseEvery entries
-    // (~0.1 ms each) caps what one decode adds to the RSS at ~16 MiB.
-    if (entries.size() % kReleaseEvery == 0) repo_.cache().ReleaseMappedPages();
-    return Status::OK();
-  });
-  if (s.ok()) {
-    s = trees_.PutDir(tree, [&](const TreeCache::AddEntryFn& add) -> Status {
-      for (const auto& [name, value] : entries) CAIRN_RETURN_IF_ERROR(add(name, value));
-      return Status::OK();
-    });
-  }
-  if (entries.size() >= kReleaseEvery) repo_.cache().ReleaseMappedPages();
-  // The decoded entries (~200 bytes each) were freed into this thread's
-  // malloc arena, which keeps them: give a large directory's back now.
-  if (entries.size() >= 4096) malloc_trim(0);
-  MaybeReleasePages();
-  {
-    std::lock_guard<std::mutex> lock(decode_mu_);
-    decoding_.erase(std::find(decoding_.begin(), decoding_.end(), tree));
-  }
-  decode_cv_.notify_all();
-  if (!s.ok()) {
-    s = s.WithContext("directory tree " + tree.Short());
-    log_.Error("mount: {}", s.message());
-  }
-  return s;
 }
 
 Result<ArchiveFs::Resolved> ArchiveFs::Resolve(uint64_t ino) {
@@ -420,106 +244,6 @@ Result<FsAttr> ArchiveFs::Lookup(uint64_t parent, std::string_view name) {
   return AttrOf(r);
 }
 
-Result<std::vector<FsDirEntry>> ArchiveFs::StoredEntries(const Dir& d, uint64_t from, size_t max) {
-  std::vector<Resolved> rs;
-  std::vector<uint64_t> ordinals;
-  Status decode_error;
-  CAIRN_RETURN_IF_ERROR(trees_.ScanDir(d.tree, from, [&](uint64_t ord, std::string_view name,
-                                                          ByteView value) {
-    auto decoded = DecodeEntry(value, name);
-    if (!decoded) {
-      decode_error = decoded.error();
-      return false;
-    }
-    Resolved r;
-    r.snap = d.snap;
-    r.node = std::move(decoded->first);
-    r.stored_bytes = decoded->second;
-    rs.push_back(std::move(r));
-    ordinals.push_back(ord);
-    return rs.size() < max;
-  }));
-  CAIRN_RETURN_IF_ERROR(decode_error);
-  std::vector<TreeCache::Binding> bs;
-  bs.reserve(rs.size());
-  for (size_t i = 0; i < rs.size(); ++i) {
-    bs.push_back(MakeBinding(d.snap, d.ino, d.tree, rs[i].node, ordinals[i]));
-  }
-  CAIRN_RETURN_IF_ERROR(trees_.Bind(bs));
-  std::vector<FsDirEntry> out(rs.size());
-  for (size_t i = 0; i < rs.size(); ++i) {
-    rs[i].ino = bs[i].ino;
-    out[i].name = rs[i].node.name;
-    out[i].attr = AttrOf(rs[i]);
-    out[i].next_offset = ordinals[i] + 3;
-  }
-  return out;
-}
-
-Status ArchiveFs::BindAll(const Dir& d) {
-  constexpr size_t kChunk = 8192;
-  for (uint64_t from = 0;;) {
-    std::vector<TreeCache::Binding> bs;
-    Status decode_error;
-    CAIRN_RETURN_IF_ERROR(trees_.ScanDir(d.tree, from, [&](uint64_t ord, std::string_view name,
-                                                            ByteView value) {
-      auto decoded = DecodeEntry(value, name);
-      if (!decoded) {
-        decode_error = decoded.error();
-        return false;
-      }
-      bs.push_back(MakeBinding(d.snap, d.ino, d.tree, decoded->first, ord));
-      from = ord + 1;
-      return bs.size() < kChunk;
-    }));
-    CAIRN_RETURN_IF_ERROR(decode_error);
-    CAIRN_RETURN_IF_ERROR(trees_.Bind(bs));
-    MaybeReleasePages();
-    if (bs.size() < kChunk) return Status::OK();
-  }
-}
-
-Status ArchiveFs::ReadDir(uint64_t ino, uint64_t offset,
-                          const std::function<bool(const FsDirEntry&)>& fn) {
-  if (ino == kSnapshotsIno || ino == kRootIno) MaybeRefresh();
-  CAIRN_ASSIGN_OR_RETURN(Dir d, DirOf(ino));
-  FsDirEntry dot;
-  dot.attr.mode = S_IFDIR | 0555;
-  if (offset == 0) {
-    dot.name = ".";
-    dot.attr.ino = ino;
-    dot.next_offset = 1;
-    if (!fn(dot)) return Status::OK();
-  }
-  if (offset <= 1) {
-    dot.name = "..";
-    dot.attr.ino = d.parent;
-    dot.next_offset = 2;
-    if (!fn(dot)) return Status::OK();
-  }
-  uint64_t from = offset < 2 ? 0 : offset - 2;
-  if (d.synth) {
-    for (uint64_t i = from; i < d.synth->children.size(); ++i) {
-      auto r = Resolve(d.synth->children[i].second);
-      if (!r) continue;  // gone in a refresh since
-      FsDirEntry e{d.synth->children[i].first, AttrOf(*r), i + 3};
-      if (!fn(e)) return Status::OK();
-    }
-    return Status::OK();
-  }
-  CAIRN_RETURN_IF_ERROR(EnsureDir(d.tree));
-  MaybeReleasePages();
-  if (offset == 0) CAIRN_RETURN_IF_ERROR(BindAll(d));
-  for (size_t n = kReadDirFirstBatch;; n = std::min(n * 4, kReadDirMaxBatch)) {
-    CAIRN_ASSIGN_OR_RETURN(auto batch, StoredEntries(d, from, n));
-    for (const auto& e : batch) {
-      if (!fn(e)) return Status::OK();
-    }
-    if (batch.size() < n) return Status::OK();
-    from = batch.back().next_offset - 2;
-  }
-}
-
 Result<std::unique_ptr<ArchiveFs::OpenFile>> ArchiveFs::Open(uint64_t ino, int flags) {
   if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) {
     CAIRN_RETURN_IF_ERROR(CheckWritable(ino, "open for writing"));
@@ -534,43 +258,6 @@ Result<std::unique_ptr<ArchiveFs::OpenFile>> ArchiveFs::Open(uint64_t ino, int f
   f->file = reader_.Open(r.node, PathOf(ino));
   ReadAheadFrom(r);
   return f;
-}
-
-std::shared_ptr<ContentReader::Sequence> ArchiveFs::SequenceOf(const Id& tree) {
-  std::shared_ptr<ContentReader::Sequence> evicted;  // its destructor calls the reader: unlocked
-  std::lock_guard<std::mutex> lock(seq_mu_);
-  for (auto it = seqs_.begin(); it != seqs_.end(); ++it) {
-    if (it->first == tree) {
-      seqs_.splice(seqs_.begin(), seqs_, it);
-      return seqs_.front().second;
-    }
-  }
-  seqs_.emplace_front(tree, reader_.NewSequence());
-  if (seqs_.size() > kSequences) {
-    evicted = std::move(seqs_.back().second);
-    seqs_.pop_back();
-  }
-  return seqs_.front().second;
-}
-
-void ArchiveFs::ReadAheadFrom(const Resolved& r) {
-  const Id tree = r.parent_tree;
-  auto seq = SequenceOf(tree);
-  reader_.Opened(
-      *seq, r.ordinal,
-      [&](uint64_t from, const std::function<bool(uint64_t, const Node&)>& fn) -> Status {
-        Status bad;
-        CAIRN_RETURN_IF_ERROR(
-            trees_.ScanDir(tree, from, [&](uint64_t ord, std::string_view name, ByteView value) {
-              auto decoded = DecodeEntry(value, name);
-              if (!decoded) {
-                bad = decoded.error();
-                return false;
-              }
-              return fn(ord, decoded->first);
-            }));
-        return bad;
-      });
 }
 
 Result<size_t> ArchiveFs::Read(OpenFile& f, uint64_t offset, std::span<uint8_t> out) {
@@ -621,12 +308,25 @@ Result<std::string> ArchiveFs::GetXattr(uint64_t ino, std::string_view name) {
     if (x.name == name) return x.value;
   }
   if (name == kSelinuxXattr) return no_selinux();
+  if (name.starts_with(kAclXattrPrefix) && !kernel_checks_acls_.load()) {
+    const Snapshot* snap = r.view->FindSnapshot(r.snap);
+    if (snap && snap->stats.acl_entries && *snap->stats.acl_entries == 0) {
+      return Err(Status::Unsupported("snapshot " + snap->id.Short() + " holds no POSIX ACLs"));
+    }
+  }
   if (name == "user.cairn.snapshot") return r.snap.Hex();
   if (r.node.type == NodeType::kFile) {
     if (name == "user.cairn.sha256") return r.node.sha256.Hex();
     if (name == "user.cairn.state") return reader_.State(r.node);
   }
   return none();
+}
+
+bool ArchiveFs::MayHoldAcls() {
+  auto view = CurrentView();
+  return std::any_of(view->snaps.begin(), view->snaps.end(), [](const Snapshot& s) {
+    return !s.stats.acl_entries || *s.stats.acl_entries > 0;
+  });
 }
 
 Result<FsStats> ArchiveFs::StatFs() { return CurrentView()->stats; }

@@ -56,6 +56,7 @@
 #include "common/object_pool.h"
 #include "common/status.h"
 #include "fs/snapshot_view.h"
+#include "fs/tree_prefetcher.h"
 #include "repo/content_reader.h"
 #include "repo/repository.h"
 #include "repo/snapshot.h"
@@ -88,6 +89,11 @@ struct ArchiveFsOptions {
   int64_t refresh_interval_ns = 30'000'000'000;  // snapshot list at most this often
   uint32_t uid = 0, gid = 0;                     // owner of the synthetic entries
   std::string control_socket;  // shown as user.cairn.control on the root
+  // Directories listed from the start have their subdirectories decoded
+  // ahead by this many threads (0: off), this many levels deep
+  // (fs/tree_prefetcher.h).
+  size_t prefetch_threads = 1;
+  int prefetch_depth = 2;
 };
 
 class ArchiveFs {
@@ -117,7 +123,17 @@ class ArchiveFs {
   // NotFound when the entry has no such attribute; Unsupported for
   // security.selinux when the entry has no stored label (ls -l then stops
   // asking for every file, doc/semantics.md).
+  // A missing system.posix_acl_* answers Unsupported when the entry's
+  // snapshot records no ACL at all (Snapshot::stats.acl_entries == 0) and
+  // the kernel does not check ACLs itself: ls -l then stops asking for every
+  // file's ACL (one round trip each); NotFound otherwise.
   Result<std::string> GetXattr(uint64_t ino, std::string_view name);
+  // Whether some snapshot may hold POSIX ACLs (acl_entries unknown or > 0).
+  bool MayHoldAcls();
+  // Whether the kernel checks POSIX ACLs (FUSE_POSIX_ACL). It treats
+  // "not supported" from an ACL read as an error in its permission checks,
+  // so while this is true (the default) a missing ACL is always NotFound.
+  void SetKernelChecksAcls(bool on) { kernel_checks_acls_.store(on); }
   Result<std::vector<std::string>> ListXattr(uint64_t ino);
   Result<FsStats> StatFs();
   // Stored inodes live in LMDB, not RAM, so forgetting frees nothing.
@@ -129,6 +145,8 @@ class ArchiveFs {
 
   // Re-reads the snapshot list (and the new index segments) now.
   Status Refresh();
+  // Directories decoded by the prefetcher so far (tests, status).
+  uint64_t prefetched_dirs() const { return prefetched_.load(); }
   // The mount's path of ino ("snapshots/2026-..._ab12cd34/etc/passwd"), for
   // messages.
   std::string PathOf(uint64_t ino);
@@ -145,18 +163,27 @@ class ArchiveFs {
   Result<Resolved> Resolve(uint64_t ino);
   Result<Dir> DirOf(uint64_t ino);
   // Decodes the directory rooted at tree into TreeCache unless it is there.
-  Status EnsureDir(const Id& tree);
+  // quiet: a failure is not logged (a prefetch; the real access logs it).
+  Status EnsureDir(const Id& tree, bool quiet = false);
+  // A prefetch job: decodes and binds a directory nobody listed yet, and
+  // queues its subdirectories while the depth budget lasts.
+  void PrefetchDir(const TreePrefetcher::Job& job);
   Result<std::vector<FsDirEntry>> StoredEntries(const Dir& d, uint64_t from_ordinal,
                                                 size_t max);
   // Binds the inode numbers of every entry of d in a few large write
   // transactions (a listing from the start), so the readdir calls that
   // follow only read: LMDB rewrites the pages a transaction touches, and one
   // transaction per 25-entry readdir call would touch a page per entry.
-  Status BindAll(const Dir& d);
+  // When subdirs is given, adds a prefetch job of depth `depth` for every
+  // subdirectory, last name first (the prefetcher runs the last one first).
+  // When listing is given, it gets every entry with its attributes (for a
+  // directory small enough to hold in memory: ReadDir answers from it).
+  Status BindAll(const Dir& d, std::vector<TreePrefetcher::Job>* subdirs = nullptr,
+                 int depth = 0, std::vector<FsDirEntry>* listing = nullptr);
   FsAttr AttrOf(const Resolved& r) const;
-  // At most every 50 ms (called from lookup, getattr, readdir and open):
+  // At most every 20 ms (called from lookup, getattr, readdir and open):
   // drops the daemon's mappings of LMDB pages (they stay in the page
-  // cache) and trims malloc's free memory, so the RSS does not grow with
+  // cache) and every 200 ms trims malloc's free memory, so the RSS does not grow with
   // the trees walked.
   void MaybeReleasePages();
   // Read-ahead across files: the directory's files after the stored file
@@ -180,6 +207,8 @@ class ArchiveFs {
   std::mutex refresh_mu_;  // one refresh at a time; taken before view_mu_
   std::atomic<int64_t> last_attempt_ns_{0};  // monotonic time of the last refresh try
   std::atomic<int64_t> last_release_ns_{0};  // monotonic time of the last page release
+  std::atomic<int64_t> last_trim_ns_{0};     // ... and of the last malloc_trim
+  std::atomic<bool> kernel_checks_acls_{true};
 
   static constexpr size_t kSequences = 64;
   std::mutex seq_mu_;  // guards seqs_; never held while calling the reader
@@ -189,6 +218,11 @@ class ArchiveFs {
   std::mutex decode_mu_;  // guards decoding_
   std::condition_variable decode_cv_;
   std::vector<Id> decoding_;  // trees being decoded by some thread
+  std::atomic<uint64_t> prefetched_{0};
+
+  // Last: its workers use the members above, so it is destroyed (and they
+  // are joined) first.
+  std::unique_ptr<TreePrefetcher> prefetch_;
 };
 
 // One open file: what ContentReader keeps for its sequential-read state.

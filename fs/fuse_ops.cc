@@ -396,6 +396,13 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Mount(ArchiveFs& fs, const FuseMou
     args.push_back(o);
     if (o == "default_permissions") state->acl_cache = true;
   }
+  // When no snapshot holds an ACL there is nothing for the kernel to check
+  // or cache, and ArchiveFs may answer "not supported" for ACL reads (ls -l
+  // then stops asking). A snapshot with ACLs found by a later refresh shows
+  // them to getfacl, rsync -A and tar --acls, but the kernel does not check
+  // them (doc/semantics.md).
+  if (!fs.MayHoldAcls()) state->acl_cache = false;
+  fs.SetKernelChecksAcls(state->acl_cache);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   fuse_args fargs = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());

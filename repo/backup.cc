@@ -90,6 +90,14 @@ class BackupRun {
   void VisitEntry(DirState* d, size_t slot, const std::string& name, bool is_virtual,
                   const VirtualDir* virt, const Node* prev, dev_t root_dev);
   void ReadFileJob(DirState* d, size_t slot, std::string path, bool changed);
+  // Counts node in the snapshot's acl_entries when it carries a POSIX ACL.
+  void CountAcl(const Node& node) {
+    if (std::any_of(node.xattrs.begin(), node.xattrs.end(), [](const Xattr& x) {
+          return x.name.starts_with("system.posix_acl_");
+        })) {
+      acl_entries_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
   void ReadStdinJob(DirState* d, size_t slot);
   void Release(DirState* d);
   void FinishDir(DirState* d);
@@ -118,6 +126,7 @@ class BackupRun {
   Status fatal_;            // GUARDED_BY(mu_)
   std::atomic<bool> failed_{false};
 
+  std::atomic<uint64_t> acl_entries_{0};  // entries with a POSIX ACL
   std::atomic<uint64_t> files_{0}, dirs_{0}, others_{0}, bytes_{0}, new_{0}, changed_{0},
       unmodified_{0}, bytes_read_{0}, errors_{0};
 };
@@ -202,6 +211,7 @@ void BackupRun::VisitEntry(DirState* d, size_t slot, const std::string& name, bo
       })) {
     node = *prev;  // ctime unchanged: mode, owner and xattrs are unchanged too
     node.name = name;
+    CountAcl(node);
     node.atime_ns = int64_t{st.st_atim.tv_sec} * 1000000000 + st.st_atim.tv_nsec;
     node.nlink = static_cast<uint32_t>(st.st_nlink);
     files_.fetch_add(1, std::memory_order_relaxed);
@@ -217,6 +227,7 @@ void BackupRun::VisitEntry(DirState* d, size_t slot, const std::string& name, bo
   auto xattrs = ReadXattrs(path);
   if (!xattrs) return Skip(d, slot, path, xattrs.error());
   node.xattrs = std::move(*xattrs);
+  CountAcl(node);
 
   switch (*type) {
     case NodeType::kFile: {
@@ -547,6 +558,7 @@ Result<BackupResult> BackupRun::Run() {
   st.files = files_;
   st.dirs = dirs_;
   st.others = others_;
+  st.acl_entries = acl_entries_.load();
   st.bytes = bytes_;
   st.files_new = new_;
   st.files_changed = changed_;

@@ -41,6 +41,7 @@ Bytes EncodeSnapshot(const Snapshot& s) {
         {"errors", st.errors},
         {"duration_ns", st.duration_ns}}},
   };
+  if (st.acl_entries) j["stats"]["acl_entries"] = *st.acl_entries;
   if (s.parent) j["parent"] = s.parent->Hex();
   if (s.retain_until_ns) j["retain_until"] = FormatTime(s.retain_until_ns);
   // Paths are bytes; a non-UTF-8 path is stored with U+FFFD in place of the
@@ -92,6 +93,9 @@ Result<Snapshot> DecodeSnapshot(ByteView plaintext, const Id& id) {
       o.stored_bytes_added = st.value("stored_bytes_added", uint64_t{0});
       o.errors = st.value("errors", uint64_t{0});
       o.duration_ns = st.value("duration_ns", int64_t{0});
+      if (st.contains("acl_entries") && st["acl_entries"].is_number_unsigned()) {
+        o.acl_entries = st["acl_entries"].get<uint64_t>();
+      }
     }
   } catch (const json::exception& e) {
     return Err(Status::Corruption(name + ": " + e.what()));

@@ -27,6 +27,11 @@ struct SnapshotStats {
   uint64_t raw_bytes_added = 0;   // plaintext of new blobs
   uint64_t stored_bytes_added = 0;  // bytes of new packs (after compression)
   uint64_t errors = 0;            // entries skipped
+  // Entries carrying a POSIX ACL (system.posix_acl_access or _default).
+  // Unknown (empty) in snapshots written before cairn recorded it; the
+  // mount answers "not supported" for the ACLs of a snapshot with none
+  // (doc/semantics.md), so `ls -l` stops asking for every file.
+  std::optional<uint64_t> acl_entries;
   int64_t duration_ns = 0;
 };
 

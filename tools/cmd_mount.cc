@@ -103,6 +103,11 @@ Status ServeMount(Context& ctx, const MountArgs& a, const std::string& password,
   fo.uid = getuid();
   fo.gid = getgid();
   fo.control_socket = "cairn-mount-" + std::to_string(getpid());
+  // Subdirectories of listed directories are decoded ahead: one thread
+  // uses the core a walker leaves idle (cold find of 13k directories from a
+  // local repository 4.0 -> 2.3 s); over S3 the work is GET latency, so
+  // more threads overlap more of it.
+  fo.prefetch_threads = ctx.IsS3() ? 4 : 1;
   auto fs = ArchiveFs::Create(**repo, **trees, reader, fo);
   if (!fs) return fail(fs.error());
   FuseMountOptions mo;

@@ -30,6 +30,7 @@ nlohmann::json SnapshotJson(const Snapshot& s) {
                       {"bytes", s.stats.bytes},
                       {"bytes_added", s.stats.stored_bytes_added}};
   if (s.parent) j["parent"] = s.parent->Hex();
+  if (s.stats.acl_entries) j["acl_entries"] = *s.stats.acl_entries;
   return j;
 }
 

@@ -10,10 +10,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "repo/backup.h"
 #include "repo/crypto.h"
@@ -88,7 +92,8 @@ class ArchiveFsTest : public ::testing::Test {
     EXPECT_TRUE(b) << b.error().message();
     return b->snapshot;
   }
-  Mounted Mount(ObjectStore& store, const std::string& trees_dir, int64_t refresh_ns = 30e9) {
+  Mounted Mount(ObjectStore& store, const std::string& trees_dir, int64_t refresh_ns = 30e9,
+                size_t prefetch_threads = 1) {
     Mounted m;
     auto repo = Repository::Open(std::make_unique<Borrowed>(store), "pw", Options());
     EXPECT_TRUE(repo) << repo.error().message();
@@ -99,6 +104,7 @@ class ArchiveFsTest : public ::testing::Test {
     m.reader = std::make_unique<ContentReader>(*m.repo, nullptr, ContentReaderOptions{});
     ArchiveFsOptions fo;
     fo.refresh_interval_ns = refresh_ns;
+    fo.prefetch_threads = prefetch_threads;
     auto fs = ArchiveFs::Create(*m.repo, *m.trees, *m.reader, fo);
     EXPECT_TRUE(fs) << fs.error().message();
     m.fs = std::move(*fs);
@@ -301,6 +307,96 @@ TEST_F(ArchiveFsTest, MissingSelinuxLabelIsUnsupportedNotAbsent) {
     auto label = m.fs->GetXattr(one->ino, "security.selinux");
     ASSERT_TRUE(label) << label.error().message();
     EXPECT_EQ(label->substr(0, 25), "system_u:object_r:f1_t:s0");
+  }
+}
+
+// A snapshot that records no ACL answers "not supported" for a missing ACL
+// once the kernel does not check ACLs (ls -l then stops asking for every
+// file); while it does, and for a file that has an ACL, the answer is as
+// usual.
+TEST_F(ArchiveFsTest, MissingAclIsUnsupportedOnlyInAnAclFreeSnapshot) {
+  Snapshot s = Backup(store_);
+  ASSERT_TRUE(s.stats.acl_entries.has_value());
+  EXPECT_EQ(*s.stats.acl_entries, 0u);
+  Mounted m = Mount(store_, root_ + "/trees");
+  EXPECT_FALSE(m.fs->MayHoldAcls());
+  auto hello = Walk(*m.fs, InSnap(s, "hello.txt"));
+  ASSERT_TRUE(hello);
+  for (const char* name : {"system.posix_acl_access", "system.posix_acl_default"}) {
+    auto v = m.fs->GetXattr(hello->ino, name);
+    ASSERT_FALSE(v);
+    EXPECT_TRUE(v.error().Is(ErrorCode::kNotFound)) << name << ": " << v.error().message();
+  }
+  m.fs->SetKernelChecksAcls(false);
+  for (const char* name : {"system.posix_acl_access", "system.posix_acl_default"}) {
+    auto v = m.fs->GetXattr(hello->ino, name);
+    ASSERT_FALSE(v);
+    EXPECT_TRUE(v.error().Is(ErrorCode::kUnsupported)) << name << ": " << v.error().message();
+  }
+  auto other = m.fs->GetXattr(hello->ino, "user.nothing");
+  ASSERT_FALSE(other);
+  EXPECT_TRUE(other.error().Is(ErrorCode::kNotFound));
+
+  // A snapshot with an ACL: the mount may hold ACLs, and missing ones are
+  // "no such attribute" even with the kernel not checking.
+  const std::string acl_file = src_ + "/sub/deeper/one";
+  // user::rw-, user:nobody(65534):r--, group::---, mask::r--, other::---
+  const uint8_t acl[] = {2, 0, 0, 0,  1, 0, 6, 0, 0xff, 0xff, 0xff, 0xff,
+                         2, 0, 4, 0, 0xfe, 0xff, 0, 0,  4, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,
+                         0x10, 0, 4, 0, 0xff, 0xff, 0xff, 0xff,  0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff};
+  if (setxattr(acl_file.c_str(), "system.posix_acl_access", acl, sizeof(acl), 0) != 0) {
+    GTEST_SKIP() << "cannot set a POSIX ACL here: " << strerror(errno);
+  }
+  Snapshot with = Backup(store_);
+  ASSERT_TRUE(with.stats.acl_entries.has_value());
+  EXPECT_EQ(*with.stats.acl_entries, 1u);
+  Mounted m2 = Mount(store_, root_ + "/trees2");
+  EXPECT_TRUE(m2.fs->MayHoldAcls());
+  m2.fs->SetKernelChecksAcls(false);
+  auto hello2 = Walk(*m2.fs, InSnap(with, "hello.txt"));
+  ASSERT_TRUE(hello2);
+  auto v = m2.fs->GetXattr(hello2->ino, "system.posix_acl_access");
+  ASSERT_FALSE(v);
+  EXPECT_TRUE(v.error().Is(ErrorCode::kNotFound)) << v.error().message();
+  auto one = Walk(*m2.fs, InSnap(with, "sub/deeper/one"));
+  ASSERT_TRUE(one);
+  auto got = m2.fs->GetXattr(one->ino, "system.posix_acl_access");
+  ASSERT_TRUE(got) << got.error().message();
+  EXPECT_EQ(got->size(), sizeof(acl));
+}
+
+// Listing a directory decodes its subdirectories (two levels) in the
+// background, so a walker's next listings find them decoded; with no
+// prefetch threads nothing is decoded ahead.
+TEST_F(ArchiveFsTest, ListingADirectoryDecodesItsSubdirectoriesAhead) {
+  std::filesystem::create_directories(src_ + "/sub/deeper/deepest/bottom");
+  Write("sub/deeper/deepest/bottom/leaf", "leaf");
+  Snapshot s = Backup(store_);
+  for (size_t threads : {size_t{0}, size_t{1}}) {
+    SCOPED_TRACE(threads);
+    Mounted m = Mount(store_, root_ + "/trees" + std::to_string(threads), 30e9, threads);
+    auto top = Walk(*m.fs, "snapshots/" + SnapshotDirName(s) + src_);
+    ASSERT_TRUE(top) << top.error().message();
+    auto names = Names(*m.fs, top->ino);  // lists src: sub is queued, 2 levels
+    EXPECT_NE(std::find(names.begin(), names.end(), "sub"), names.end());
+    if (threads == 0) {
+      EXPECT_EQ(m.fs->prefetched_dirs(), 0u);
+    } else {
+      // sub and sub/deeper; not sub/deeper/deepest (beyond the depth).
+      for (int i = 0; i < 500 && m.fs->prefetched_dirs() < 2; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      EXPECT_EQ(m.fs->prefetched_dirs(), 2u);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      EXPECT_EQ(m.fs->prefetched_dirs(), 2u) << "decoded beyond the depth budget";
+    }
+    // Prefetched or not, the walk sees the same tree and the same numbers.
+    auto leaf = Walk(*m.fs, InSnap(s, "sub/deeper/deepest/bottom/leaf"));
+    ASSERT_TRUE(leaf) << leaf.error().message();
+    auto deeper = Walk(*m.fs, InSnap(s, "sub/deeper"));
+    ASSERT_TRUE(deeper);
+    EXPECT_EQ(Names(*m.fs, deeper->ino),
+              (std::vector<std::string>{".", "..", "deepest", "one"}));
   }
 }
 

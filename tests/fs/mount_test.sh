@@ -242,6 +242,32 @@ grep "$short" "$LOG" | grep -q "doomed.bin" || fail "the log line does not name 
 echo "corrupted pack: $lines log line(s): $(grep "$short" "$LOG" | head -n1)"
 must umount "$MNT"
 
+# --- a repository whose snapshots hold no ACL: ACL reads are "not supported" ---
+# (ls -l then stops asking for every file's ACL; getfattr, rsync -A and
+# tar --acls take it as a file system without ACLs.)
+NOACL_SRC="$SCRATCH/noacl-src"
+mkdir -p "$NOACL_SRC/d"
+for i in 1 2 3; do echo "n$i" >"$NOACL_SRC/d/f$i"; done
+CAIRN_REPO="$SCRATCH/noacl-repo" must init
+CAIRN_REPO="$SCRATCH/noacl-repo" must backup "$NOACL_SRC"
+CAIRN_REPO="$SCRATCH/noacl-repo" must snapshots --json
+grep -q '"acl_entries": *0' "$SCRATCH/out" || fail "the snapshot does not record acl_entries 0: $(cat "$SCRATCH/out")"
+CAIRN_REPO="$SCRATCH/noacl-repo" mount_it
+N="$MNT/snapshots/latest$NOACL_SRC"
+err="$(getfattr -n system.posix_acl_access "$N/d/f1" 2>&1)" && fail "getfattr of a missing ACL succeeded"
+[[ "$err" == *"Operation not supported"* ]] || fail "missing ACL on an ACL-free snapshot: expected EOPNOTSUPP, got: $err"
+[[ "$(ls -l "$N/d" | grep -c '^-r')" == 3 ]] || fail "ls -l of an ACL-free snapshot: $(ls -l "$N/d" 2>&1)"
+rsync -aHAX "$N/" "$SCRATCH/noacl-copy/" 2>"$SCRATCH/rsync.err" || fail "rsync -aHAX from an ACL-free snapshot: $(cat "$SCRATCH/rsync.err")"
+diff -r "$NOACL_SRC" "$SCRATCH/noacl-copy" || fail "rsync copy of the ACL-free snapshot differs"
+tar --acls --xattrs -cf - -C "$N" . 2>"$SCRATCH/tar.err" | tar -tf - >/dev/null || fail "tar --acls of an ACL-free snapshot: $(cat "$SCRATCH/tar.err")"
+must umount "$MNT"
+# The first repository holds ACLs: a missing one there is "no such attribute".
+mount_it
+first="$(ls -d "$MNT"/snapshots/*_* | head -n1)"
+err="$(getfattr -n system.posix_acl_access "$first$SRC/hello.txt" 2>&1)" || true
+[[ "$err" == *"No such attribute"* ]] || fail "missing ACL on a snapshot with ACLs: expected ENODATA, got: $err"
+must umount "$MNT"
+
 # --- mount.cairn (the fstab helper) ---
 CAIRN="$CAIRN" "$HERE/../../tools/mount.cairn" "$CAIRN_REPO" "$MNT" \
   -o "defaults,nofail,_netdev,cache_dir=$CAIRN_CACHE_DIR,default_permissions" >"$SCRATCH/fstab.out" 2>&1 ||

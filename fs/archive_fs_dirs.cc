@@ -1,0 +1,223 @@
+// ArchiveFs: stored directories (decoding into the TreeCache, the tree
+// prefetch, inode binding and readdir). The rest is in archive_fs.cc.
+#include <malloc.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "fs/archive_fs.h"
+#include "fs/archive_fs_internal.h"
+
+namespace cairn {
+
+using namespace archive_internal;  // NOLINT: this file is its user
+
+Status ArchiveFs::EnsureDir(const Id& tree, bool quiet) {
+  if (trees_.DirCount(tree)) return Status::OK();
+  {
+    std::unique_lock<std::mutex> lock(decode_mu_);
+    decode_cv_.wait(lock, [&] {
+      return std::find(decoding_.begin(), decoding_.end(), tree) == decoding_.end();
+    });
+    if (trees_.DirCount(tree)) return Status::OK();
+    decoding_.push_back(tree);
+  }
+  // Blobs are loaded (maybe from S3) before the write transaction opens, so
+  // other threads' inode bindings never wait on the network.
+  constexpr size_t kReleaseEvery = 256;
+  std::vector<std::pair<std::string, Bytes>> entries;
+  auto codec = codecs_.Acquire();
+  Status s = ForEachNode(tree, repo_.TreeLoader(*codec), [&](Node&& n) -> Status {
+    uint64_t stored = 0;
+    for (const Extent& x : n.content) {
+      if (x.hole) continue;
+      if (auto loc = repo_.FindBlob(x.blob)) stored += loc->length;
+    }
+    entries.emplace_back(n.name, EncodeEntry(n, stored));
+    // FindBlob lands on a random page of the blob index each time, and the
+    // kernel maps 64 KiB around every fault: a few thousand lookups map the
+    // whole index. Dropping those mappings every kReleaseEvery entries
+    // (one madvise each) caps what one decode adds to the RSS at ~16 MiB.
+    if (entries.size() % kReleaseEvery == 0) repo_.cache().ReleaseMappedPages();
+    return Status::OK();
+  });
+  if (s.ok()) {
+    s = trees_.PutDir(tree, [&](const TreeCache::AddEntryFn& add) -> Status {
+      for (const auto& [name, value] : entries) CAIRN_RETURN_IF_ERROR(add(name, value));
+      return Status::OK();
+    });
+  }
+  if (entries.size() >= kReleaseEvery) repo_.cache().ReleaseMappedPages();
+  // The decoded entries (~200 bytes each) were freed into this thread's
+  // malloc arena, which keeps them: give a large directory's back now.
+  if (entries.size() >= 4096) malloc_trim(0);
+  MaybeReleasePages();
+  {
+    std::lock_guard<std::mutex> lock(decode_mu_);
+    decoding_.erase(std::find(decoding_.begin(), decoding_.end(), tree));
+  }
+  decode_cv_.notify_all();
+  if (!s.ok()) {
+    s = s.WithContext("directory tree " + tree.Short());
+    if (!quiet) log_.Error("mount: {}", s.message());
+  }
+  return s;
+}
+
+void ArchiveFs::PrefetchDir(const TreePrefetcher::Job& job) {
+  if (trees_.DirCount(job.tree)) return;  // listed, or prefetched, already
+  if (!EnsureDir(job.tree, /*quiet=*/true).ok()) return;
+  prefetched_.fetch_add(1, std::memory_order_relaxed);
+  Dir d;
+  d.ino = job.ino;
+  d.snap = job.snap;
+  d.tree = job.tree;
+  d.parent = job.parent;
+  std::vector<TreePrefetcher::Job> subdirs;
+  if (!BindAll(d, job.depth > 1 ? &subdirs : nullptr, job.depth - 1).ok()) return;
+  prefetch_->Push(std::move(subdirs));
+}
+
+Result<std::vector<FsDirEntry>> ArchiveFs::StoredEntries(const Dir& d, uint64_t from, size_t max) {
+  std::vector<Resolved> rs;
+  std::vector<uint64_t> ordinals;
+  Status decode_error;
+  CAIRN_RETURN_IF_ERROR(trees_.ScanDir(d.tree, from, [&](uint64_t ord, std::string_view name,
+                                                          ByteView value) {
+    auto decoded = DecodeEntry(value, name);
+    if (!decoded) {
+      decode_error = decoded.error();
+      return false;
+    }
+    Resolved r;
+    r.snap = d.snap;
+    r.node = std::move(decoded->first);
+    r.stored_bytes = decoded->second;
+    rs.push_back(std::move(r));
+    ordinals.push_back(ord);
+    return rs.size() < max;
+  }));
+  CAIRN_RETURN_IF_ERROR(decode_error);
+  std::vector<TreeCache::Binding> bs;
+  bs.reserve(rs.size());
+  for (size_t i = 0; i < rs.size(); ++i) {
+    bs.push_back(MakeBinding(d.snap, d.ino, d.tree, rs[i].node, ordinals[i]));
+  }
+  CAIRN_RETURN_IF_ERROR(trees_.Bind(bs));
+  std::vector<FsDirEntry> out(rs.size());
+  for (size_t i = 0; i < rs.size(); ++i) {
+    rs[i].ino = bs[i].ino;
+    out[i].name = rs[i].node.name;
+    out[i].attr = AttrOf(rs[i]);
+    out[i].next_offset = ordinals[i] + 3;
+  }
+  return out;
+}
+
+Status ArchiveFs::BindAll(const Dir& d, std::vector<TreePrefetcher::Job>* subdirs, int depth,
+                          std::vector<FsDirEntry>* listing) {
+  constexpr size_t kChunk = 8192;
+  const size_t first_subdir = subdirs ? subdirs->size() : 0;
+  for (uint64_t from = 0;;) {
+    std::vector<TreeCache::Binding> bs;
+    std::vector<std::pair<size_t, Id>> dirs;  // index in bs, subtree
+    std::vector<Resolved> rs;                 // listing: the entries, in order,
+    std::vector<uint64_t> ordinals;           // and their ordinals
+    Status decode_error;
+    CAIRN_RETURN_IF_ERROR(trees_.ScanDir(d.tree, from, [&](uint64_t ord, std::string_view name,
+                                                            ByteView value) {
+      auto decoded = DecodeEntry(value, name);
+      if (!decoded) {
+        decode_error = decoded.error();
+        return false;
+      }
+      if (subdirs && decoded->first.type == NodeType::kDir) {
+        dirs.emplace_back(bs.size(), decoded->first.subtree);
+      }
+      bs.push_back(MakeBinding(d.snap, d.ino, d.tree, decoded->first, ord));
+      if (listing) {
+        Resolved& r = rs.emplace_back();
+        r.snap = d.snap;
+        r.node = std::move(decoded->first);
+        r.stored_bytes = decoded->second;
+        r.parent = d.ino;
+        ordinals.push_back(ord);
+      }
+      from = ord + 1;
+      return bs.size() < kChunk;
+    }));
+    CAIRN_RETURN_IF_ERROR(decode_error);
+    CAIRN_RETURN_IF_ERROR(trees_.Bind(bs));
+    for (const auto& [i, subtree] : dirs) {
+      subdirs->push_back(TreePrefetcher::Job{d.snap, bs[i].ino, d.ino, subtree, depth});
+    }
+    for (size_t i = 0; i < rs.size(); ++i) {
+      rs[i].ino = bs[i].ino;
+      listing->push_back(FsDirEntry{rs[i].node.name, AttrOf(rs[i]), ordinals[i] + 3});
+    }
+    MaybeReleasePages();
+    if (bs.size() < kChunk) break;
+  }
+  if (subdirs) std::reverse(subdirs->begin() + static_cast<ptrdiff_t>(first_subdir), subdirs->end());
+  return Status::OK();
+}
+
+Status ArchiveFs::ReadDir(uint64_t ino, uint64_t offset,
+                          const std::function<bool(const FsDirEntry&)>& fn) {
+  if (ino == kSnapshotsIno || ino == kRootIno) MaybeRefresh();
+  CAIRN_ASSIGN_OR_RETURN(Dir d, DirOf(ino));
+  FsDirEntry dot;
+  dot.attr.mode = S_IFDIR | 0555;
+  if (offset == 0) {
+    dot.name = ".";
+    dot.attr.ino = ino;
+    dot.next_offset = 1;
+    if (!fn(dot)) return Status::OK();
+  }
+  if (offset <= 1) {
+    dot.name = "..";
+    dot.attr.ino = d.parent;
+    dot.next_offset = 2;
+    if (!fn(dot)) return Status::OK();
+  }
+  uint64_t from = offset < 2 ? 0 : offset - 2;
+  if (d.synth) {
+    for (uint64_t i = from; i < d.synth->children.size(); ++i) {
+      auto r = Resolve(d.synth->children[i].second);
+      if (!r) continue;  // gone in a refresh since
+      FsDirEntry e{d.synth->children[i].first, AttrOf(*r), i + 3};
+      if (!fn(e)) return Status::OK();
+    }
+    return Status::OK();
+  }
+  CAIRN_RETURN_IF_ERROR(EnsureDir(d.tree));
+  MaybeReleasePages();
+  if (offset == 0) {
+    // A listing from the start binds every entry; a directory that fits
+    // in one batch is answered from that same pass (no second scan,
+    // decode and probe of its entries).
+    auto count = trees_.DirCount(d.tree);
+    const bool small = count && *count <= kReadDirMaxBatch;
+    std::vector<TreePrefetcher::Job> subdirs;
+    std::vector<FsDirEntry> listing;
+    CAIRN_RETURN_IF_ERROR(BindAll(d, prefetch_ ? &subdirs : nullptr, opts_.prefetch_depth,
+                                  small ? &listing : nullptr));
+    if (prefetch_) prefetch_->Push(std::move(subdirs));
+    if (small) {
+      for (const auto& e : listing) {
+        if (!fn(e)) return Status::OK();
+      }
+      return Status::OK();
+    }
+  }
+  for (size_t n = kReadDirFirstBatch;; n = std::min(n * 4, kReadDirMaxBatch)) {
+    CAIRN_ASSIGN_OR_RETURN(auto batch, StoredEntries(d, from, n));
+    for (const auto& e : batch) {
+      if (!fn(e)) return Status::OK();
+    }
+    if (batch.size() < n) return Status::OK();
+    from = batch.back().next_offset - 2;
+  }
+}
+
+}  // namespace cairn
