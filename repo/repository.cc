@@ -1,11 +1,13 @@
 #include "repo/repository.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <mutex>
 #include <set>
 #include <unordered_set>
 
+#include "common/byte_budget.h"
 #include "common/clock.h"
 #include "common/hex.h"
 #include "common/thread_pool.h"
@@ -244,13 +246,14 @@ Status Repository::LoadSegment(const Id& id, BlobCodec& codec) {
 }
 
 Status Repository::SyncIndex() {
-  std::vector<Id> listed;
+  std::vector<std::pair<Id, uint64_t>> listed;  // segment, stored size
   CAIRN_RETURN_IF_ERROR(store_->List("index/", [&](const ObjectInfo& info) {
     auto id = Id::FromHex(info.key.substr(6));
-    if (id) listed.push_back(*id);
+    if (id) listed.emplace_back(*id, info.size);
     return Status::OK();
   }));
-  std::unordered_set<Id, IdHash> listed_set(listed.begin(), listed.end());
+  std::unordered_set<Id, IdHash> listed_set;
+  for (const auto& [id, size] : listed) listed_set.insert(id);
   bool stale = false;
   CAIRN_RETURN_IF_ERROR(cache_->ForEachSegment([&](const Id& id) {
     if (!listed_set.count(id)) stale = true;
@@ -259,24 +262,33 @@ Status Repository::SyncIndex() {
     logger_->Info("index segments were removed from the repository; rebuilding the cache index");
     CAIRN_RETURN_IF_ERROR(cache_->ClearIndex());
   }
-  std::vector<Id> todo;
-  for (const Id& id : listed) {
-    if (!cache_->HasSegment(id)) todo.push_back(id);
+  std::vector<std::pair<Id, uint64_t>> todo;
+  for (const auto& seg : listed) {
+    if (!cache_->HasSegment(seg.first)) todo.push_back(seg);
   }
   if (todo.empty()) return Status::OK();
-  // Fetch and decode in parallel; each worker has its own codec.
+  // Fetch and decode in parallel; each worker has its own codec. A worker
+  // holds about its segment's stored size (index plaintext rarely
+  // compresses: it is mostly random ids) plus 8 bytes per blob while it
+  // loads it (LoadSegment), so the stored bytes in flight are bounded: small
+  // segments load 8 at a time, large ones (a million-file backup writes
+  // segments of ~40 MiB) one or two at a time, where 8 at once would hold
+  // hundreds of MiB. Their inserts serialise on LMDB's writer lock anyway.
+  ByteBudget budget(kIndexBytesInFlight);
+  std::atomic<size_t> next{0};
   std::mutex mu;
   Status first;  // GUARDED_BY(mu)
   {
     ThreadPool pool(std::min<size_t>(todo.size(), 8));
     size_t nworkers = pool.size();
     for (size_t w = 0; w < nworkers; ++w) {
-      pool.Submit([&, w] {
+      pool.Submit([&] {
         auto codec = NewCodec();
-        for (size_t i = w; i < todo.size(); i += nworkers) {
+        for (size_t i; (i = next.fetch_add(1)) < todo.size();) {
+          ByteBudget::Hold hold(budget, todo[i].second);
           // Load every readable segment even when one fails, so check can
           // report the damage and still see the rest of the index.
-          Status s = LoadSegment(todo[i], *codec);
+          Status s = LoadSegment(todo[i].first, *codec);
           if (!s.ok()) {
             std::lock_guard<std::mutex> lock(mu);
             if (first.ok()) {
