@@ -39,6 +39,9 @@ void AdviseMappings(const std::string& path, int advice) {
 
 void ReleaseFileMappings(const std::string& path) { AdviseMappings(path, MADV_DONTNEED); }
 
-void AvoidHugePageMappings(const std::string& path) { AdviseMappings(path, MADV_NOHUGEPAGE); }
+void AvoidHugePageMappings(const std::string& path) {
+  AdviseMappings(path, MADV_NOHUGEPAGE);
+  AdviseMappings(path, MADV_RANDOM);
+}
 
 }  // namespace cairn
