@@ -19,9 +19,9 @@ void ReleaseFileMappings(const std::string& path);
 // the RSS instead of 4-64 KiB. RANDOM turns off readahead on the fault path
 // (a fault reads the one page, not a window of large folios); without it,
 // on this kernel (6.18, ext4), a cold `find` still mapped up to ~130 MiB of
-// the tree cache's writable map between two ReleaseFileMappings sweeps: the mount daemon's peak on a 1,000,000-file
-// snapshot fell from 135-225 MB to ~90 MB, find no slower (26-31 s vs
-// 29-38 s). Call once the map exists (after mdb_env_open). Best effort,
+// the tree cache's writable map between two ReleaseFileMappings sweeps:
+// the mount daemon's peak on a 1,000,000-file snapshot fell from 135-225 MB
+// to ~90 MB, find no slower (26-31 s vs 29-38 s). Call once the map exists (after mdb_env_open). Best effort,
 // like ReleaseFileMappings.
 void AvoidHugePageMappings(const std::string& path);
 
