@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -183,8 +184,21 @@ std::vector<std::pair<Id, uint64_t>> SegmentPacks(const IndexSegmentView& view) 
   return packs;
 }
 
-bool IdLess(const Id& a, const Id& b) {
-  return std::memcmp(a.bytes.data(), b.bytes.data(), Id::kSize) < 0;
+// Byte order of two ids, the cache's key order. The first 8 bytes decide
+// almost always (ids are HMACs): compared as one big-endian word, they keep
+// the sort of a million-blob segment from spending half its time in memcmp.
+bool IdLess(const uint8_t* a, const uint8_t* b) {
+  uint64_t wa, wb;
+  std::memcpy(&wa, a, 8);
+  std::memcpy(&wb, b, 8);
+  if (wa != wb) {
+    if constexpr (std::endian::native == std::endian::little) {
+      wa = __builtin_bswap64(wa);
+      wb = __builtin_bswap64(wb);
+    }
+    return wa < wb;
+  }
+  return std::memcmp(a + 8, b + 8, Id::kSize - 8) < 0;
 }
 
 }  // namespace
@@ -207,8 +221,9 @@ Status Repository::CacheSegment(const Id& segment_id, const IndexSegment& seg) {
     for (uint32_t bi = 0; bi < p.blobs.size(); ++bi) order.push_back({pi, bi});
   }
   auto blob = [&](Ref r) -> const PackEntry& { return seg.packs[r.pack].blobs[r.blob]; };
-  std::sort(order.begin(), order.end(),
-            [&](Ref x, Ref y) { return IdLess(blob(x).id, blob(y).id); });
+  std::sort(order.begin(), order.end(), [&](Ref x, Ref y) {
+    return IdLess(blob(x).id.bytes.data(), blob(y).id.bytes.data());
+  });
   return cache_->AddSegment(
       segment_id, order.size(),
       [&](size_t i) {
@@ -232,7 +247,7 @@ Status Repository::LoadSegment(const Id& id, BlobCodec& codec) {
   std::vector<uint32_t> order(view->blob_count());
   for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<uint32_t>(i);
   std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
-    return std::memcmp(view->blob_id(x).data(), view->blob_id(y).data(), Id::kSize) < 0;
+    return IdLess(view->blob_id(x).data(), view->blob_id(y).data());
   });
   const auto& vpacks = view->packs();
   return cache_->AddSegment(
