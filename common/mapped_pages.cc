@@ -49,7 +49,10 @@ void AdviseMappings(const std::string& path, int advice) {
 
 void ReleaseFileMappings(const std::string& path) { AdviseMappings(path, MADV_DONTNEED); }
 
-void AvoidHugePageMappings(const std::string& path) { AdviseMappings(path, MADV_NOHUGEPAGE); }
+void AvoidHugePageMappings(const std::string& path) {
+  AdviseMappings(path, MADV_NOHUGEPAGE);
+  AdviseMappings(path, MADV_RANDOM);
+}
 
 uint64_t ResidentBytes() {
   int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
