@@ -69,9 +69,9 @@ Result<std::unique_ptr<CacheDb>> CacheDb::Open(const std::string& dir, uint64_t 
     mdb_env_close(env);
     return Err(st);
   }
-  AvoidHugePageMappings(dir + "/data.mdb");  // scattered lookups map 4 KiB pages, not 2 MiB
   std::unique_ptr<CacheDb> db(new CacheDb(dir, env, dbis[0], dbis[1], dbis[2], dbis[3]));
   db->map_ = FileMappings(dir + "/data.mdb");
+  db->map_.AdviseScatteredLookups();  // lookups map 4 KiB pages, not 2 MiB
   return db;
 }
 
