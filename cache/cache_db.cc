@@ -69,9 +69,9 @@ Result<std::unique_ptr<CacheDb>> CacheDb::Open(const std::string& dir, uint64_t 
     mdb_env_close(env);
     return Err(st);
   }
-  AvoidHugePageMappings(dir + "/data.mdb");  // scattered lookups map 4 KiB pages, not 2 MiB
   std::unique_ptr<CacheDb> db(new CacheDb(dir, env, dbis[0], dbis[1], dbis[2], dbis[3]));
   db->map_ = FileMappings(dir + "/data.mdb");
+  db->map_.AdviseScatteredLookups();  // lookups map 4 KiB pages, not 2 MiB
   return db;
 }
 
@@ -97,19 +97,23 @@ std::optional<uint64_t> CacheDb::PackSize(const Id& pack) const {
 
 Status CacheDb::AddSegment(const Id& segment, std::span<const CachedBlob> blobs,
                            std::span<const std::pair<Id, uint64_t>> packs) {
-  // Blobs go in in id order, kBlobsPerTxn per transaction: consecutive puts
-  // land on the same leaf pages, and a transaction's dirty pages (malloc'd
-  // by LMDB and kept by the environment for reuse after the commit, i.e.
-  // for the life of the process) stay a few MiB instead of the whole
-  // table for a 500,000-blob segment. Packs go in with the first batch, the
-  // segment mark with the last: a failure part-way leaves the segment
-  // unmarked, and loading it again repeats idempotent puts.
-  constexpr size_t kBlobsPerTxn = 8192;
-  std::vector<size_t> order(blobs.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+  std::vector<uint32_t> order(blobs.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<uint32_t>(i);
+  std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
     return std::memcmp(blobs[x].id.bytes.data(), blobs[y].id.bytes.data(), Id::kSize) < 0;
   });
+  return AddSegment(
+      segment, blobs.size(), [&](size_t i) { return blobs[order[i]]; }, packs);
+}
+
+Status CacheDb::AddSegment(const Id& segment, size_t count,
+                           const std::function<CachedBlob(size_t)>& blob_at,
+                           std::span<const std::pair<Id, uint64_t>> packs) {
+  // kBlobsPerTxn per transaction: a transaction's dirty pages (malloc'd by
+  // LMDB and kept by the environment for reuse after the commit, i.e. for
+  // the life of the process) stay a few MiB instead of the whole table for
+  // a 500,000-blob segment. A failure part-way leaves the segment
+  // unmarked, and loading it again repeats idempotent puts.
   size_t next = 0;
   for (bool first = true;; first = false) {
     Txn txn(env_, true);
@@ -124,21 +128,21 @@ Status CacheDb::AddSegment(const Id& segment, std::span<const CachedBlob> blobs,
       }
     }
     uint8_t buf[kLocSize];
-    for (size_t end = std::min(order.size(), next + kBlobsPerTxn); next < end; ++next) {
-      const CachedBlob& b = blobs[order[next]];
+    for (size_t end = std::min(count, next + kBlobsPerTxn); next < end; ++next) {
+      const CachedBlob b = blob_at(next);
       EncodeLoc(b.loc, buf);
       MDB_val k = Val(b.id.view()), v{kLocSize, buf};
       int rc = mdb_put(txn.get(), blobs_, &k, &v, 0);
       if (rc) return LmdbError(rc, "add blob");
     }
-    if (next == order.size()) {
+    if (next == count) {
       MDB_val k = Val(segment.view()), v{0, nullptr};
       int rc = mdb_put(txn.get(), segments_, &k, &v, 0);
       if (rc) return LmdbError(rc, "add segment");
     }
     int rc = txn.Commit();
     if (rc) return LmdbError(rc, "commit");
-    if (next == order.size()) return Status::OK();
+    if (next == count) return Status::OK();
   }
 }
 

@@ -66,9 +66,20 @@ class CacheDb {
 
   // --- blob index ---
   std::optional<BlobLocation> FindBlob(const Id& id) const;
-  // Adds the blobs and packs of one index segment and marks it loaded
-  // (in a few transactions of bounded size, the mark in the last one: a
-  // segment is marked only once all of its blobs are in).
+  // Blobs per write transaction of AddSegment.
+  static constexpr size_t kBlobsPerTxn = 8192;
+  // Adds the blobs and packs of one index segment and marks it loaded, in
+  // transactions of kBlobsPerTxn blobs, the packs in the first and the mark
+  // in the last: a segment is marked only once all of its blobs are in.
+  // blob_at(i) gives the i-th of count blobs; it is called once for each i,
+  // in increasing order, while the write transaction of i's batch is open
+  // (it must not write to this cache), so the caller may decode blobs on
+  // demand instead of holding them all. Give them in id order: consecutive
+  // puts then land on the same leaf pages.
+  Status AddSegment(const Id& segment, size_t count,
+                    const std::function<CachedBlob(size_t)>& blob_at,
+                    std::span<const std::pair<Id, uint64_t>> packs);
+  // The same for blobs held in memory, in any order (sorted here).
   Status AddSegment(const Id& segment, std::span<const CachedBlob> blobs,
                     std::span<const std::pair<Id, uint64_t>> packs);
   bool HasSegment(const Id& segment) const;

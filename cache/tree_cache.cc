@@ -119,9 +119,9 @@ Result<std::unique_ptr<TreeCache>> TreeCache::Open(const std::string& dir, uint6
     mdb_env_close(env);
     return Err(st);
   }
-  AvoidHugePageMappings(dir + "/data.mdb");
-  std::unique_ptr<TreeCache> tc(new TreeCache(dir, env, dbis[0], dbis[1], dbis[2], dbis[3]));
+  std::unique_ptr<TreeCache> tc(new TreeCache(env, dbis[0], dbis[1], dbis[2], dbis[3]));
   tc->map_ = FileMappings(dir + "/data.mdb");
+  tc->map_.AdviseScatteredLookups();
   return tc;
 }
 

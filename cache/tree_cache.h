@@ -99,16 +99,13 @@ class TreeCache {
   std::optional<Bytes> Locator(uint64_t ino) const;
 
  private:
-  TreeCache(std::string dir, MDB_env* env, unsigned dirs, unsigned entries, unsigned names,
-            unsigned inodes)
-      : dir_(std::move(dir)),
-        env_(env),
+  TreeCache(MDB_env* env, unsigned dirs, unsigned entries, unsigned names, unsigned inodes)
+      : env_(env),
         dirs_(dirs),
         entries_(entries),
         names_(names),
         inodes_(inodes) {}
 
-  std::string dir_;
   MDB_env* env_;
   unsigned dirs_, entries_, names_, inodes_;  // MDB_dbi handles
   FileMappings map_;  // env_'s map of data.mdb

@@ -39,17 +39,7 @@ void ForEachSharedMapping(const std::string& path, Fn&& fn) {
   fclose(f);
 }
 
-void AdviseMappings(const std::string& path, int advice) {
-  ForEachSharedMapping(path, [&](uintptr_t start, size_t len) {
-    madvise(reinterpret_cast<void*>(start), len, advice);
-  });
-}
-
 }  // namespace
-
-void ReleaseFileMappings(const std::string& path) { AdviseMappings(path, MADV_DONTNEED); }
-
-void AvoidHugePageMappings(const std::string& path) { AdviseMappings(path, MADV_NOHUGEPAGE); }
 
 uint64_t ResidentBytes() {
   int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
@@ -71,6 +61,13 @@ FileMappings::FileMappings(const std::string& path) {
 void FileMappings::Release() const {
   for (const auto& [start, len] : ranges_) {
     madvise(reinterpret_cast<void*>(start), len, MADV_DONTNEED);
+  }
+}
+
+void FileMappings::AdviseScatteredLookups() const {
+  for (const auto& [start, len] : ranges_) {
+    madvise(reinterpret_cast<void*>(start), len, MADV_NOHUGEPAGE);
+    madvise(reinterpret_cast<void*>(start), len, MADV_RANDOM);
   }
 }
 

@@ -207,12 +207,13 @@ Result<FsAttr> ArchiveFs::GetAttr(uint64_t ino) {
   MaybeReleasePages();  // a cached listing brings getattr/lookup, no readdir
   // The kernel revalidates a layout directory's attributes before it lists
   // it from its cache: the periodic refresh happens here then.
-  {
-    auto view = CurrentView();
-    const SynthNode* s = view->Find(ino);
-    if (s && s->kind == SynthNode::kDir) MaybeRefresh();
-  }
   CAIRN_ASSIGN_OR_RETURN(Resolved r, Resolve(ino));
+  if (r.synth && r.synth->kind == SynthNode::kDir) {
+    MaybeRefresh();
+    if (CurrentView() != r.view) {
+      CAIRN_ASSIGN_OR_RETURN(r, Resolve(ino));  // the refresh swapped the view
+    }
+  }
   return AttrOf(r);
 }
 

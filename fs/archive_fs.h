@@ -168,6 +168,11 @@ class ArchiveFs {
   // A prefetch job: decodes and binds a directory nobody listed yet, and
   // queues its subdirectories while the depth budget lasts.
   void PrefetchDir(const TreePrefetcher::Job& job);
+  // Calls fn(ordinal, node, stored bytes) for d's decoded entries from
+  // ordinal `from` on until fn returns false; a damaged entry ends the scan
+  // with its error.
+  Status ScanEntries(const Dir& d, uint64_t from,
+                     const std::function<bool(uint64_t, Node&&, uint64_t)>& fn);
   Result<std::vector<FsDirEntry>> StoredEntries(const Dir& d, uint64_t from_ordinal,
                                                 size_t max);
   // Binds the inode numbers of every entry of d in a few large write

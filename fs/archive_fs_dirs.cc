@@ -78,9 +78,8 @@ void ArchiveFs::PrefetchDir(const TreePrefetcher::Job& job) {
   prefetch_->Push(std::move(subdirs));
 }
 
-Result<std::vector<FsDirEntry>> ArchiveFs::StoredEntries(const Dir& d, uint64_t from, size_t max) {
-  std::vector<Resolved> rs;
-  std::vector<uint64_t> ordinals;
+Status ArchiveFs::ScanEntries(const Dir& d, uint64_t from,
+                              const std::function<bool(uint64_t, Node&&, uint64_t)>& fn) {
   Status decode_error;
   CAIRN_RETURN_IF_ERROR(trees_.ScanDir(d.tree, from, [&](uint64_t ord, std::string_view name,
                                                           ByteView value) {
@@ -89,15 +88,22 @@ Result<std::vector<FsDirEntry>> ArchiveFs::StoredEntries(const Dir& d, uint64_t 
       decode_error = decoded.error();
       return false;
     }
-    Resolved r;
+    return fn(ord, std::move(decoded->first), decoded->second);
+  }));
+  return decode_error;
+}
+
+Result<std::vector<FsDirEntry>> ArchiveFs::StoredEntries(const Dir& d, uint64_t from, size_t max) {
+  std::vector<Resolved> rs;
+  std::vector<uint64_t> ordinals;
+  CAIRN_RETURN_IF_ERROR(ScanEntries(d, from, [&](uint64_t ord, Node&& node, uint64_t stored) {
+    Resolved& r = rs.emplace_back();
     r.snap = d.snap;
-    r.node = std::move(decoded->first);
-    r.stored_bytes = decoded->second;
-    rs.push_back(std::move(r));
+    r.node = std::move(node);
+    r.stored_bytes = stored;
     ordinals.push_back(ord);
     return rs.size() < max;
   }));
-  CAIRN_RETURN_IF_ERROR(decode_error);
   std::vector<TreeCache::Binding> bs;
   bs.reserve(rs.size());
   for (size_t i = 0; i < rs.size(); ++i) {
@@ -123,30 +129,20 @@ Status ArchiveFs::BindAll(const Dir& d, std::vector<TreePrefetcher::Job>* subdir
     std::vector<std::pair<size_t, Id>> dirs;  // index in bs, subtree
     std::vector<Resolved> rs;                 // listing: the entries, in order,
     std::vector<uint64_t> ordinals;           // and their ordinals
-    Status decode_error;
-    CAIRN_RETURN_IF_ERROR(trees_.ScanDir(d.tree, from, [&](uint64_t ord, std::string_view name,
-                                                            ByteView value) {
-      auto decoded = DecodeEntry(value, name);
-      if (!decoded) {
-        decode_error = decoded.error();
-        return false;
-      }
-      if (subdirs && decoded->first.type == NodeType::kDir) {
-        dirs.emplace_back(bs.size(), decoded->first.subtree);
-      }
-      bs.push_back(MakeBinding(d.snap, d.ino, d.tree, decoded->first, ord));
+    CAIRN_RETURN_IF_ERROR(ScanEntries(d, from, [&](uint64_t ord, Node&& node, uint64_t stored) {
+      if (subdirs && node.type == NodeType::kDir) dirs.emplace_back(bs.size(), node.subtree);
+      bs.push_back(MakeBinding(d.snap, d.ino, d.tree, node, ord));
       if (listing) {
         Resolved& r = rs.emplace_back();
         r.snap = d.snap;
-        r.node = std::move(decoded->first);
-        r.stored_bytes = decoded->second;
+        r.node = std::move(node);
+        r.stored_bytes = stored;
         r.parent = d.ino;
         ordinals.push_back(ord);
       }
       from = ord + 1;
       return bs.size() < kChunk;
     }));
-    CAIRN_RETURN_IF_ERROR(decode_error);
     CAIRN_RETURN_IF_ERROR(trees_.Bind(bs));
     for (const auto& [i, subtree] : dirs) {
       subdirs->push_back(TreePrefetcher::Job{d.snap, bs[i].ino, d.ino, subtree, depth});

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <mutex>
 
 namespace cairn {
@@ -200,7 +201,7 @@ void OpOpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 }
 
 void ReadDirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus) {
-  std::vector<char> buf(size);
+  auto buf = std::make_unique_for_overwrite<char[]>(size);  // only `used` bytes are sent
   size_t used = 0;
   Status s = Fs(req).ReadDir(ino, static_cast<uint64_t>(off), [&](const FsDirEntry& e) {
     size_t need;
@@ -212,11 +213,11 @@ void ReadDirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool 
         ep.attr.st_ino = e.attr.ino;
         ep.attr.st_mode = e.attr.mode;
       }
-      need = fuse_add_direntry_plus(req, buf.data() + used, size - used, e.name.c_str(), &ep,
+      need = fuse_add_direntry_plus(req, buf.get() + used, size - used, e.name.c_str(), &ep,
                                     static_cast<off_t>(e.next_offset));
     } else {
       struct stat st = ToStat(e.attr);
-      need = fuse_add_direntry(req, buf.data() + used, size - used, e.name.c_str(), &st,
+      need = fuse_add_direntry(req, buf.get() + used, size - used, e.name.c_str(), &st,
                                static_cast<off_t>(e.next_offset));
     }
     if (need > size - used) return false;
@@ -227,7 +228,7 @@ void ReadDirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool 
     fuse_reply_err(req, s.Is(ErrorCode::kInvalidArgument) ? ENOTDIR : ErrnoFor(s));
     return;
   }
-  fuse_reply_buf(req, buf.data(), used);
+  fuse_reply_buf(req, buf.get(), used);
 }
 
 void OpReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
@@ -254,13 +255,14 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
   auto* f = reinterpret_cast<ArchiveFs::OpenFile*>(fi->fh);
-  std::vector<uint8_t> buf(size);
-  auto n = Fs(req).Read(*f, static_cast<uint64_t>(off), std::span(buf.data(), buf.size()));
+  // Not zero-filled: only the *n bytes read are sent (up to 1 MiB a call).
+  auto buf = std::make_unique_for_overwrite<uint8_t[]>(size);
+  auto n = Fs(req).Read(*f, static_cast<uint64_t>(off), std::span(buf.get(), size));
   if (!n) {
     fuse_reply_err(req, ReadErrno(n.error()));
     return;
   }
-  fuse_reply_buf(req, reinterpret_cast<const char*>(buf.data()), *n);
+  fuse_reply_buf(req, reinterpret_cast<const char*>(buf.get()), *n);
 }
 
 void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {

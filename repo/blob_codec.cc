@@ -68,6 +68,9 @@ struct BlobCodec::Impl {
 
   void Seal(const Crypto& crypto, int level, ByteView plaintext, ByteView aad, Bytes& out);
   Status Open(const Crypto& crypto, ByteView stored, ByteView aad, Bytes& out);
+  // Appends the plaintext of an opened flag || payload to out (which must
+  // not overlap s).
+  Status Unwrap(ByteView s, Bytes& out);
 };
 
 void BlobCodec::Impl::Seal(const Crypto& crypto, int level, ByteView plaintext, ByteView aad,
@@ -100,6 +103,10 @@ Status BlobCodec::Impl::Open(const Crypto& crypto, ByteView stored, ByteView aad
   Bytes& s = scratch;
   s.clear();
   CAIRN_RETURN_IF_ERROR(crypto.Open(stored, aad, s));
+  return Unwrap(s, out);
+}
+
+Status BlobCodec::Impl::Unwrap(ByteView s, Bytes& out) {
   if (s.empty()) return Status::Corruption("authenticated payload has no compression flag");
   const ByteView payload(s.data() + 1, s.size() - 1);
   if (s[0] == kRaw) {
@@ -161,6 +168,22 @@ void BlobCodec::EncodeObject(std::string_view aad, ByteView plaintext, Bytes& ou
 
 Status BlobCodec::DecodeObject(std::string_view aad, ByteView stored, Bytes& out) {
   return impl_->Open(crypto_, stored, AsBytes(aad), out);
+}
+
+Status BlobCodec::DecodeObjectInPlace(std::string_view aad, Bytes& buf) {
+  // Not through scratch: the codec would keep a buffer of the largest
+  // object for its whole life, and Open would hold stored, scratch and out
+  // at once (three copies of a 36 MiB segment on a mount's first load).
+  CAIRN_ASSIGN_OR_RETURN(MutableByteView s, crypto_.OpenInPlace(buf, AsBytes(aad)));
+  if (!s.empty() && s[0] == kRaw) {
+    std::memmove(buf.data(), s.data() + 1, s.size() - 1);
+    buf.resize(s.size() - 1);
+    return Status::OK();
+  }
+  Bytes out;
+  CAIRN_RETURN_IF_ERROR(impl_->Unwrap(s, out));
+  buf.swap(out);
+  return Status::OK();
 }
 
 }  // namespace cairn

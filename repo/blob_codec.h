@@ -37,6 +37,12 @@ class BlobCodec {
   // pack header), compressed the same way. aad names the object kind.
   void EncodeObject(std::string_view aad, ByteView plaintext, Bytes& out);
   Status DecodeObject(std::string_view aad, ByteView stored, Bytes& out);
+  // DecodeObject that replaces the stored bytes in buf by the plaintext,
+  // decrypting in place: at most the stored and the decompressed object are
+  // in memory at once, and for an uncompressed object only one buffer (its
+  // capacity stays the stored size). Used for index segments, which may be
+  // tens of MiB. On error buf's contents are unspecified.
+  Status DecodeObjectInPlace(std::string_view aad, Bytes& buf);
 
  private:
   struct Impl;

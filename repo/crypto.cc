@@ -98,40 +98,51 @@ void GcmSeal(const uint8_t* key, ByteView plaintext, ByteView aad, Bytes& out) {
   }
 }
 
-// Decrypts into out (appended) and verifies the tag; on any failure out is
-// resized back to its original length. `sealed` must not point into `out`
-// (the resize may move out's storage).
-Status GcmOpen(const uint8_t* key, ByteView sealed, ByteView aad, Bytes& out) {
-  if (sealed.size() < Crypto::kOverhead) {
-    return Status::Corruption("sealed data too short (" + std::to_string(sealed.size()) +
-                              " bytes, need at least " + std::to_string(Crypto::kOverhead) + ")");
-  }
+// Decrypts ct_len bytes at ct to pt (pt == ct decrypts in place; OpenSSL
+// refuses a partial overlap) and verifies tag. False on any failure.
+bool GcmDecrypt(const uint8_t* key, const uint8_t* nonce, const uint8_t* ct, size_t ct_len,
+                const uint8_t* tag_in, ByteView aad, uint8_t* pt) {
   CipherCtx c;
-  const uint8_t* nonce = sealed.data();
-  const uint8_t* ct = nonce + Crypto::kNonceSize;
-  const size_t ct_len = sealed.size() - Crypto::kOverhead;
   uint8_t tag[Crypto::kTagSize];
-  std::copy_n(ct + ct_len, Crypto::kTagSize, tag);
-  const size_t start = out.size();
-  out.resize(start + ct_len);
+  std::copy_n(tag_in, Crypto::kTagSize, tag);
   int len = 0;
   bool ok = EVP_DecryptInit_ex2(c.ctx, Algos().gcm, key, nonce, nullptr) == 1;
   for (size_t done = 0; ok && done < aad.size(); done += kMaxPiece) {
     const int n = static_cast<int>(std::min(aad.size() - done, kMaxPiece));
     ok = EVP_DecryptUpdate(c.ctx, nullptr, &len, aad.data() + done, n) == 1;
   }
-  uint8_t* pt = out.data() + start;
   size_t done = 0;
   while (ok && done < ct_len) {
     const int n = static_cast<int>(std::min(ct_len - done, kMaxPiece));
     ok = EVP_DecryptUpdate(c.ctx, pt + done, &len, ct + done, n) == 1;
     done += static_cast<size_t>(len);
   }
-  ok = ok && EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_AEAD_SET_TAG, kTagLen, tag) == 1 &&
-       EVP_DecryptFinal_ex(c.ctx, pt + done, &len) == 1;
-  if (!ok) {
+  return ok && EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_AEAD_SET_TAG, kTagLen, tag) == 1 &&
+         EVP_DecryptFinal_ex(c.ctx, pt + done, &len) == 1;
+}
+
+Status TooShort(size_t size) {
+  return Status::Corruption("sealed data too short (" + std::to_string(size) +
+                            " bytes, need at least " + std::to_string(Crypto::kOverhead) + ")");
+}
+
+Status AuthFailed() {
+  return Status::Corruption("authentication failed (stored bytes corrupted or wrong key)");
+}
+
+// Decrypts into out (appended) and verifies the tag; on any failure out is
+// resized back to its original length. `sealed` must not point into `out`
+// (the resize may move out's storage).
+Status GcmOpen(const uint8_t* key, ByteView sealed, ByteView aad, Bytes& out) {
+  if (sealed.size() < Crypto::kOverhead) return TooShort(sealed.size());
+  const uint8_t* nonce = sealed.data();
+  const uint8_t* ct = nonce + Crypto::kNonceSize;
+  const size_t ct_len = sealed.size() - Crypto::kOverhead;
+  const size_t start = out.size();
+  out.resize(start + ct_len);
+  if (!GcmDecrypt(key, nonce, ct, ct_len, ct + ct_len, aad, out.data() + start)) {
     out.resize(start);
-    return Status::Corruption("authentication failed (stored bytes corrupted or wrong key)");
+    return AuthFailed();
   }
   return Status::OK();
 }
@@ -299,6 +310,16 @@ void Crypto::Seal(ByteView plaintext, ByteView aad, Bytes& out) const {
 
 Status Crypto::Open(ByteView sealed, ByteView aad, Bytes& out) const {
   return GcmOpen(keys_.encryption.data(), sealed, aad, out);
+}
+
+Result<MutableByteView> Crypto::OpenInPlace(MutableByteView sealed, ByteView aad) const {
+  if (sealed.size() < kOverhead) return Err(TooShort(sealed.size()));
+  uint8_t* ct = sealed.data() + kNonceSize;
+  const size_t ct_len = sealed.size() - kOverhead;
+  if (!GcmDecrypt(keys_.encryption.data(), sealed.data(), ct, ct_len, ct + ct_len, aad, ct)) {
+    return Err(AuthFailed());
+  }
+  return MutableByteView(ct, ct_len);
 }
 
 void SealWithKey(const Key32& key, ByteView plaintext, ByteView aad, Bytes& out) {

@@ -78,6 +78,12 @@ class Crypto {
   // verify (wrong key, flipped byte, wrong aad) or sealed is too short; out is
   // left as it was in that case.
   Status Open(ByteView sealed, ByteView aad, Bytes& out) const;
+  // Open without a second buffer: decrypts sealed where it lies and returns
+  // the plaintext, which is the part of sealed after the nonce (size
+  // sealed.size() - kOverhead). Corruption as Open; the bytes of sealed are
+  // then unspecified. For large objects (index segments of tens of MiB),
+  // whose ciphertext and plaintext would otherwise be in memory together.
+  Result<MutableByteView> OpenInPlace(MutableByteView sealed, ByteView aad) const;
 
  private:
   struct Impl;  // prefetched EVP_CIPHER / EVP_MAC, so calls skip provider lookup

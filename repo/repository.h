@@ -65,7 +65,12 @@ class Repository {
 
   // --- index ---
   // Loads index segments not yet in the cache (and rebuilds the cache's
-  // index when a segment it holds was removed from the store).
+  // index when a segment it holds was removed from the store). Up to 8
+  // segments at once, at most kIndexBytesInFlight stored bytes of them
+  // (a larger segment loads alone): memory is about 1.2x the stored size of
+  // the segments in flight (more for one that zstd shrank), not ~150 bytes
+  // per blob as a fully decoded segment would cost.
+  static constexpr uint64_t kIndexBytesInFlight = 64ull << 20;
   Status SyncIndex();
   std::optional<BlobLocation> FindBlob(const Id& id) const { return cache_->FindBlob(id); }
   // Adds a segment this process wrote, so it is not downloaded again.

@@ -78,6 +78,48 @@ TEST_F(CacheDbTest, LargeSegmentIsAddedInBatchesCompletely) {
   }
 }
 
+// The streaming AddSegment asks for each blob once, in order, and commits
+// every kBlobsPerTxn of them: when the second batch starts, the first is
+// already visible to another reader, and the segment is marked only at
+// the end (the on-demand decoding a mount's index load relies on to
+// hold no decoded copy of a segment).
+TEST_F(CacheDbTest, StreamedSegmentIsCommittedInBatches) {
+  auto db = CacheDb::Open(dir_);
+  ASSERT_TRUE(db);
+  constexpr size_t kBlobs = CacheDb::kBlobsPerTxn * 2 + 100;
+  auto blob = [](size_t i) {
+    Id id;
+    for (size_t k = 0; k < 8; ++k) id.bytes[k] = static_cast<uint8_t>(i >> (56 - 8 * k));
+    return CachedBlob{id, BlobLocation{MakeId(9), static_cast<uint32_t>(i), 10, 20, 1}};
+  };
+  std::vector<std::pair<Id, uint64_t>> packs{{MakeId(9), 1 << 30}};
+  size_t expected_next = 0;
+  int checks = 0;
+  ASSERT_TRUE((*db)->AddSegment(
+      MakeId(7), kBlobs,
+      [&](size_t i) {
+        EXPECT_EQ(i, expected_next);
+        expected_next = i + 1;
+        if (i == CacheDb::kBlobsPerTxn || i == 2 * CacheDb::kBlobsPerTxn) {
+          std::thread reader([&] {
+            EXPECT_TRUE((*db)->FindBlob(blob(i - 1).id));  // the last batch is committed
+            EXPECT_FALSE((*db)->FindBlob(blob(i).id));     // this one is not yet
+            EXPECT_FALSE((*db)->HasSegment(MakeId(7)));
+            EXPECT_EQ((*db)->PackSize(MakeId(9)), uint64_t{1} << 30);  // with the first
+          });
+          reader.join();
+          ++checks;
+        }
+        return blob(i);
+      },
+      packs).ok());
+  EXPECT_EQ(expected_next, kBlobs);
+  EXPECT_EQ(checks, 2);
+  EXPECT_TRUE((*db)->HasSegment(MakeId(7)));
+  EXPECT_EQ((*db)->BlobCount(), uint64_t{kBlobs});
+  for (size_t i = 0; i < kBlobs; i += 997) EXPECT_EQ((*db)->FindBlob(blob(i).id), blob(i).loc);
+}
+
 TEST_F(CacheDbTest, PersistsAcrossReopen) {
   {
     auto db = CacheDb::Open(dir_);

@@ -171,6 +171,37 @@ TEST_F(BlobCodecTest, ObjectsRoundTripUnderTheirAad) {
   EXPECT_TRUE(out.empty());
 }
 
+// DecodeObjectInPlace gives what DecodeObject gives, for raw and for
+// compressed objects, replacing the stored bytes; a raw object reuses the
+// stored buffer (no second one of its size).
+TEST_F(BlobCodecTest, ObjectsDecodeInPlace) {
+  for (const Bytes& plain : {TextData(100000), RandomData(100000, 3), Bytes{}}) {
+    Bytes stored;
+    codec_.EncodeObject("cairn.index", plain, stored);
+    Bytes expected;
+    ASSERT_TRUE(codec_.DecodeObject("cairn.index", stored, expected).ok());
+    Bytes buf = stored;
+    const uint8_t* before = buf.data();
+    ASSERT_TRUE(codec_.DecodeObjectInPlace("cairn.index", buf).ok());
+    EXPECT_EQ(buf, plain);
+    EXPECT_EQ(buf, expected);
+    if (stored.size() > plain.size()) {  // stored raw
+      EXPECT_EQ(buf.data(), before);
+    }
+    buf = stored;
+    EXPECT_EQ(codec_.DecodeObjectInPlace("cairn.snapshot", buf).code(), ErrorCode::kCorruption);
+    buf = stored;
+    buf[buf.size() / 2] ^= 1;
+    EXPECT_EQ(codec_.DecodeObjectInPlace("cairn.index", buf).code(), ErrorCode::kCorruption);
+  }
+  // A sealed payload with no flag, or an unknown one, is refused as by Decode.
+  for (const Bytes& payload : {Bytes{}, Bytes{7, 1, 2}}) {
+    Bytes buf;
+    crypto_.Seal(payload, AsBytes("cairn.index"), buf);
+    EXPECT_EQ(codec_.DecodeObjectInPlace("cairn.index", buf).code(), ErrorCode::kCorruption);
+  }
+}
+
 TEST_F(BlobCodecTest, DecompressionBombIsRejected) {
   // A real zstd frame whose header declares 1 TiB, sealed with the right key
   // and AAD: Decode must refuse from the header, before allocating.

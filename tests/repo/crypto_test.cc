@@ -239,4 +239,32 @@ TEST(GcmTest, SealWithKeyUsesTheSameLayout) {
 }
 
 }  // namespace
+// OpenInPlace decrypts where the sealed bytes lie: the plaintext is the
+// span after the nonce, and it rejects what Open rejects.
+TEST(GcmTest, OpenInPlaceMatchesOpen) {
+  Crypto crypto(FixedKeys(11));
+  for (size_t n : {size_t{0}, size_t{1}, size_t{17}, size_t{100000}}) {
+    const Bytes plain = Pseudorandom(n, n + 1);
+    Bytes sealed;
+    crypto.Seal(plain, AsBytes("obj"), sealed);
+    Bytes buf = sealed;
+    auto opened = crypto.OpenInPlace(buf, AsBytes("obj"));
+    ASSERT_TRUE(opened) << opened.error().message();
+    EXPECT_EQ(opened->data(), buf.data() + Crypto::kNonceSize);
+    EXPECT_EQ(Bytes(opened->begin(), opened->end()), plain) << n;
+    for (size_t i : {size_t{0}, Crypto::kNonceSize + n / 2, sealed.size() - 1}) {
+      Bytes bad = sealed;
+      bad[i] ^= 0x40;
+      EXPECT_EQ(crypto.OpenInPlace(bad, AsBytes("obj")).error().code(), ErrorCode::kCorruption)
+          << "n " << n << " byte " << i;
+    }
+    buf = sealed;
+    EXPECT_EQ(crypto.OpenInPlace(buf, AsBytes("other")).error().code(), ErrorCode::kCorruption);
+  }
+  Bytes short_input(Crypto::kOverhead - 1, 0);
+  auto r = crypto.OpenInPlace(short_input, {});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("too short"), std::string::npos) << r.error().message();
+}
+
 }  // namespace cairn

@@ -11,6 +11,7 @@
 #include "backend/retrying_store.h"
 #include "repo/backup.h"
 #include "repo/check.h"
+#include "repo/index.h"
 #include "repo/index_rebuild.h"
 #include "repo/pack.h"
 #include "repo/restore.h"
@@ -294,4 +295,66 @@ TEST_F(EngineTest, CancelledBackupWritesNoSnapshotAndIndexesItsPacks) {
 }
 
 }  // namespace
+// A fresh cache loads hand-made segments, one larger than a cache write
+// batch with an empty pack between two full ones, and twenty small ones
+// (more than SyncIndex's workers): every blob is found at its pack and
+// offset. A segment that is not valid index plaintext fails as Corruption
+// naming it and `cairn index rebuild`, and the other segments still load.
+TEST_F(EngineTest, SyncIndexLoadsLargeAndManySegments) {
+  MemoryStore store;
+  auto repo = MakeRepo(store);
+  auto codec = repo->NewCodec();
+  uint64_t x = 0x9E3779B97F4A7C15ull;
+  auto random_id = [&] {
+    Id id;
+    for (auto& byte : id.bytes) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      byte = static_cast<uint8_t>(x);
+    }
+    return id;
+  };
+  std::vector<IndexSegment> segs(21);
+  auto add_pack = [&](IndexSegment& seg, size_t nblobs) {
+    IndexPack p{random_id(), uint64_t{1} << 32, {}};
+    for (size_t i = 0; i < nblobs; ++i) {
+      p.blobs.push_back(PackEntry{random_id(), i % 3 ? BlobType::kData : BlobType::kTree,
+                                  static_cast<uint32_t>(i * 100), 90, static_cast<uint32_t>(i)});
+    }
+    seg.packs.push_back(std::move(p));
+  };
+  add_pack(segs[0], CacheDb::kBlobsPerTxn + 500);
+  add_pack(segs[0], 0);
+  add_pack(segs[0], 3000);
+  for (size_t s = 1; s < segs.size(); ++s) add_pack(segs[s], 50);
+  for (const auto& seg : segs) {
+    ASSERT_TRUE(repo->SaveObject(ObjectKind::kIndex, EncodeIndexSegment(seg), *codec));
+  }
+  auto bad = repo->SaveObject(ObjectKind::kIndex, AsBytes("not an index segment"), *codec);
+  ASSERT_TRUE(bad);
+
+  OpenOptions fresh;
+  fresh.cache_dir = root_ + "/cache2";
+  auto reopened = Repository::Open(std::make_unique<Borrowed>(store), "pw", fresh);
+  ASSERT_TRUE(reopened);
+  Status st = (*reopened)->SyncIndex();
+  EXPECT_EQ(st.code(), ErrorCode::kCorruption);
+  EXPECT_NE(st.message().find("index/" + bad->Hex()), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("cairn index rebuild"), std::string::npos) << st.message();
+  size_t total = 0;
+  for (const auto& seg : segs) {
+    for (const auto& p : seg.packs) {
+      EXPECT_EQ((*reopened)->cache().PackSize(p.pack), p.pack_size);
+      for (const auto& b : p.blobs) {
+        ++total;
+        auto loc = (*reopened)->FindBlob(b.id);
+        ASSERT_TRUE(loc) << b.id.Hex();
+        ASSERT_EQ(*loc, (BlobLocation{p.pack, b.offset, b.length, b.raw_length,
+                                      static_cast<uint8_t>(b.type)}));
+      }
+    }
+  }
+  EXPECT_EQ((*reopened)->cache().BlobCount(), total);
+  EXPECT_FALSE((*reopened)->cache().HasSegment(*bad));
+}
+
 }  // namespace cairn

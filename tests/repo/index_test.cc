@@ -129,4 +129,35 @@ TEST(IndexTest, RandomMutationsDecodeOrFailCleanly) {
 }
 
 }  // namespace
+// The view decodes every blob as DecodeIndexSegment does, numbers them
+// across packs (an empty pack holds none) and finds each blob's pack.
+TEST(IndexTest, ViewDecodesEntriesInPlace) {
+  IndexSegment seg = Sample();
+  seg.packs.insert(seg.packs.begin(), IndexPack{IdOf(20), 10, {}});  // empty first pack
+  seg.packs.push_back(IndexPack{IdOf(21), 10, {}});                  // and last
+  const Bytes bytes = EncodeIndexSegment(seg);
+  auto view = IndexSegmentView::Parse(bytes);
+  ASSERT_TRUE(view) << view.error().message();
+  ASSERT_EQ(view->packs().size(), seg.packs.size());
+  EXPECT_EQ(view->supersedes(), seg.supersedes);
+  size_t i = 0;
+  for (size_t p = 0; p < seg.packs.size(); ++p) {
+    EXPECT_EQ(view->packs()[p].id, seg.packs[p].pack);
+    EXPECT_EQ(view->packs()[p].size, seg.packs[p].pack_size);
+    EXPECT_EQ(view->packs()[p].first_blob, i);
+    for (const PackEntry& b : seg.packs[p].blobs) {
+      EXPECT_EQ(view->blob(i), b) << i;
+      EXPECT_EQ(Bytes(view->blob_id(i).begin(), view->blob_id(i).end()),
+                Bytes(b.id.bytes.begin(), b.id.bytes.end()));
+      EXPECT_EQ(view->pack_of(i), p) << i;
+      ++i;
+    }
+  }
+  EXPECT_EQ(view->blob_count(), i);
+  EXPECT_EQ(i, 3u);
+  // What DecodeIndexSegment refuses, Parse refuses (it is the same check).
+  Bytes cut(bytes.begin(), bytes.end() - 1);
+  EXPECT_EQ(IndexSegmentView::Parse(cut).error().code(), ErrorCode::kCorruption);
+}
+
 }  // namespace cairn
