@@ -265,6 +265,34 @@ Result<size_t> ArchiveFs::Read(OpenFile& f, uint64_t offset, std::span<uint8_t> 
   return reader_.Read(*f.file, offset, out);
 }
 
+Result<size_t> ArchiveFs::ReadIno(uint64_t ino, uint64_t offset, std::span<uint8_t> out) {
+  std::shared_ptr<OpenFile> f;
+  {
+    std::lock_guard<std::mutex> lock(ino_mu_);
+    if (auto it = ino_files_.find(ino); it != ino_files_.end()) {
+      ino_lru_.splice(ino_lru_.begin(), ino_lru_, it->second);
+      f = *it->second;
+    }
+  }
+  if (!f) {
+    CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<OpenFile> opened, Open(ino, O_RDONLY));
+    f = std::move(opened);
+    std::lock_guard<std::mutex> lock(ino_mu_);
+    auto [it, fresh] = ino_files_.try_emplace(ino);
+    if (fresh) {
+      ino_lru_.push_front(f);
+      it->second = ino_lru_.begin();
+      if (ino_lru_.size() > kInodeFiles) {
+        ino_files_.erase(ino_lru_.back()->ino);
+        ino_lru_.pop_back();
+      }
+    } else {
+      f = *it->second;  // a parallel read of the same inode got there first
+    }
+  }
+  return reader_.Read(*f->file, offset, out);
+}
+
 Result<std::string> ArchiveFs::ReadLink(uint64_t ino) {
   CAIRN_ASSIGN_OR_RETURN(Resolved r, Resolve(ino));
   if (r.synth && r.synth->kind == SynthNode::kSymlink) return r.synth->target;

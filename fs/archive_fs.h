@@ -119,6 +119,12 @@ class ArchiveFs {
   Result<std::unique_ptr<OpenFile>> Open(uint64_t ino, int flags);
   // Up to out.size() bytes at offset; short only at end of file.
   Result<size_t> Read(OpenFile& f, uint64_t offset, std::span<uint8_t> out);
+  // The same for a file opened without an OpenFile (the kernel opens files
+  // itself under FUSE no_open, saving a round trip per file): the read
+  // state is kept per inode, for the last kInodeFiles inodes read, and
+  // shared by everyone reading that inode.
+  static constexpr size_t kInodeFiles = 256;
+  Result<size_t> ReadIno(uint64_t ino, uint64_t offset, std::span<uint8_t> out);
   Result<std::string> ReadLink(uint64_t ino);
   // NotFound when the entry has no such attribute; Unsupported for
   // security.selinux when the entry has no stored label (ls -l then stops
@@ -219,6 +225,11 @@ class ArchiveFs {
   std::mutex seq_mu_;  // guards seqs_; never held while calling the reader
   // Directory tree -> its Sequence, most recently opened first.
   std::list<std::pair<Id, std::shared_ptr<ContentReader::Sequence>>> seqs_;
+
+  // ReadIno's read states, most recently read first. GUARDED_BY(ino_mu_).
+  std::mutex ino_mu_;
+  std::list<std::shared_ptr<OpenFile>> ino_lru_;
+  std::unordered_map<uint64_t, std::list<std::shared_ptr<OpenFile>>::iterator> ino_files_;
 
   std::mutex decode_mu_;  // guards decoding_
   std::condition_variable decode_cv_;

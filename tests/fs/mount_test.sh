@@ -160,7 +160,9 @@ wait
 [[ ! -s "$SCRATCH/par" ]] || fail "parallel readers saw different bytes: $(cat "$SCRATCH/par")"
 [[ "$(cat "$SRC"/many/* | md5sum)" == "$(cat "$SCRATCH/many.md5")" ]] || fail "parallel small reads"
 
-# --- writes: EROFS everywhere ---
+# --- writes: EROFS everywhere (a read-only mount: the kernel refuses them) ---
+opts="$(awk -v m="$MNT" '$5 == m { print $6 }' /proc/self/mountinfo)"
+[[ ",$opts," == *",ro,"* ]] || fail "the mount is not read-only: $opts"
 for op in "touch $S/new" "mkdir $S/newdir" "rm -f $S/hello.txt" "chmod 600 $S/hello.txt" \
           "setfattr -n user.x -v 1 $S/hello.txt" "ln -s x $S/newlink" "mv $S/hello.txt $S/moved" \
           "touch $MNT/snapshots/x" "mkdir $MNT/head"; do
