@@ -3,8 +3,9 @@
 # radosgw of its own on loopback, in one run.
 #
 #   bench/s3_bench.sh [--scratch DIR] [--big N] [--small M] [--threads T] [--runs R]
-#                     [--data DIR] [--size-gb G] [--skip-backup] [--osd-gib G]
-#                     [--cairn PATH] [--store-bench PATH] [--markdown] [--keep] [--warm]
+#                     [--data DIR] [--size-gb G] [--skip-backup] [--skip-throughput]
+#                     [--skip-mount] [--osd-gib G] [--cairn PATH] [--store-bench PATH]
+#                     [--markdown] [--keep] [--warm]
 #   bench/s3_bench.sh --table SCRATCH [--markdown]      # reprint a table
 #
 # 1. Starts radosgw (tests/s3/rgw.sh) with bluestore on a sparse file of
@@ -25,8 +26,16 @@
 #    backup_bench.sh): cairn to a local directory, cairn to
 #    s3://bucket/cairn-repo, restic to s3:ENDPOINT/bucket/restic-repo (fresh
 #    prefixes); page cache dropped before each (needs root; --warm does not).
+# 4. Mounts of those three repositories (unless --skip-mount): `cairn mount`
+#    of the local and the s3:// one, `restic mount` of restic's; each on a
+#    fresh mount with an empty tool cache and the page cache dropped:
+#    `find SNAP -type f | wc -l`, then, on another fresh mount,
+#    `tar cf - -C SNAP . | wc -c`. Over S3 every file read is a ranged GET
+#    unless read ahead, so this measures cairn's read-ahead across files.
 # Prints the table (and Markdown with --markdown) with the issue's targets:
-# cairn/aws >= 2 both ways, cairn s3/local <= 1.3, cairn/restic <= 0.7.
+# cairn/aws >= 2 both ways, cairn s3/local <= 1.3, cairn/restic <= 0.7, and
+# the mount times with the ratios cairn s3 / cairn local and cairn s3 /
+# restic s3 (no target).
 # Logs in SCRATCH/logs, figures in SCRATCH/results.tsv. radosgw is stopped at
 # the end, also on failure or ^C.
 set -euo pipefail
@@ -42,6 +51,8 @@ THREADS=8
 RUNS=1
 OSD_GIB=40
 SKIP_BACKUP=0
+SKIP_THROUGHPUT=0
+SKIP_MOUNT=0
 CAIRN="${CAIRN_BIN:-$HERE/../build/tools/cairn}"
 STORE_BENCH="$HERE/../build/bench/cairn_store_bench"
 AWS=/usr/bin/aws  # Debian's awscli, not a pip one earlier on PATH
@@ -65,7 +76,9 @@ while (($#)); do
     --threads) THREADS="${2:?}"; shift 2 ;;
     --runs) RUNS="${2:?}"; shift 2 ;;
     --osd-gib) OSD_GIB="${2:?}"; shift 2 ;;
-    --skip-backup) SKIP_BACKUP=1; shift ;;
+    --skip-backup) SKIP_BACKUP=1; SKIP_MOUNT=1; shift ;;
+    --skip-throughput) SKIP_THROUGHPUT=1; shift ;;
+    --skip-mount) SKIP_MOUNT=1; shift ;;
     --cairn) CAIRN="${2:?}"; shift 2 ;;
     --store-bench) STORE_BENCH="${2:?}"; shift 2 ;;
     --markdown) MARKDOWN=1; shift ;;
@@ -123,10 +136,24 @@ print_table() {  # $1 = results dir, $2 = 1 for Markdown
         a[2] = "restic-s3"
         row("restic s3", a, b, "<=", 0.7)
       }
+      if (("mount-tar" SUBSEP "cairn-s3") in st) {
+        print ""
+        n = 0; h[++n] = "mount, cold (wall s)"; h[++n] = "cairn local dir"; h[++n] = "cairn s3://"
+        h[++n] = "restic s3"; h[++n] = "cairn s3 / local"; h[++n] = "cairn s3 / restic s3"
+        line(h, n)
+        if (md) print "|---|---|---|---|---|---|"
+        split("mount-find,mount-tar", ms, ","); split("find -type f,tar (read all)", ml, ",")
+        for (i = 1; i <= 2; i++) {
+          l = v(ms[i], "cairn-local"); s3 = v(ms[i], "cairn-s3"); r = v(ms[i], "restic-s3")
+          n = 0; c[++n] = ml[i]; c[++n] = l; c[++n] = s3; c[++n] = r
+          c[++n] = ratio(s3, l); c[++n] = ratio(s3, r)
+          line(c, n)
+        }
+      }
       print ""
       pre = md ? "- " : "  "
       for (i = 1; i <= nk; i++) if (note[order[i]] != "") { split(order[i], p, SUBSEP); print pre p[2] " " p[1] ": " note[order[i]] }
-      for (k = 1; ("note" k) in meta; k++) print pre meta["note" k]
+      for (k = 1; k <= 9; k++) if (("note" k) in meta) print pre meta["note" k]
     }' "$1/meta.tsv" "$1/results.tsv"
 }
 
@@ -204,9 +231,11 @@ make_files() {  # DIR COUNT MIB
   local i
   for ((i = 0; i < $2; i++)); do head -c $(($3 * 1048576)) /dev/urandom >"$1/f$(printf %05d "$i")"; done
 }
+if ((!SKIP_THROUGHPUT)); then
 say "making $NBIG x 16 MiB and $NSMALL x 1 MiB random files"
 make_files "$SCRATCH/files/big" "$NBIG" 16
 make_files "$SCRATCH/files/small" "$NSMALL" 1
+fi
 
 # transfer OP SET TOOL OUT CMD...: runs CMD --runs times; OUT (a download
 # directory, or "" for an upload) is emptied before each run and compared
@@ -245,8 +274,10 @@ throughput() {  # SET (big|small)
   transfer download "$set" cairn "$SCRATCH/dl/cairn-$set" \
     "$STORE_BENCH" get "$(cairn_location store)" "$SCRATCH/dl/cairn-$set" --prefix "$set" --threads "$THREADS"
 }
-throughput big
-throughput small
+if ((!SKIP_THROUGHPUT)); then
+  throughput big
+  throughput small
+fi
 ((KEEP)) || rm -rf "$SCRATCH/files" "$SCRATCH/dl"
 
 # ---- backup ----------------------------------------------------------------------------
@@ -291,7 +322,72 @@ if ((!SKIP_BACKUP)); then
     "$CAIRN" -r "$s3_repo" --cache-dir "$SCRATCH/cache-s3" backup --series bench "$SRC"
   run_backup restic-s3 restic -r "$restic_repo" init --repository-version 2 -- \
     restic -r "$restic_repo" backup --compression auto --host cairn-bench "$SRC"
-  ((KEEP)) || rm -rf "$local_repo" "$SCRATCH"/cache-*
+
+  # ---- mounts of the three repositories ----------------------------------------------
+  MNT="$SCRATCH/mnt"
+  MOUNT_BG=""
+  unmount_all() {
+    if mountpoint -q "$MNT" 2>/dev/null; then fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null || true; fi
+    if [[ -n "$MOUNT_BG" ]]; then
+      local i
+      for ((i = 0; i < 200; i++)); do kill -0 "$MOUNT_BG" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$MOUNT_BG" 2>/dev/null || true
+      MOUNT_BG=""
+    fi
+    # cairn's daemon exits when unmounted; wait for it (it holds its cache).
+    local j
+    for ((j = 0; j < 200; j++)); do pgrep -f "mount $MNT" >/dev/null || break; sleep 0.1; done
+  }
+  trap 'unmount_all; "$RGW" stop "$SCRATCH/rgw" >/dev/null 2>&1 || true' EXIT
+  # mount_fresh NAME: mounts NAME's repository at MNT with an empty cache;
+  # sets SNAP to the snapshot's copy of SRC.
+  mount_fresh() {
+    local name=$1 cache="$SCRATCH/mcache-$1" i
+    rm -rf "$cache"
+    mkdir -p "$MNT"
+    drop_caches
+    case "$name" in
+      cairn-local|cairn-s3)
+        local repo=$local_repo
+        [[ "$name" == cairn-s3 ]] && repo=$s3_repo
+        "$CAIRN" -r "$repo" --cache-dir "$cache" mount "$MNT" >"$LOGS/$name-mount.log" 2>&1 || return 1
+        SNAP="$MNT/snapshots/latest$SRC" ;;
+      restic-s3)
+        restic -r "$restic_repo" --cache-dir "$cache" mount "$MNT" >"$LOGS/$name-mount.log" 2>&1 &
+        MOUNT_BG=$!
+        SNAP="$MNT/snapshots/latest$SRC" ;;
+    esac
+    for ((i = 0; i < 6000; i++)); do
+      mountpoint -q "$MNT" && [[ -e "$MNT/snapshots/latest" ]] && return 0
+      [[ -z "$MOUNT_BG" ]] || kill -0 "$MOUNT_BG" 2>/dev/null || return 1
+      sleep 0.1
+    done
+    return 1
+  }
+  mount_step() {  # NAME STEP SNIPPET
+    local name=$1 step=$2 snippet=$3
+    if ! mount_fresh "$name"; then
+      record "mount-$step" "$name" - s FAILED "mount failed, see $LOGS/$name-mount.log"
+      unmount_all
+      return 0
+    fi
+    say "$name: $step through the mount"
+    if timed "$name-mount-$step" bash -o pipefail -c "$snippet" step "$SNAP"; then
+      record "mount-$step" "$name" "$WALL" s ok "$step: $(tail -n 1 "$LOGS/$name-mount-$step.log" | tr -d ' ') $( [[ $step == tar ]] && echo bytes || echo files)"
+      echo "   ${WALL}s" >&2
+    else
+      record "mount-$step" "$name" - s FAILED "see $LOGS/$name-mount-$step.log"
+    fi
+    unmount_all
+  }
+  if ((!SKIP_MOUNT)); then
+    for name in cairn-local cairn-s3 restic-s3; do
+      awk -F'\t' -v n="$name" '$1 == "backup" && $2 == n && $5 == "ok" { ok = 1 } END { exit !ok }' "$RESULTS" || continue
+      mount_step "$name" find 'find "$1" -type f | wc -l'
+      mount_step "$name" tar 'tar cf - -C "$1" . | wc -c'
+    done
+  fi
+  ((KEEP)) || rm -rf "$local_repo" "$SCRATCH"/cache-* "$SCRATCH"/mcache-*
 fi
 
 # ---- the table -------------------------------------------------------------------------
@@ -305,6 +401,8 @@ fi
   printf 'note1\t%s; cairn: bench/cairn_store_bench, %s threads through OpenStore; page cache warm for throughput\n' \
     "$("$AWS" --version 2>&1 | cut -d' ' -f1) (default 10 concurrent requests)" "$THREADS"
   if ((!SKIP_BACKUP)); then
+    ((SKIP_MOUNT)) || printf 'note4\tmounts: fresh mount, empty cache, page cache %s before each step; cairn and restic mount the whole repository\n' \
+      "$( ((COLD)) && echo dropped || echo 'NOT dropped (--warm)')"
     printf 'note2\tbackup: dataset %s: %s; %s; %s; page cache %s\n' "$DATA" \
       "$(sed -n 's/^base *//p' "$DATA/dataset.info" 2>/dev/null)" "$("$CAIRN" --version 2>/dev/null | head -n 1)" \
       "$(restic version | cut -d' ' -f1-2)" "$( ((COLD)) && echo 'dropped before each backup' || echo WARM)"

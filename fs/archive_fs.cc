@@ -24,6 +24,10 @@ ArchiveFs::ArchiveFs(Repository& repo, TreeCache& trees, ContentReader& reader,
       opts_(opts),
       log_(repo.logger()),
       codecs_([&repo] { return repo.NewCodec(); }) {
+  if (opts_.tree_window_bytes > 0) {
+    trees_by_window_ =
+        std::make_unique<TreeFetcher>(repo, opts_.tree_window_bytes, opts_.tree_window_cache_bytes);
+  }
   if (opts_.prefetch_threads > 0 && opts_.prefetch_depth > 0) {
     // 64k jobs of ~100 bytes: a bounded few MB even on a huge tree.
     prefetch_ = std::make_unique<TreePrefetcher>(

@@ -61,6 +61,7 @@
 #include "repo/repository.h"
 #include "repo/snapshot.h"
 #include "repo/tree.h"
+#include "repo/tree_fetcher.h"
 
 namespace cairn {
 
@@ -94,6 +95,11 @@ struct ArchiveFsOptions {
   // (fs/tree_prefetcher.h).
   size_t prefetch_threads = 1;
   int prefetch_depth = 2;
+  // Tree blobs are fetched by windows of this many bytes of their pack,
+  // kept in RAM up to tree_window_cache_bytes (repo/tree_fetcher.h); 0:
+  // one GET per tree blob (a local directory, where a read costs little).
+  uint64_t tree_window_bytes = 0;
+  uint64_t tree_window_cache_bytes = 32 << 20;
 };
 
 class ArchiveFs {
@@ -153,6 +159,11 @@ class ArchiveFs {
   Status Refresh();
   // Directories decoded by the prefetcher so far (tests, status).
   uint64_t prefetched_dirs() const { return prefetched_.load(); }
+  // Tree windows fetched and tree blobs decoded from them (zero when
+  // tree_window_bytes is 0).
+  TreeFetcherStats tree_window_stats() const {
+    return trees_by_window_ ? trees_by_window_->stats() : TreeFetcherStats{};
+  }
   // The mount's path of ino ("snapshots/2026-..._ab12cd34/etc/passwd"), for
   // messages.
   std::string PathOf(uint64_t ino);
@@ -212,6 +223,7 @@ class ArchiveFs {
   ArchiveFsOptions opts_;
   Logger& log_;
   ObjectPool<BlobCodec> codecs_;  // zstd contexts for decoding trees, reused
+  std::unique_ptr<TreeFetcher> trees_by_window_;  // null: tree blobs one by one
 
   std::mutex view_mu_;  // guards view_ (the pointer; a View is immutable)
   std::shared_ptr<const SnapshotView> view_;

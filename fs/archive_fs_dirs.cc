@@ -27,7 +27,8 @@ Status ArchiveFs::EnsureDir(const Id& tree, bool quiet) {
   constexpr size_t kReleaseEvery = 256;
   std::vector<std::pair<std::string, Bytes>> entries;
   auto codec = codecs_.Acquire();
-  Status s = ForEachNode(tree, repo_.TreeLoader(*codec), [&](Node&& n) -> Status {
+  Status s = ForEachNode(tree, trees_by_window_ ? trees_by_window_->Loader(*codec) : repo_.TreeLoader(*codec),
+                         [&](Node&& n) -> Status {
     uint64_t stored = 0;
     for (const Extent& x : n.content) {
       if (x.hole) continue;

@@ -351,24 +351,35 @@ Result<Bytes> Repository::LoadBlob(BlobType type, const Id& id, BlobCodec& codec
     return Err(Status::NotFound(std::string(BlobTypeName(type)) + " blob " + id.Short() +
                                 " is not in the index; run `cairn check`"));
   }
-  auto stored = store_->Get(PackKey(loc->pack), loc->offset, loc->length);
+  CAIRN_ASSIGN_OR_RETURN(Bytes stored, GetPackRange(type, id, *loc, loc->offset, loc->length));
+  Bytes out;
+  CAIRN_RETURN_IF_ERROR(DecodeBlob(type, id, *loc, stored, codec, out));
+  return out;
+}
+
+Result<Bytes> Repository::GetPackRange(BlobType type, const Id& id, const BlobLocation& loc,
+                                       uint64_t offset, uint64_t length) const {
+  auto stored = store_->Get(PackKey(loc.pack), offset, length);
   if (!stored) {
     Status e = stored.error();
     if (e.Is(ErrorCode::kNotFound)) {
-      return Err(Status::NotFound("pack " + loc->pack.Short() + " holding " +
+      return Err(Status::NotFound("pack " + loc.pack.Short() + " holding " +
                                   std::string(BlobTypeName(type)) + " blob " + id.Short() +
                                   " is missing from the store; run `cairn check`"));
     }
     if (e.Is(ErrorCode::kInvalidArgument)) {  // offset past the end: truncated pack
-      return Err(Status::Corruption("pack " + loc->pack.Short() + " is truncated (" +
-                                    std::string(BlobTypeName(type)) + " blob " + id.Short() +
-                                    " lies past its end); run `cairn check`"));
+      return Err(TruncatedPack(type, id, loc));
     }
     return Err(e);
   }
-  Bytes out;
-  CAIRN_RETURN_IF_ERROR(DecodeBlob(type, id, *loc, *stored, codec, out));
-  return out;
+  if (stored->size() < loc.offset - offset + loc.length) return Err(TruncatedPack(type, id, loc));
+  return std::move(*stored);
+}
+
+Status Repository::TruncatedPack(BlobType type, const Id& id, const BlobLocation& loc) {
+  return Status::Corruption("pack " + loc.pack.Short() + " is truncated (" +
+                            std::string(BlobTypeName(type)) + " blob " + id.Short() +
+                            " lies past its end); run `cairn check`");
 }
 
 TreeLoadFn Repository::TreeLoader(BlobCodec& codec) const {

@@ -80,6 +80,12 @@ class Repository {
   // Reads, authenticates and decompresses a blob. NotFound when the index
   // does not know it; errors name the blob and its pack.
   Result<Bytes> LoadBlob(BlobType type, const Id& id, BlobCodec& codec) const;
+  // Stored bytes [offset, offset + length) of loc's pack, which must hold
+  // the blob (id, loc): errors name the blob and its pack (missing pack,
+  // or one too short to hold the blob: truncated). May end before
+  // offset + length past the blob (at the end of the pack).
+  Result<Bytes> GetPackRange(BlobType type, const Id& id, const BlobLocation& loc,
+                             uint64_t offset, uint64_t length) const;
   // Decodes a blob whose stored bytes the caller fetched itself.
   Status DecodeBlob(BlobType type, const Id& id, const BlobLocation& loc, ByteView stored,
                     BlobCodec& codec, Bytes& out) const;
@@ -103,6 +109,7 @@ class Repository {
   Result<Id> AddKey(std::string_view password, const ScryptParams& kdf);
 
  private:
+  static Status TruncatedPack(BlobType type, const Id& id, const BlobLocation& loc);
   Repository(std::unique_ptr<ObjectStore> store, RepoConfig config, MasterKeys keys, Id key_id,
              std::unique_ptr<CacheDb> cache, Logger* logger);
   static Result<std::unique_ptr<Repository>> Finish(std::unique_ptr<ObjectStore> store,
