@@ -40,11 +40,13 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <cstdint>
 #include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -159,6 +161,8 @@ class ArchiveFs {
   Status Refresh();
   // Directories decoded by the prefetcher so far (tests, status).
   uint64_t prefetched_dirs() const { return prefetched_.load(); }
+  // Listings answered from what the prefetcher prepared (tests, status).
+  uint64_t ready_listings_served() const { return ready_served_.load(); }
   // Tree windows fetched and tree blobs decoded from them (zero when
   // tree_window_bytes is 0).
   TreeFetcherStats tree_window_stats() const {
@@ -185,6 +189,9 @@ class ArchiveFs {
   // A prefetch job: decodes and binds a directory nobody listed yet, and
   // queues its subdirectories while the depth budget lasts.
   void PrefetchDir(const TreePrefetcher::Job& job);
+  struct ReadyListing;
+  // The prefetcher's listing of directory ino, if it made one (removed).
+  std::optional<ReadyListing> TakeReadyListing(uint64_t ino);
   // Calls fn(ordinal, node, stored bytes) for d's decoded entries from
   // ordinal `from` on until fn returns false; a damaged entry ends the scan
   // with its error.
@@ -247,6 +254,21 @@ class ArchiveFs {
   std::condition_variable decode_cv_;
   std::vector<Id> decoding_;  // trees being decoded by some thread
   std::atomic<uint64_t> prefetched_{0};
+
+  // Listings the prefetcher made of small directories nobody had listed
+  // yet, for the first READDIRPLUS of each (then the kernel keeps it): the
+  // walker's request is answered without a scan, decode and probe of every
+  // entry. Taken once; oldest dropped beyond kReadyEntries entries in all.
+  struct ReadyListing {
+    std::vector<FsDirEntry> entries;
+    std::vector<TreePrefetcher::Job> subdirs;  // to prefetch when it is listed
+  };
+  static constexpr size_t kReadyEntries = 32768;
+  std::mutex ready_mu_;
+  std::unordered_map<uint64_t, ReadyListing> ready_;  // GUARDED_BY(ready_mu_): by dir inode
+  std::deque<uint64_t> ready_order_;                 // GUARDED_BY(ready_mu_): oldest first
+  size_t ready_entries_ = 0;                         // GUARDED_BY(ready_mu_)
+  std::atomic<uint64_t> ready_served_{0};
 
   // Last: its workers use the members above, so it is destroyed (and they
   // are joined) first.

@@ -68,15 +68,52 @@ Status ArchiveFs::EnsureDir(const Id& tree, bool quiet) {
 void ArchiveFs::PrefetchDir(const TreePrefetcher::Job& job) {
   if (trees_.DirCount(job.tree)) return;  // listed, or prefetched, already
   if (!EnsureDir(job.tree, /*quiet=*/true).ok()) return;
-  prefetched_.fetch_add(1, std::memory_order_relaxed);
   Dir d;
   d.ino = job.ino;
   d.snap = job.snap;
   d.tree = job.tree;
   d.parent = job.parent;
+  auto count = trees_.DirCount(job.tree);
+  const bool small = count && *count <= kReadDirMaxBatch;
   std::vector<TreePrefetcher::Job> subdirs;
-  if (!BindAll(d, job.depth > 1 ? &subdirs : nullptr, job.depth - 1).ok()) return;
+  ReadyListing ready;
+  if (!small) {
+    if (!BindAll(d, job.depth > 1 ? &subdirs : nullptr, job.depth - 1).ok()) return;
+  } else {
+    // The jobs the listing's ReadDir will push (full depth), and from them
+    // the prefetcher's own next level.
+    if (!BindAll(d, &ready.subdirs, opts_.prefetch_depth, &ready.entries).ok()) return;
+    if (job.depth > 1) {
+      subdirs = ready.subdirs;
+      for (auto& j : subdirs) j.depth = job.depth - 1;
+    }
+    std::lock_guard<std::mutex> lock(ready_mu_);
+    const size_t n = ready.entries.size();
+    if (ready_.try_emplace(job.ino, std::move(ready)).second) {
+      ready_order_.push_back(job.ino);
+      ready_entries_ += n;
+    }
+    while (ready_entries_ > kReadyEntries && !ready_order_.empty()) {
+      if (auto it = ready_.find(ready_order_.front()); it != ready_.end()) {
+        ready_entries_ -= it->second.entries.size();
+        ready_.erase(it);
+      }
+      ready_order_.pop_front();
+    }
+  }
+  prefetched_.fetch_add(1, std::memory_order_relaxed);  // counted once it is ready
   prefetch_->Push(std::move(subdirs));
+}
+
+std::optional<ArchiveFs::ReadyListing> ArchiveFs::TakeReadyListing(uint64_t ino) {
+  std::lock_guard<std::mutex> lock(ready_mu_);
+  auto it = ready_.find(ino);
+  if (it == ready_.end()) return std::nullopt;
+  ReadyListing r = std::move(it->second);
+  ready_entries_ -= r.entries.size();
+  ready_.erase(it);  // its ready_order_ slot is skipped when it comes up
+  ready_served_.fetch_add(1, std::memory_order_relaxed);
+  return r;
 }
 
 Status ArchiveFs::ScanEntries(const Dir& d, uint64_t from,
@@ -186,6 +223,15 @@ Status ArchiveFs::ReadDir(uint64_t ino, uint64_t offset,
       if (!fn(e)) return Status::OK();
     }
     return Status::OK();
+  }
+  if (offset == 0 && prefetch_) {
+    if (auto ready = TakeReadyListing(ino)) {
+      prefetch_->Push(std::move(ready->subdirs));
+      for (const auto& e : ready->entries) {
+        if (!fn(e)) return Status::OK();
+      }
+      return Status::OK();
+    }
   }
   CAIRN_RETURN_IF_ERROR(EnsureDir(d.tree));
   MaybeReleasePages();

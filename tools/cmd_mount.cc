@@ -164,6 +164,8 @@ Status ServeMount(Context& ctx, const MountArgs& a, const std::string& password,
       rs.ram_hits, rs.disk_hits, rs.store_blobs, rs.store_gets, rs.store_bytes, rs.readahead_blobs,
       rs.prefetch_blobs, rs.prefetch_files, rs.prefetch_hits, rs.prefetch_wasted,
       rs.background_retries);
+  ctx.logger.Info("mount: directories: {} decoded ahead, {} first listings answered from them",
+                  (*fs)->prefetched_dirs(), (*fs)->ready_listings_served());
   if (fo.tree_window_bytes > 0) {
     const TreeFetcherStats ts = (*fs)->tree_window_stats();
     ctx.logger.Info("mount: trees: {} windows fetched ({} bytes), {} more tree blobs read from them without a GET",

@@ -419,6 +419,7 @@ TEST_F(ArchiveFsTest, ListingADirectoryDecodesItsSubdirectoriesAhead) {
   std::filesystem::create_directories(src_ + "/sub/deeper/deepest/bottom");
   Write("sub/deeper/deepest/bottom/leaf", "leaf");
   Snapshot s = Backup(store_);
+  std::vector<std::vector<std::string>> listings;
   for (size_t threads : {size_t{0}, size_t{1}}) {
     SCOPED_TRACE(threads);
     Mounted m = Mount(store_, root_ + "/trees" + std::to_string(threads), 30e9, threads);
@@ -444,7 +445,26 @@ TEST_F(ArchiveFsTest, ListingADirectoryDecodesItsSubdirectoriesAhead) {
     ASSERT_TRUE(deeper);
     EXPECT_EQ(Names(*m.fs, deeper->ino),
               (std::vector<std::string>{".", "..", "deepest", "one"}));
+    // sub was listed by the prefetcher: its first listing is the one the
+    // prefetcher made, with the same entries, attributes and numbers.
+    auto sub = Walk(*m.fs, InSnap(s, "sub"));
+    ASSERT_TRUE(sub);
+    const uint64_t served = m.fs->ready_listings_served();
+    std::vector<std::string> listing;
+    Status st = m.fs->ReadDir(sub->ino, 0, [&](const FsDirEntry& e) {
+      listing.push_back(e.name + " " + std::to_string(e.attr.ino) + " " +
+                        std::to_string(e.attr.mode) + " " + std::to_string(e.attr.size) + " " +
+                        std::to_string(e.attr.nlink) + " " + std::to_string(e.attr.blocks) + " " +
+                        std::to_string(e.attr.mtime_ns) + " " + std::to_string(e.next_offset));
+      return true;
+    });
+    ASSERT_TRUE(st.ok()) << st.message();
+    EXPECT_EQ(m.fs->ready_listings_served() - served, threads == 0 ? 0u : 1u);
+    listings.push_back(listing);
   }
+  ASSERT_EQ(listings.size(), 2u);
+  EXPECT_EQ(listings[0], listings[1]);
+  EXPECT_EQ(listings[0].size(), 6u);  // . .. big.bin deeper hardlink link
 }
 
 // A directory's entries get consecutive numbers in name order, whichever
