@@ -1,6 +1,7 @@
 // ArchiveFs without a kernel mount, on a MemoryStore repository: layout,
 // lookup and readdir (with offsets, in a 100,000-entry directory), stable
-// inodes, hardlinks, xattrs, EROFS, a corrupted blob, refresh.
+// inodes, hardlinks, xattrs, EROFS, refresh. Reads, read-ahead and tree
+// prefetch: archive_fs_read_test.cc.
 #include "fs/archive_fs.h"
 
 #include <fcntl.h>
@@ -25,134 +26,12 @@
 #include "tests/support/faulty_store.h"
 #include "tests/support/borrowed_store.h"
 #include "tests/support/memory_store.h"
+#include "tests/fs/archive_fs_fixture.h"
 
 namespace cairn {
 namespace {
 
-using Borrowed = BorrowedStore;
-
-std::string Random(size_t n, uint64_t seed) {
-  std::string s(n, '\0');
-  uint64_t x = seed * 2654435761u + 88172645463325252ull;
-  for (auto& c : s) {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    c = static_cast<char>(x);
-  }
-  return s;
-}
-
-// One ArchiveFs over a repository, as one mount of it would be.
-struct Mounted {
-  std::unique_ptr<Repository> repo;
-  std::unique_ptr<TreeCache> trees;
-  std::unique_ptr<ContentReader> reader;
-  std::unique_ptr<ArchiveFs> fs;
-};
-
-class ArchiveFsTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/cairn-fs-XXXXXX";
-    root_ = mkdtemp(tmpl);
-    src_ = root_ + "/src";
-    std::filesystem::create_directories(src_ + "/sub/deeper");
-    Write("hello.txt", "hello\n");
-    big_ = Random(3 << 20, 1);
-    Write("sub/big.bin", big_);
-    Write("sub/deeper/one", "x");
-    symlink("../hello.txt", (src_ + "/sub/link").c_str());
-    link((src_ + "/hello.txt").c_str(), (src_ + "/sub/hardlink").c_str());
-    mkfifo((src_ + "/fifo").c_str(), 0640);
-    int fd = open((src_ + "/sparse").c_str(), O_WRONLY | O_CREAT, 0644);
-    EXPECT_EQ(pwrite(fd, "end", 3, 5 << 20), 3);
-    close(fd);
-    chmod((src_ + "/sub/deeper/one").c_str(), 0600);
-    xattrs_ = setxattr((src_ + "/hello.txt").c_str(), "user.comment", "hi", 2, 0) == 0;
-    InitOptions init;
-    init.kdf.n = 1 << 10;
-    auto r = Repository::Init(std::make_unique<Borrowed>(store_), "pw", init, Options());
-    ASSERT_TRUE(r) << r.error().message();
-  }
-  void TearDown() override { std::filesystem::remove_all(root_); }
-
-  void Write(const std::string& rel, const std::string& data) {
-    std::ofstream(src_ + "/" + rel, std::ios::binary) << data;
-  }
-  OpenOptions Options() {
-    OpenOptions o;
-    o.cache_dir = root_ + "/cache";
-    return o;
-  }
-  Snapshot Backup(ObjectStore& store) {
-    auto repo = Repository::Open(std::make_unique<Borrowed>(store), "pw", Options());
-    EXPECT_TRUE(repo) << repo.error().message();
-    BackupOptions o;
-    o.paths = {src_};
-    auto b = RunBackup(**repo, o, nullptr, nullptr, nullptr);
-    EXPECT_TRUE(b) << b.error().message();
-    return b->snapshot;
-  }
-  Mounted Mount(ObjectStore& store, const std::string& trees_dir, int64_t refresh_ns = 30e9,
-                size_t prefetch_threads = 1) {
-    Mounted m;
-    auto repo = Repository::Open(std::make_unique<Borrowed>(store), "pw", Options());
-    EXPECT_TRUE(repo) << repo.error().message();
-    m.repo = std::move(*repo);
-    auto trees = TreeCache::Open(trees_dir);
-    EXPECT_TRUE(trees) << trees.error().message();
-    m.trees = std::move(*trees);
-    m.reader = std::make_unique<ContentReader>(*m.repo, nullptr, ContentReaderOptions{});
-    ArchiveFsOptions fo;
-    fo.refresh_interval_ns = refresh_ns;
-    fo.prefetch_threads = prefetch_threads;
-    auto fs = ArchiveFs::Create(*m.repo, *m.trees, *m.reader, fo);
-    EXPECT_TRUE(fs) << fs.error().message();
-    m.fs = std::move(*fs);
-    return m;
-  }
-
-  // Inode of a '/'-separated path from the mount root.
-  static Result<FsAttr> Walk(ArchiveFs& fs, const std::string& path) {
-    FsAttr a;
-    a.ino = ArchiveFs::kRootIno;
-    for (const auto& part : std::filesystem::path(path)) {
-      if (part.empty() || part == "/") continue;
-      CAIRN_ASSIGN_OR_RETURN(a, fs.Lookup(a.ino, part.string()));
-    }
-    return a;
-  }
-  // Path of a source file inside the snapshot's directory.
-  std::string InSnap(const Snapshot& s, const std::string& rel) {
-    return "snapshots/" + SnapshotDirName(s) + src_ + "/" + rel;
-  }
-  static std::vector<std::string> Names(ArchiveFs& fs, uint64_t ino) {
-    std::vector<std::string> out;
-    Status s = fs.ReadDir(ino, 0, [&](const FsDirEntry& e) {
-      out.push_back(e.name);
-      return true;
-    });
-    EXPECT_TRUE(s.ok()) << s.message();
-    return out;
-  }
-  static std::string ReadAll(ArchiveFs& fs, uint64_t ino, size_t chunk = 128 << 10) {
-    auto f = fs.Open(ino, O_RDONLY);
-    EXPECT_TRUE(f) << f.error().message();
-    if (!f) return "";
-    std::string out;
-    std::vector<uint8_t> buf(chunk);
-    for (;;) {
-      auto n = fs.Read(**f, out.size(), buf);
-      EXPECT_TRUE(n) << n.error().message();
-      if (!n || *n == 0) break;
-      out.append(reinterpret_cast<char*>(buf.data()), *n);
-    }
-    return out;
-  }
-
-  std::string root_, src_, big_;
-  bool xattrs_ = false;
-  MemoryStore store_;
-};
+using namespace archive_fs_test;  // NOLINT: the fixture
 
 TEST_F(ArchiveFsTest, LayoutShowsSnapshotsSeriesHostsAndTags) {
   Snapshot s = Backup(store_);
@@ -242,53 +121,6 @@ TEST_F(ArchiveFsTest, ContentAndMetadataMatchTheSource) {
   auto stats = fs.StatFs();
   ASSERT_TRUE(stats);
   EXPECT_GT(stats->stored_bytes, big_.size());
-}
-
-// Reads without an OpenFile (the kernel's no_open mode): per-inode read
-// state, shared by parallel readers, evicted beyond kInodeFiles inodes and
-// rebuilt on the next read; errors as from Open.
-TEST_F(ArchiveFsTest, ReadsByInodeNeedNoOpenFile) {
-  for (int i = 0; i < 300; ++i) Write("many" + std::to_string(i), "file " + std::to_string(i));
-  Snapshot s = Backup(store_);
-  Mounted m = Mount(store_, root_ + "/trees");
-  ArchiveFs& fs = *m.fs;
-  auto read_ino = [&](uint64_t ino, uint64_t off, size_t n) {
-    std::string out(n, '\0');
-    auto got = fs.ReadIno(ino, off, std::span(reinterpret_cast<uint8_t*>(out.data()), n));
-    EXPECT_TRUE(got) << got.error().message();
-    out.resize(got ? *got : 0);
-    return out;
-  };
-  auto big = Walk(fs, InSnap(s, "sub/big.bin"));
-  ASSERT_TRUE(big);
-  // Four threads read interleaved 64 KiB pieces of one inode at once.
-  std::vector<std::string> parts(big_.size() / (64 << 10));
-  std::vector<std::thread> readers;
-  for (size_t t = 0; t < 4; ++t) {
-    readers.emplace_back([&, t] {
-      for (size_t i = t; i < parts.size(); i += 4) parts[i] = read_ino(big->ino, i << 16, 64 << 10);
-    });
-  }
-  for (auto& r : readers) r.join();
-  std::string joined;
-  for (const auto& p : parts) joined += p;
-  EXPECT_EQ(joined, big_);
-  EXPECT_EQ(read_ino(big->ino, big_.size() - 5, 100), big_.substr(big_.size() - 5));
-
-  // More inodes than the table keeps: each still reads right, twice over.
-  static_assert(ArchiveFs::kInodeFiles < 300);
-  for (int round = 0; round < 2; ++round) {
-    for (int i = 0; i < 300; ++i) {
-      auto f = Walk(fs, InSnap(s, "many" + std::to_string(i)));
-      ASSERT_TRUE(f);
-      EXPECT_EQ(read_ino(f->ino, 0, 100), "file " + std::to_string(i));
-    }
-  }
-  std::vector<uint8_t> buf(16);
-  auto dir = Walk(fs, InSnap(s, "sub"));
-  ASSERT_TRUE(dir);
-  EXPECT_FALSE(fs.ReadIno(dir->ino, 0, buf));
-  EXPECT_FALSE(fs.ReadIno(0x7fff'ffff'ffff, 0, buf));
 }
 
 TEST_F(ArchiveFsTest, HardlinksShareOneInodeWithTheLinkCount) {
@@ -410,61 +242,6 @@ TEST_F(ArchiveFsTest, MissingAclIsUnsupportedOnlyInAnAclFreeSnapshot) {
   auto got = m2.fs->GetXattr(one->ino, "system.posix_acl_access");
   ASSERT_TRUE(got) << got.error().message();
   EXPECT_EQ(got->size(), sizeof(acl));
-}
-
-// Listing a directory decodes its subdirectories (two levels) in the
-// background, so a walker's next listings find them decoded; with no
-// prefetch threads nothing is decoded ahead.
-TEST_F(ArchiveFsTest, ListingADirectoryDecodesItsSubdirectoriesAhead) {
-  std::filesystem::create_directories(src_ + "/sub/deeper/deepest/bottom");
-  Write("sub/deeper/deepest/bottom/leaf", "leaf");
-  Snapshot s = Backup(store_);
-  std::vector<std::vector<std::string>> listings;
-  for (size_t threads : {size_t{0}, size_t{1}}) {
-    SCOPED_TRACE(threads);
-    Mounted m = Mount(store_, root_ + "/trees" + std::to_string(threads), 30e9, threads);
-    auto top = Walk(*m.fs, "snapshots/" + SnapshotDirName(s) + src_);
-    ASSERT_TRUE(top) << top.error().message();
-    auto names = Names(*m.fs, top->ino);  // lists src: sub is queued, 2 levels
-    EXPECT_NE(std::find(names.begin(), names.end(), "sub"), names.end());
-    if (threads == 0) {
-      EXPECT_EQ(m.fs->prefetched_dirs(), 0u);
-    } else {
-      // sub and sub/deeper; not sub/deeper/deepest (beyond the depth).
-      for (int i = 0; i < 500 && m.fs->prefetched_dirs() < 2; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-      EXPECT_EQ(m.fs->prefetched_dirs(), 2u);
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      EXPECT_EQ(m.fs->prefetched_dirs(), 2u) << "decoded beyond the depth budget";
-    }
-    // Prefetched or not, the walk sees the same tree and the same numbers.
-    auto leaf = Walk(*m.fs, InSnap(s, "sub/deeper/deepest/bottom/leaf"));
-    ASSERT_TRUE(leaf) << leaf.error().message();
-    auto deeper = Walk(*m.fs, InSnap(s, "sub/deeper"));
-    ASSERT_TRUE(deeper);
-    EXPECT_EQ(Names(*m.fs, deeper->ino),
-              (std::vector<std::string>{".", "..", "deepest", "one"}));
-    // sub was listed by the prefetcher: its first listing is the one the
-    // prefetcher made, with the same entries, attributes and numbers.
-    auto sub = Walk(*m.fs, InSnap(s, "sub"));
-    ASSERT_TRUE(sub);
-    const uint64_t served = m.fs->ready_listings_served();
-    std::vector<std::string> listing;
-    Status st = m.fs->ReadDir(sub->ino, 0, [&](const FsDirEntry& e) {
-      listing.push_back(e.name + " " + std::to_string(e.attr.ino) + " " +
-                        std::to_string(e.attr.mode) + " " + std::to_string(e.attr.size) + " " +
-                        std::to_string(e.attr.nlink) + " " + std::to_string(e.attr.blocks) + " " +
-                        std::to_string(e.attr.mtime_ns) + " " + std::to_string(e.next_offset));
-      return true;
-    });
-    ASSERT_TRUE(st.ok()) << st.message();
-    EXPECT_EQ(m.fs->ready_listings_served() - served, threads == 0 ? 0u : 1u);
-    listings.push_back(listing);
-  }
-  ASSERT_EQ(listings.size(), 2u);
-  EXPECT_EQ(listings[0], listings[1]);
-  EXPECT_EQ(listings[0].size(), 6u);  // . .. big.bin deeper hardlink link
 }
 
 // A directory's entries get consecutive numbers in name order, whichever
@@ -616,41 +393,6 @@ TEST_F(ArchiveFsTest, HugeDirectoryListsWithOffsetsAndPersists) {
   EXPECT_TRUE(m.fs->Lookup(huge->ino, "f99999"));
 }
 
-TEST_F(ArchiveFsTest, CorruptedBlobFailsOnlyThatFile) {
-  Snapshot s = Backup(store_);
-  Mounted m = Mount(store_, root_ + "/trees");
-  auto big = Walk(*m.fs, InSnap(s, "sub/big.bin"));
-  auto hello = Walk(*m.fs, InSnap(s, "hello.txt"));
-  ASSERT_TRUE(big && hello);
-  // Damage the first blob of big.bin inside its pack.
-  std::optional<BlobLocation> loc;
-  Id first_blob;
-  Status walked = m.repo->cache().ForEachBlob([&](const Id& id, const BlobLocation& l) {
-    // The data blob whose plaintext starts big.bin.
-    if (loc || l.type != static_cast<uint8_t>(BlobType::kData) || l.raw_length < 4096) return;
-    auto codec = m.repo->NewCodec();
-    auto plain = m.repo->LoadBlob(BlobType::kData, id, *codec);
-    if (plain && plain->size() >= 64 && std::memcmp(plain->data(), big_.data(), 64) == 0) {
-      loc = l;
-      first_blob = id;
-    }
-  });
-  ASSERT_TRUE(walked.ok());
-  ASSERT_TRUE(loc);
-  ASSERT_TRUE(store_.MutateRaw(PackKey(loc->pack),
-                               [&](Bytes& b) { b[loc->offset + 20] ^= 1; }));
-  auto f = m.fs->Open(big->ino, O_RDONLY);
-  ASSERT_TRUE(f);
-  std::vector<uint8_t> buf(4096);
-  auto r = m.fs->Read(**f, 0, buf);
-  ASSERT_FALSE(r);
-  EXPECT_TRUE(r.error().Is(ErrorCode::kCorruption)) << r.error().message();
-  EXPECT_NE(r.error().message().find(first_blob.Short()), std::string::npos)
-      << r.error().message();
-  EXPECT_EQ(ReadAll(*m.fs, hello->ino), "hello\n");
-  EXPECT_TRUE(m.fs->GetAttr(big->ino));  // metadata still there
-}
-
 TEST_F(ArchiveFsTest, RefreshSeesANewSnapshot) {
   Snapshot s1 = Backup(store_);
   Mounted m = Mount(store_, root_ + "/trees", /*refresh_ns=*/0);
@@ -670,37 +412,6 @@ TEST_F(ArchiveFsTest, RefreshSeesANewSnapshot) {
   // An explicit refresh with nothing new keeps everything.
   ASSERT_TRUE(m.fs->Refresh().ok());
   EXPECT_EQ(Names(*m.fs, kSnapshotsIno).size(), 5u);
-}
-
-TEST_F(ArchiveFsTest, FilesOfADirectoryOpenedInOrderAreReadAheadAcrossFiles) {
-  // tar, cp -r and rsync open a directory's files in readdir order: the
-  // files after the one opened are fetched in the background.
-  std::filesystem::create_directories(src_ + "/many/zz-dir");
-  std::map<std::string, std::string> want;
-  for (int i = 0; i < 40; ++i) {
-    const std::string name = "f" + std::to_string(100 + i);
-    want[name] = Random(1000 + i * 300, 100 + i);
-    Write("many/" + name, want[name]);
-  }
-  Write("many/zz-dir/inner", "inner");
-  Snapshot s = Backup(store_);
-  Mounted m = Mount(store_, root_ + "/trees");
-  auto dir = Walk(*m.fs, InSnap(s, "many"));
-  ASSERT_TRUE(dir);
-  size_t files = 0;
-  for (const std::string& name : Names(*m.fs, dir->ino)) {
-    if (name == "." || name == ".." || name == "zz-dir") continue;
-    auto a = m.fs->Lookup(dir->ino, name);
-    ASSERT_TRUE(a) << name;
-    EXPECT_EQ(ReadAll(*m.fs, a->ino, 4096), want[name]) << name;
-    ++files;
-  }
-  EXPECT_EQ(files, want.size());
-  ContentReaderStats st = m.reader->stats();
-  EXPECT_EQ(st.prefetch_files, want.size() - 1) << "every file after the first";
-  EXPECT_GE(st.prefetch_hits, want.size() - 1);
-  EXPECT_EQ(st.prefetch_wasted, 0u);
-  EXPECT_LT(st.store_gets, want.size() / 4) << "adjacent files share ranged GETs";
 }
 
 }  // namespace
