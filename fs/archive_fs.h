@@ -192,10 +192,10 @@ class ArchiveFs {
   struct ReadyListing;
   // The prefetcher's listing of directory ino, if it made one (removed).
   std::optional<ReadyListing> TakeReadyListing(uint64_t ino);
-  // Calls fn(ordinal, node, stored bytes) for d's decoded entries from
-  // ordinal `from` on until fn returns false; a damaged entry ends the scan
-  // with its error.
-  Status ScanEntries(const Dir& d, uint64_t from,
+  // Calls fn(ordinal, node, stored bytes) for the decoded entries of the
+  // directory rooted at tree from ordinal `from` on until fn returns false;
+  // a damaged entry ends the scan with its error.
+  Status ScanEntries(const Id& tree, uint64_t from,
                      const std::function<bool(uint64_t, Node&&, uint64_t)>& fn);
   Result<std::vector<FsDirEntry>> StoredEntries(const Dir& d, uint64_t from_ordinal,
                                                 size_t max);

@@ -27,8 +27,9 @@ Status ArchiveFs::EnsureDir(const Id& tree, bool quiet) {
   constexpr size_t kReleaseEvery = 256;
   std::vector<std::pair<std::string, Bytes>> entries;
   auto codec = codecs_.Acquire();
-  Status s = ForEachNode(tree, trees_by_window_ ? trees_by_window_->Loader(*codec) : repo_.TreeLoader(*codec),
-                         [&](Node&& n) -> Status {
+  const TreeLoadFn load =
+      trees_by_window_ ? trees_by_window_->Loader(*codec) : repo_.TreeLoader(*codec);
+  Status s = ForEachNode(tree, load, [&](Node&& n) -> Status {
     uint64_t stored = 0;
     for (const Extent& x : n.content) {
       if (x.hole) continue;
@@ -93,6 +94,11 @@ void ArchiveFs::PrefetchDir(const TreePrefetcher::Job& job) {
       ready_order_.push_back(job.ino);
       ready_entries_ += n;
     }
+    // Listings taken leave their slot behind: drop those slots once they
+    // outnumber the listings (amortized O(1), the deque stays bounded).
+    if (ready_order_.size() > 2 * ready_.size() + 1024) {
+      std::erase_if(ready_order_, [&](uint64_t ino) { return !ready_.count(ino); });
+    }
     while (ready_entries_ > kReadyEntries && !ready_order_.empty()) {
       if (auto it = ready_.find(ready_order_.front()); it != ready_.end()) {
         ready_entries_ -= it->second.entries.size();
@@ -116,10 +122,10 @@ std::optional<ArchiveFs::ReadyListing> ArchiveFs::TakeReadyListing(uint64_t ino)
   return r;
 }
 
-Status ArchiveFs::ScanEntries(const Dir& d, uint64_t from,
+Status ArchiveFs::ScanEntries(const Id& tree, uint64_t from,
                               const std::function<bool(uint64_t, Node&&, uint64_t)>& fn) {
   Status decode_error;
-  CAIRN_RETURN_IF_ERROR(trees_.ScanDir(d.tree, from, [&](uint64_t ord, std::string_view name,
+  CAIRN_RETURN_IF_ERROR(trees_.ScanDir(tree, from, [&](uint64_t ord, std::string_view name,
                                                           ByteView value) {
     auto decoded = DecodeEntry(value, name);
     if (!decoded) {
@@ -134,7 +140,7 @@ Status ArchiveFs::ScanEntries(const Dir& d, uint64_t from,
 Result<std::vector<FsDirEntry>> ArchiveFs::StoredEntries(const Dir& d, uint64_t from, size_t max) {
   std::vector<Resolved> rs;
   std::vector<uint64_t> ordinals;
-  CAIRN_RETURN_IF_ERROR(ScanEntries(d, from, [&](uint64_t ord, Node&& node, uint64_t stored) {
+  CAIRN_RETURN_IF_ERROR(ScanEntries(d.tree, from, [&](uint64_t ord, Node&& node, uint64_t stored) {
     Resolved& r = rs.emplace_back();
     r.snap = d.snap;
     r.node = std::move(node);
@@ -167,7 +173,7 @@ Status ArchiveFs::BindAll(const Dir& d, std::vector<TreePrefetcher::Job>* subdir
     std::vector<std::pair<size_t, Id>> dirs;  // index in bs, subtree
     std::vector<Resolved> rs;                 // listing: the entries, in order,
     std::vector<uint64_t> ordinals;           // and their ordinals
-    CAIRN_RETURN_IF_ERROR(ScanEntries(d, from, [&](uint64_t ord, Node&& node, uint64_t stored) {
+    CAIRN_RETURN_IF_ERROR(ScanEntries(d.tree, from, [&](uint64_t ord, Node&& node, uint64_t stored) {
       if (subdirs && node.type == NodeType::kDir) dirs.emplace_back(bs.size(), node.subtree);
       bs.push_back(MakeBinding(d.snap, d.ino, d.tree, node, ord));
       if (listing) {

@@ -8,8 +8,6 @@
 
 namespace cairn {
 
-using namespace archive_internal;  // NOLINT: this file is its user
-
 std::shared_ptr<ContentReader::Sequence> ArchiveFs::SequenceOf(const Id& tree) {
   std::shared_ptr<ContentReader::Sequence> evicted;  // its destructor calls the reader: unlocked
   std::lock_guard<std::mutex> lock(seq_mu_);
@@ -30,21 +28,12 @@ std::shared_ptr<ContentReader::Sequence> ArchiveFs::SequenceOf(const Id& tree) {
 void ArchiveFs::ReadAheadFrom(const Resolved& r) {
   const Id tree = r.parent_tree;
   auto seq = SequenceOf(tree);
-  reader_.Opened(
-      *seq, r.ordinal,
-      [&](uint64_t from, const std::function<bool(uint64_t, const Node&)>& fn) -> Status {
-        Status bad;
-        CAIRN_RETURN_IF_ERROR(
-            trees_.ScanDir(tree, from, [&](uint64_t ord, std::string_view name, ByteView value) {
-              auto decoded = DecodeEntry(value, name);
-              if (!decoded) {
-                bad = decoded.error();
-                return false;
-              }
-              return fn(ord, decoded->first);
-            }));
-        return bad;
-      });
+  reader_.Opened(*seq, r.ordinal,
+                 [&](uint64_t from, const std::function<bool(uint64_t, const Node&)>& fn) {
+                   return ScanEntries(tree, from, [&](uint64_t ord, Node&& n, uint64_t) {
+                     return fn(ord, n);
+                   });
+                 });
 }
 
 }  // namespace cairn

@@ -157,7 +157,8 @@ std::vector<ContentReader::Slot> ContentReader::Acquire(const File& f, size_t fi
       Slot& s = slots[i - first];
       auto hit = ram_.find(x.blob);
       if (hit != ram_.end()) {
-        s.plain = RamFindLocked(x.blob);
+        ram_lru_.splice(ram_lru_.end(), ram_lru_, hit->second.lru);  // as RamFindLocked, one lookup
+        s.plain = hit->second.plain;
         ++stats_.ram_hits;
         if (by == Fetcher::kRead && hit->second.prefetched) {
           hit->second.prefetched = false;
