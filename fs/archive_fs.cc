@@ -246,6 +246,7 @@ Result<FsAttr> ArchiveFs::Lookup(uint64_t parent, std::string_view name) {
   TreeCache::Binding b = MakeBinding(d.snap, parent, d.tree, r.node, e->ordinal);
   CAIRN_RETURN_IF_ERROR(trees_.Bind(std::span(&b, 1)));
   r.ino = b.ino;
+  if (r.node.type != NodeType::kDir) listing_policy_.FileLookedUp();
   return AttrOf(r);
 }
 

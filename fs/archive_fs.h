@@ -57,6 +57,7 @@
 #include "common/log.h"
 #include "common/object_pool.h"
 #include "common/status.h"
+#include "fs/listing_policy.h"
 #include "fs/snapshot_view.h"
 #include "fs/tree_prefetcher.h"
 #include "repo/content_reader.h"
@@ -85,6 +86,9 @@ struct FsDirEntry {
   std::string name;
   FsAttr attr;
   uint64_t next_offset = 0;  // cookie to resume after this entry
+  // false: the listing should hand over only the name, type and inode
+  // number (READDIRPLUS without a kernel inode; ListingPolicy says when).
+  bool with_attributes = true;
 };
 
 
@@ -163,6 +167,8 @@ class ArchiveFs {
   uint64_t prefetched_dirs() const { return prefetched_.load(); }
   // Listings answered from what the prefetcher prepared (tests, status).
   uint64_t ready_listings_served() const { return ready_served_.load(); }
+  // Which listings gave file attributes (FsDirEntry::with_attributes).
+  const ListingPolicy& listing_policy() const { return listing_policy_; }
   // Tree windows fetched and tree blobs decoded from them (zero when
   // tree_window_bytes is 0).
   TreeFetcherStats tree_window_stats() const {
@@ -269,6 +275,8 @@ class ArchiveFs {
   std::deque<uint64_t> ready_order_;                 // GUARDED_BY(ready_mu_): oldest first
   size_t ready_entries_ = 0;                         // GUARDED_BY(ready_mu_)
   std::atomic<uint64_t> ready_served_{0};
+
+  ListingPolicy listing_policy_;
 
   // Last: its workers use the members above, so it is destroyed (and they
   // are joined) first.

@@ -230,39 +230,49 @@ Status ArchiveFs::ReadDir(uint64_t ino, uint64_t offset,
     }
     return Status::OK();
   }
+  // Whether the files of this listing carry attributes (ListingPolicy);
+  // subdirectories always do, and so does every entry of a directory too
+  // large for one batch.
+  bool file_attrs = offset == 0 ? listing_policy_.StartListing() : listing_policy_.Continuing();
+  auto emit = [&](FsDirEntry& e) {
+    e.with_attributes = file_attrs || S_ISDIR(e.attr.mode);
+    return fn(e);
+  };
   if (offset == 0 && prefetch_) {
-    if (auto ready = TakeReadyListing(ino)) {
+    if (auto ready = TakeReadyListing(ino)) {  // small, so the policy decides
       prefetch_->Push(std::move(ready->subdirs));
-      for (const auto& e : ready->entries) {
-        if (!fn(e)) return Status::OK();
+      for (auto& e : ready->entries) {
+        if (!emit(e)) return Status::OK();
       }
       return Status::OK();
     }
   }
   CAIRN_RETURN_IF_ERROR(EnsureDir(d.tree));
   MaybeReleasePages();
+  std::optional<uint64_t> count;
+  if (offset == 0 || !file_attrs) count = trees_.DirCount(d.tree);
+  const bool small = count && *count <= kReadDirMaxBatch;
+  if (!small) file_attrs = true;
   if (offset == 0) {
     // A listing from the start binds every entry; a directory that fits
     // in one batch is answered from that same pass (no second scan,
     // decode and probe of its entries).
-    auto count = trees_.DirCount(d.tree);
-    const bool small = count && *count <= kReadDirMaxBatch;
     std::vector<TreePrefetcher::Job> subdirs;
     std::vector<FsDirEntry> listing;
     CAIRN_RETURN_IF_ERROR(BindAll(d, prefetch_ ? &subdirs : nullptr, opts_.prefetch_depth,
                                   small ? &listing : nullptr));
     if (prefetch_) prefetch_->Push(std::move(subdirs));
     if (small) {
-      for (const auto& e : listing) {
-        if (!fn(e)) return Status::OK();
+      for (auto& e : listing) {
+        if (!emit(e)) return Status::OK();
       }
       return Status::OK();
     }
   }
   for (size_t n = kReadDirFirstBatch;; n = std::min(n * 4, kReadDirMaxBatch)) {
     CAIRN_ASSIGN_OR_RETURN(auto batch, StoredEntries(d, from, n));
-    for (const auto& e : batch) {
-      if (!fn(e)) return Status::OK();
+    for (auto& e : batch) {
+      if (!emit(e)) return Status::OK();
     }
     if (batch.size() < n) return Status::OK();
     from = batch.back().next_offset - 2;

@@ -209,8 +209,10 @@ void ReadDirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool 
     size_t need;
     if (plus) {
       fuse_entry_param ep = ToEntry(e.attr);
-      if (e.name == "." || e.name == "..") {
-        // The kernel skips dot entries in readdirplus (no lookup count).
+      if (!e.with_attributes || e.name == "." || e.name == "..") {
+        // Name, type and inode number only: nodeid 0 tells the kernel to
+        // create no inode for it (ListingPolicy). It skips dot entries in
+        // readdirplus anyway (no lookup count).
         std::memset(&ep, 0, sizeof(ep));
         ep.attr.st_ino = e.attr.ino;
         ep.attr.st_mode = e.attr.mode;

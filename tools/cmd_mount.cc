@@ -166,6 +166,9 @@ Status ServeMount(Context& ctx, const MountArgs& a, const std::string& password,
       rs.background_retries);
   ctx.logger.Info("mount: directories: {} decoded ahead, {} first listings answered from them",
                   (*fs)->prefetched_dirs(), (*fs)->ready_listings_served());
+  ctx.logger.Info("mount: listings: {} with file attributes, {} with names and types only",
+                  (*fs)->listing_policy().with_attributes(),
+                  (*fs)->listing_policy().without_attributes());
   if (fo.tree_window_bytes > 0) {
     const TreeFetcherStats ts = (*fs)->tree_window_stats();
     ctx.logger.Info("mount: trees: {} windows fetched ({} bytes), {} more tree blobs read from them without a GET",

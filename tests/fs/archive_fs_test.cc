@@ -344,6 +344,7 @@ TEST_F(ArchiveFsTest, HugeDirectoryListsWithOffsetsAndPersists) {
   FaultyStore faulty(store_);
   Snapshot s = Backup(faulty);
   std::vector<std::string> names;
+  size_t without_attributes = 0;
   {
     Mounted m = Mount(faulty, root_ + "/trees");
     auto huge = Walk(*m.fs, InSnap(s, "huge"));
@@ -356,6 +357,7 @@ TEST_F(ArchiveFsTest, HugeDirectoryListsWithOffsetsAndPersists) {
       Status st = m.fs->ReadDir(huge->ino, off, [&](const FsDirEntry& e) {
         if (names.size() - before == 333) return false;
         names.push_back(e.name);
+        if (!e.with_attributes) ++without_attributes;
         off = e.next_offset;
         return true;
       });
@@ -365,6 +367,9 @@ TEST_F(ArchiveFsTest, HugeDirectoryListsWithOffsetsAndPersists) {
     ASSERT_EQ(names.size(), kFiles + 2u);
     EXPECT_EQ(std::set<std::string>(names.begin() + 2, names.end()).size(), size_t{kFiles});
     EXPECT_TRUE(std::is_sorted(names.begin() + 2, names.end()));
+    // Too large for one batch: `ls -l` gets every file's attributes with
+    // the listing, even though nobody has looked a file up yet.
+    EXPECT_EQ(without_attributes, 0u);
     auto mid = m.fs->Lookup(huge->ino, "f54321");
     ASSERT_TRUE(mid) << mid.error().message();
     EXPECT_TRUE(S_ISREG(mid->mode));
@@ -391,6 +396,57 @@ TEST_F(ArchiveFsTest, HugeDirectoryListsWithOffsetsAndPersists) {
 #endif
   EXPECT_LT(ms, kMaxMs) << "listing 100,000 decoded entries took " << ms << " ms";
   EXPECT_TRUE(m.fs->Lookup(huge->ino, "f99999"));
+}
+
+// Listings give files' attributes only once files get looked up (stat,
+// ls -l, tar); a name-only walk (find) gets names, types and the same inode
+// numbers. Subdirectories always carry theirs. Both with the prefetcher's
+// ready listings and without.
+TEST_F(ArchiveFsTest, ListingsGiveFileAttributesOnceFilesAreLookedUp) {
+  Snapshot s = Backup(store_);
+  for (size_t threads : {size_t{0}, size_t{1}}) {
+    SCOPED_TRACE(threads);
+    Mounted m = Mount(store_, root_ + "/trees" + std::to_string(threads), 30e9, threads);
+    auto top = Walk(*m.fs, "snapshots/" + SnapshotDirName(s) + src_);  // directories only
+    ASSERT_TRUE(top) << top.error().message();
+    std::map<std::string, FsDirEntry> listed;
+    auto list = [&](uint64_t ino) {
+      listed.clear();
+      ASSERT_TRUE(m.fs->ReadDir(ino, 0, [&](const FsDirEntry& e) {
+        listed[e.name] = e;
+        return true;
+      }).ok());
+    };
+    list(top->ino);
+    ASSERT_EQ(listed.size(), 6u);  // . .. fifo hello.txt sparse sub
+    EXPECT_TRUE(listed["."].with_attributes);
+    EXPECT_TRUE(listed["sub"].with_attributes);
+    for (const char* f : {"fifo", "hello.txt", "sparse"}) EXPECT_FALSE(listed[f].with_attributes) << f;
+    // The inode number and type listed are those a lookup gives.
+    auto hello = m.fs->Lookup(top->ino, "hello.txt");
+    ASSERT_TRUE(hello);
+    EXPECT_EQ(listed["hello.txt"].attr.ino, hello->ino);
+    EXPECT_EQ(listed["hello.txt"].attr.mode, hello->mode);
+    // That lookup of a file turns attributes on for the next listings.
+    auto sub = Walk(*m.fs, InSnap(s, "sub"));
+    ASSERT_TRUE(sub);
+    if (threads == 1) {  // wait for the prefetcher's listing of sub
+      for (int i = 0; i < 500 && m.fs->prefetched_dirs() < 2; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+    const uint64_t served = m.fs->ready_listings_served();
+    list(sub->ino);
+    EXPECT_EQ(m.fs->ready_listings_served() - served, threads);
+    for (const char* f : {"big.bin", "hardlink", "link"}) EXPECT_TRUE(listed[f].with_attributes) << f;
+    // Nobody looks files up for a window of listings: off again.
+    auto deeper = Walk(*m.fs, InSnap(s, "sub/deeper"));
+    ASSERT_TRUE(deeper);
+    for (uint64_t i = 0; i < ListingPolicy::kWindow; ++i) list(deeper->ino);
+    EXPECT_FALSE(listed["one"].with_attributes);
+    EXPECT_GT(m.fs->listing_policy().with_attributes(), 0u);
+    EXPECT_GT(m.fs->listing_policy().without_attributes(), 1u);
+  }
 }
 
 TEST_F(ArchiveFsTest, RefreshSeesANewSnapshot) {

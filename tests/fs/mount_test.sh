@@ -81,6 +81,32 @@ S="$MNT/snapshots/latest$SRC"
 ls "$MNT/series"/*/latest/ >/dev/null || fail "series/*/latest does not resolve"
 ls "$MNT/hosts/$(hostname)/latest/" >/dev/null || fail "hosts/$(hostname)/latest does not resolve"
 
+# --- a name-only walk first: find gets names and types without file
+# attributes (ListingPolicy); the d_ino and d_type it sees are what stat
+# then says, for every entry ---
+[[ "$(find "$S" -type f | wc -l)" == "$(find "$SRC" -type f | wc -l)" ]] || fail "find -type f counts differ"
+bad="$(python3 - "$S" "$SRC" <<'PY'
+import os, stat, sys
+mnt, src = sys.argv[1], sys.argv[2]
+bad = 0
+def walk(d):
+    global bad
+    with os.scandir(d) as it:
+        for e in it:
+            st = os.lstat(e.path)
+            want = os.lstat(src + e.path[len(mnt):])
+            if e.inode() != st.st_ino or e.is_dir(follow_symlinks=False) != stat.S_ISDIR(st.st_mode) \
+                    or stat.S_IFMT(st.st_mode) != stat.S_IFMT(want.st_mode):
+                bad += 1
+                print(e.path, e.inode(), st.st_ino, oct(st.st_mode), file=sys.stderr)
+            if e.is_dir(follow_symlinks=False):
+                walk(e.path)
+walk(mnt)
+print(bad)
+PY
+)"
+[[ "$bad" == 0 ]] || fail "$bad entries: readdir's inode number or type differs from stat's"
+
 # --- content and metadata ---
 diff -r --no-dereference --exclude=special --exclude=fifo "$SRC" "$S" >"$SCRATCH/diff" 2>&1 ||
   { fail "diff -r differs"; head -n 20 "$SCRATCH/diff" >&2; }
@@ -210,6 +236,8 @@ for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$PID" 2>/dev/null && fail "daemon ignores SIGTERM"
 mountpoint -q "$MNT" && fail "still mounted after SIGTERM"
 grep -q "unmounted" "$LOG" || fail "the log does not say the mount was unmounted"
+grep -q "listings: [0-9]* with file attributes, [1-9][0-9]* with names and types only" "$LOG" ||
+  fail "the log does not count the listings: $(grep "listings:" "$LOG")"
 
 # --- kill -9, then cairn umount clears the dead mount ---
 mount_it
