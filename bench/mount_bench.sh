@@ -7,7 +7,8 @@
 #                        [--data DIR] [--many DIR] [--scratch DIR] [--size-gb G]
 #                        [--big-mb 1000] [--files 1000000] [--big-dir 100000]
 #                        [--manyfiles-tools cairn,restic] [--cairn PATH]
-#                        [--timeout S] [--markdown] [--keep] [--reuse] [--warm]
+#                        [--timeout S] [--warm-cache-size 8G] [--markdown]
+#                        [--keep] [--reuse] [--warm]
 #   bench/mount_bench.sh --table SCRATCH [--markdown]      # reprint the table
 #
 # Parts (each selectable with --part; a run replaces only its parts' rows in
@@ -16,8 +17,10 @@
 #              up by each tool into its own local-directory repository. Per
 #              tool, each on a fresh mount with an empty tool cache and the
 #              page cache dropped: `find SNAP -type f | wc -l`, then
-#              `tar cf - -C SNAP . | wc -c`; for cairn once more after a
-#              remount with its blob cache warm and the page cache dropped.
+#              `tar cf - -C SNAP . | wc -c`; for cairn twice more with a
+#              blob cache (--cache-size --warm-cache-size, default 8G: a
+#              local repository has none by default): a cold tar that fills
+#              it, then one after a remount with the page cache dropped.
 #              "direct": the same find and tar on DATA/base, cold.
 #   big        one generated file of --big-mb MB (3/4 incompressible, 1/4
 #              compressible text-like hex) in DATA/bigfile, a small repository
@@ -64,13 +67,15 @@ MF_FILES=1000000
 MF_BIG_DIR=100000
 CAIRN="${CAIRN_BIN:-$HERE/../build/tools/cairn}"
 STEP_TIMEOUT=3600
+WARM_CACHE_SIZE=8G
+CAIRN_MOUNT_ARGS=()             # extra `cairn mount` options (the blob cache steps)
 MARKDOWN=0
 KEEP=0
 REUSE=0
 COLD=1
 TABLE_ONLY=""
 
-usage() { sed -n '5,11p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '5,12p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 die() { echo "mount_bench.sh: error: $*" >&2; exit 1; }
 say() { echo "== $*" >&2; }
 
@@ -88,6 +93,7 @@ while (($#)); do
     --manyfiles-tools) MF_TOOLS="${2:?}"; shift 2 ;;
     --cairn) CAIRN="${2:?}"; shift 2 ;;
     --timeout) STEP_TIMEOUT="${2:?}"; shift 2 ;;
+    --warm-cache-size) WARM_CACHE_SIZE="${2:?}"; shift 2 ;;
     --markdown) MARKDOWN=1; shift ;;
     --keep) KEEP=1; shift ;;
     --reuse) REUSE=1; KEEP=1; shift ;;
@@ -288,7 +294,7 @@ tool_mount() {
   MOUNTED[$mnt]=0                            # from now on the trap unmounts it
   if is_mounted "$mnt"; then fusermount3 -uz "$mnt" || true; fi
   case "$tool" in
-    cairn) run_child "$CAIRN" -r "$repo" --cache-dir "$cache" mount "$mnt" </dev/null >"$log" 2>&1 || {
+    cairn) run_child "$CAIRN" -r "$repo" --cache-dir "$cache" mount "${CAIRN_MOUNT_ARGS[@]}" "$mnt" </dev/null >"$log" 2>&1 || {
              echo "cairn mount failed:" >&2; tail -n 5 "$log" | sed 's/^/    /' >&2; return 1; } ;;
     restic) RESTIC_CACHE_DIR=$cache restic -r "$repo" mount "$mnt" </dev/null >"$log" 2>&1 & bg=$! ;;
     borg) borg mount -f "$repo" "$mnt" </dev/null >"$log" 2>&1 & bg=$! ;;
@@ -529,13 +535,22 @@ part_tree() {
     timed "$tool" tar "${MOUNTED[$mnt]}" bytes "$TAR" "$snap" || true
     tool_umount "$tool" "$mnt"
 
-    # cairn: tar again with the blob cache the last run filled, after a
-    # remount and with the page cache dropped.
+    # cairn: tar with a blob cache. A local-directory repository has none
+    # by default (--cache-size 0: its packs are on a local disk already), so
+    # these mounts ask for one: a cold tar fills it, then a remount with the
+    # page cache dropped reads everything from it.
     if [[ "$tool" == cairn ]]; then
-      mount_timed "$tool" "" "$repo" "$mnt" "$cache" || continue
-      timed "$tool" tar-warm "${MOUNTED[$mnt]}" bytes "$TAR" "$snap" || true
+      CAIRN_MOUNT_ARGS=(--cache-size "$WARM_CACHE_SIZE")
+      rm -rf "$cache"
+      mount_timed "$tool" "" "$repo" "$mnt" "$cache" &&
+        timed "$tool" tar-fill "${MOUNTED[$mnt]}" bytes "$TAR" "$snap" || true
       tool_umount "$tool" "$mnt"
-      record cairn note - - - - ok "tree: blob cache after the warm tar: $(du -sb "$cache" | awk '{ printf "%.1f", $1 / 1e6 }') MB in $cache"
+      mount_timed "$tool" "" "$repo" "$mnt" "$cache" &&
+        timed "$tool" tar-warm "${MOUNTED[$mnt]}" bytes "$TAR" "$snap" || true
+      tool_umount "$tool" "$mnt"
+      CAIRN_MOUNT_ARGS=()
+      # Allocated bytes (du -B1): the LMDB files are sparse.
+      record cairn note - - - - ok "tree: blob cache (--cache-size $WARM_CACHE_SIZE) after the warm tar: $(du -sB1 "$cache"/*/blobs | awk '{ n += $1 } END { printf "%.1f", n / 1e6 }') MB on disk; tree cache $(du -sB1 "$cache"/*/trees | awk '{ n += $1 } END { printf "%.1f", n / 1e6 }') MB"
     fi
     ((KEEP)) || rm -rf "$repo" "$repo.marker"
     rm -rf "$cache"

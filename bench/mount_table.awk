@@ -47,16 +47,17 @@ function amount(st, v) {
   return v
 }
 # peer(step, tool): the step of that tool a cairn row is compared with.
-function peer(st, t) { return (st == "tar-warm") ? "tar" : (st == "m-ls-remount" && t == "direct") ? "m-ls-first" : st }
+function peer(st, t) { return (st == "tar-warm" || st == "tar-fill") ? "tar" : (st == "m-ls-remount" && t == "direct") ? "m-ls-first" : st }
 function target(name, ok, measured) {
   print pre name ": " measured " — " (ok == "" ? "not measured" : ok ? "met" : "MISSED")
 }
 END {
   pre = md ? "- " : "  "
-  ns = split("mount find tar tar-warm big m-mount m-find m-tar m-ls-first m-ls-warm m-ls-remount", steps, " ")
+  ns = split("mount find tar tar-fill tar-warm big m-mount m-find m-tar m-ls-first m-ls-warm m-ls-remount", steps, " ")
   label["mount"] = "mount until ready"
   label["find"] = "find -type f, cold"
   label["tar"] = "tar (read all), cold"
+  label["tar-fill"] = "tar, cold, filling a --cache-size blob cache"
   label["tar-warm"] = "tar, blob cache warm, page cache dropped"
   label["big"] = "big file read (cat), cold"
   label["m-mount"] = "manyfiles: mount until ready"

@@ -76,7 +76,13 @@ for t in "${tools[@]}"; do
 done
 [[ "$(val direct tar)" == "$direct_bytes" ]] || fail "direct tar"
 if printf "%s\n" "${tools[@]}" | grep -qx cairn; then
-  [[ "$(val cairn tar-warm)" =~ ^[0-9]+$ ]] || fail "cairn has no warm tar row"
+  for s in tar-fill tar-warm; do
+    [[ "$(val cairn "$s")" == "$(val cairn tar)" ]] || fail "cairn $s read $(val cairn "$s") bytes, the cold tar $(val cairn tar)"
+  done
+  # The warm tar's blob cache holds the blobs (the bytes read, less compression).
+  note=$(awk -F'\t' '$2 == "cairn" && $9 ~ /blob cache/ { print $9 }' "$res")
+  [[ "$note" =~ after\ the\ warm\ tar:\ ([0-9.]+)\ MB ]] && [[ "${BASH_REMATCH[1]}" != 0.0 ]] ||
+    fail "no blob cache filled for the warm tar: \"$note\""
 fi
 grep -q $'\tFAILED\t' "$res" && fail "FAILED rows: $(grep $'\tFAILED\t' "$res")"
 expect_out "Targets (issue 4):" "the table's targets"
