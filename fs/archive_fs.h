@@ -51,6 +51,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "cache/tree_cache.h"
@@ -198,6 +199,9 @@ class ArchiveFs {
   struct ReadyListing;
   // The prefetcher's listing of directory ino, if it made one (removed).
   std::optional<ReadyListing> TakeReadyListing(uint64_t ino);
+  // Records that directory ino is listed, or prepared by the prefetcher,
+  // in this mount; false when it was already (among the last kListedKept).
+  bool FirstListing(uint64_t ino);
   // Calls fn(ordinal, node, stored bytes) for the decoded entries of the
   // directory rooted at tree from ordinal `from` on until fn returns false;
   // a damaged entry ends the scan with its error.
@@ -274,6 +278,12 @@ class ArchiveFs {
   std::unordered_map<uint64_t, ReadyListing> ready_;  // GUARDED_BY(ready_mu_): by dir inode
   std::deque<uint64_t> ready_order_;                 // GUARDED_BY(ready_mu_): oldest first
   size_t ready_entries_ = 0;                         // GUARDED_BY(ready_mu_)
+  // Directories listed or prepared in this mount, the most recent
+  // kListedKept (~3 MB): a directory decoded by an earlier mount is
+  // prepared ahead too, but never one listed already.
+  static constexpr size_t kListedKept = 65536;
+  std::unordered_set<uint64_t> listed_;  // GUARDED_BY(ready_mu_)
+  std::deque<uint64_t> listed_order_;    // GUARDED_BY(ready_mu_): oldest first
   std::atomic<uint64_t> ready_served_{0};
 
   ListingPolicy listing_policy_;

@@ -164,7 +164,7 @@ Status ServeMount(Context& ctx, const MountArgs& a, const std::string& password,
       rs.ram_hits, rs.disk_hits, rs.store_blobs, rs.store_gets, rs.store_bytes, rs.readahead_blobs,
       rs.prefetch_blobs, rs.prefetch_files, rs.prefetch_hits, rs.prefetch_wasted,
       rs.background_retries);
-  ctx.logger.Info("mount: directories: {} decoded ahead, {} first listings answered from them",
+  ctx.logger.Info("mount: directories: {} listed ahead, {} first listings answered from them",
                   (*fs)->prefetched_dirs(), (*fs)->ready_listings_served());
   ctx.logger.Info("mount: listings: {} with file attributes, {} with names and types only",
                   (*fs)->listing_policy().with_attributes(),

@@ -118,6 +118,45 @@ TEST_F(ArchiveFsTest, ListingADirectoryDecodesItsSubdirectoriesAhead) {
   EXPECT_EQ(listings[0].size(), 6u);  // . .. big.bin deeper hardlink link
 }
 
+// After a remount on the same tree cache, directories are decoded already,
+// yet the prefetcher still prepares listings of the subdirectories of what
+// the walker lists (the walker's listing would read LMDB pages from disk);
+// a directory listed in this mount is never prepared again.
+TEST_F(ArchiveFsTest, RemountPreparesListingsOfDecodedDirectoriesOnce) {
+  Snapshot s = Backup(store_);
+  const std::string trees = root_ + "/trees";
+  {
+    Mounted m = Mount(store_, trees, 30e9, /*prefetch_threads=*/0);  // decodes, prefetches nothing
+    auto sub = Walk(*m.fs, InSnap(s, "sub"));
+    ASSERT_TRUE(sub);
+    EXPECT_EQ(Names(*m.fs, sub->ino).size(), 6u);
+    auto deeper = Walk(*m.fs, InSnap(s, "sub/deeper"));
+    ASSERT_TRUE(deeper);
+    EXPECT_EQ(Names(*m.fs, deeper->ino).size(), 3u);
+  }
+  Mounted m = Mount(store_, trees, 30e9, /*prefetch_threads=*/1);
+  auto top = Walk(*m.fs, "snapshots/" + SnapshotDirName(s) + src_);
+  ASSERT_TRUE(top);
+  Names(*m.fs, top->ino);  // queues sub, then sub/deeper
+  for (int i = 0; i < 500 && m.fs->prefetched_dirs() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(m.fs->prefetched_dirs(), 2u) << "decoded directories were not prepared";
+  auto sub = Walk(*m.fs, InSnap(s, "sub"));
+  ASSERT_TRUE(sub);
+  EXPECT_EQ(Names(*m.fs, sub->ino),
+            (std::vector<std::string>{".", "..", "big.bin", "deeper", "hardlink", "link"}));
+  EXPECT_EQ(m.fs->ready_listings_served(), 1u);
+  // Listing sub queued sub/deeper again: prepared already, it is skipped.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(m.fs->prefetched_dirs(), 2u) << "a directory was prepared twice";
+  // The top directory, listed by the walker, is not prepared when listed
+  // again (its parent's listing would queue it).
+  Names(*m.fs, top->ino);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(m.fs->prefetched_dirs(), 2u);
+}
+
 TEST_F(ArchiveFsTest, CorruptedBlobFailsOnlyThatFile) {
   Snapshot s = Backup(store_);
   Mounted m = Mount(store_, root_ + "/trees");
