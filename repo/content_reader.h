@@ -26,6 +26,11 @@
 // cost the reader "credit": the first open of a new Sequence reads ahead
 // only while recently fetched-ahead files were being opened, so random
 // opens across many directories pay at most a few small windows.
+// `upcoming` may also produce files that are not the Sequence's own
+// ("foreign": what the caller expects to be read next but opened in another
+// Sequence, e.g. the first files of the next directories of a walk): they
+// are fetched within the same window, and dropped without counting as
+// opened or wasted once an own file at or past their position is opened.
 // A failed background fetch (in-file or cross-file) is not cached and does
 // not fail a read: the reader that waited for it fetches the blob again
 // itself once, and only that fetch's error reaches the caller.
@@ -184,6 +189,7 @@ class ContentReader {
     struct Ahead {  // a file scheduled ahead of its open
       uint64_t pos = 0;
       uint64_t bytes = 0;  // of its content scheduled (fetched or already cached)
+      bool own = true;     // false: a foreign file (see the top of this file)
     };
     ContentReader* const reader_;
     mutable std::mutex mu_;
@@ -198,11 +204,13 @@ class ContentReader {
   std::unique_ptr<Sequence> NewSequence();
 
   // Produces the files of a sequence at positions >= from, in order: calls
-  // fn(pos, node) until fn returns false or the sequence ends. Nodes that
-  // are not regular files are skipped by the reader (fs/ may pass a
-  // directory's every entry). An error only ends this round of read-ahead.
-  using UpcomingFn = std::function<Status(
-      uint64_t from, const std::function<bool(uint64_t pos, const Node& node)>& fn)>;
+  // fn(pos, node, own) until fn returns false or the sequence ends. Nodes
+  // that are not regular files are skipped by the reader (fs/ may pass a
+  // directory's every entry). own is false for a foreign file, whose pos is
+  // the position of the own entry it comes after (several may share one).
+  // An error only ends this round of read-ahead.
+  using UpcomingNodeFn = std::function<bool(uint64_t pos, const Node& node, bool own)>;
+  using UpcomingFn = std::function<Status(uint64_t from, const UpcomingNodeFn& fn)>;
   // The file at position pos of seq was opened (the caller reads it next,
   // probably, and fetches what of it is not cached itself). Updates the
   // window and schedules fetches of the next files' blobs in the

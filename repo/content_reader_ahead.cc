@@ -26,7 +26,9 @@ uint64_t ContentBytes(std::span<const Extent> xs) {
 
 ContentReader::Sequence::~Sequence() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!ahead_.empty()) reader_->AdjustCredit(0, ahead_.size());
+  const auto own = static_cast<size_t>(
+      std::count_if(ahead_.begin(), ahead_.end(), [](const Ahead& a) { return a.own; }));
+  if (own > 0) reader_->AdjustCredit(0, own);
 }
 
 std::unique_ptr<ContentReader::Sequence> ContentReader::NewSequence() {
@@ -84,7 +86,8 @@ void ContentReader::Opened(Sequence& seq, uint64_t pos, const UpcomingFn& upcomi
       return;  // the same file again: nothing new to fetch
     } else if (pos < seq.last_pos_) {
       // Backwards: random access. Stop; what was fetched ahead is wasted.
-      wasted = seq.ahead_.size();
+      wasted = static_cast<size_t>(std::count_if(seq.ahead_.begin(), seq.ahead_.end(),
+                                                 [](const Sequence::Ahead& a) { return a.own; }));
       seq.ahead_.clear();
       seq.window_ = 0;
       seq.next_pos_ = pos + 1;
@@ -93,7 +96,9 @@ void ContentReader::Opened(Sequence& seq, uint64_t pos, const UpcomingFn& upcomi
       bool hit = false;
       size_t skipped = 0;
       while (!seq.ahead_.empty() && seq.ahead_.front().pos <= pos) {
-        if (seq.ahead_.front().pos == pos) {
+        if (!seq.ahead_.front().own) {
+          // Opened elsewhere, or not: not this Sequence's to judge.
+        } else if (seq.ahead_.front().pos == pos) {
           hit = true;
         } else {
           ++skipped;  // fetched ahead, passed over
@@ -127,23 +132,28 @@ void ContentReader::Opened(Sequence& seq, uint64_t pos, const UpcomingFn& upcomi
       if (ahead < seq.window_ / 2 && !seq.exhausted_ && seq.ahead_.size() < kMaxFilesAhead) {
         // Nodes first, blobs after: no index lookup runs inside the
         // producer's scan.
-        std::vector<std::pair<uint64_t, Node>> next;
+        struct Next {
+          uint64_t pos;
+          Node node;
+          bool own;
+        };
+        std::vector<Next> next;
         size_t scanned = 0;
         uint64_t planned = ahead;
         bool stopped = false;
-        Status s = upcoming(seq.next_pos_, [&](uint64_t p, const Node& n) {
+        Status s = upcoming(seq.next_pos_, [&](uint64_t p, const Node& n, bool own) {
           ++scanned;
           seq.next_pos_ = p + 1;
           if (n.type == NodeType::kFile && n.size > 0) {
             planned += ContentBytes(n.content);
-            next.emplace_back(p, n);
+            next.push_back(Next{p, n, own});
           }
           stopped = planned >= seq.window_ || seq.ahead_.size() + next.size() >= kMaxFilesAhead ||
                     scanned >= kMaxScan;
           return !stopped;
         });
         if (s.ok() && !stopped) seq.exhausted_ = true;
-        for (auto& [p, n] : next) {
+        for (auto& [p, n, own] : next) {
           if (ahead >= seq.window_) {  // the rest waits for the next top-up
             seq.next_pos_ = p;
             seq.exhausted_ = false;
@@ -153,9 +163,9 @@ void ContentReader::Opened(Sequence& seq, uint64_t pos, const UpcomingFn& upcomi
           // worth; in-file read-ahead does the rest once it is read), so
           // ahead stays under twice the window.
           const uint64_t b = AcquireAhead(n.content, seq.window_, todo);
-          seq.ahead_.push_back({p, b});
+          seq.ahead_.push_back({p, b, own});
           ahead += b;
-          ++files;
+          if (own) ++files;  // a foreign one is counted by its own Sequence
         }
       }
     }

@@ -111,9 +111,9 @@ class ContentReaderAheadTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(root_); }
 
   ContentReader::UpcomingFn Upcoming() {
-    return [this](uint64_t from, const std::function<bool(uint64_t, const Node&)>& fn) {
+    return [this](uint64_t from, const ContentReader::UpcomingNodeFn& fn) {
       for (uint64_t p = from; p < entries_.size(); ++p) {
-        if (!fn(p, entries_[p])) break;
+        if (!fn(p, entries_[p], true)) break;
       }
       return Status::OK();
     };
@@ -181,9 +181,9 @@ TEST_F(ContentReaderAheadTest, NoGapReadingReadsOnlyTheWantedBlobs) {
   auto seq = reader.NewSequence();
   std::vector<Node> half;
   for (size_t i = 0; i < kFiles; i += 2) half.push_back(entries_[pos_[i]]);
-  auto upcoming = [&](uint64_t from, const std::function<bool(uint64_t, const Node&)>& fn) {
+  auto upcoming = [&](uint64_t from, const ContentReader::UpcomingNodeFn& fn) {
     for (uint64_t p = from; p < half.size(); ++p) {
-      if (!fn(p, half[p])) break;
+      if (!fn(p, half[p], true)) break;
     }
     return Status::OK();
   };
@@ -296,9 +296,9 @@ TEST_F(ContentReaderAheadTest, ReadJoiningAFailingPrefetchFetchesAgainItself) {
   // blobs. That GET fails permanently, slowly enough that the second
   // file's read joins it.
   const Node& n = entries_[pos_[1]];
-  auto two = [&](uint64_t from, const std::function<bool(uint64_t, const Node&)>& fn) {
+  auto two = [&](uint64_t from, const ContentReader::UpcomingNodeFn& fn) {
     for (uint64_t p = from; p < 2; ++p) {
-      if (!fn(p, entries_[pos_[p]])) break;
+      if (!fn(p, entries_[pos_[p]], true)) break;
     }
     return Status::OK();
   };
