@@ -172,6 +172,60 @@ TEST_F(ContentReaderAheadTest, FilesOpenedInOrderAreServedFromRamWithFewGets) {
   EXPECT_TRUE(log_.Errors().empty());
 }
 
+// Foreign files (what follows the sequence in a walk, opened in other
+// Sequences): fetched within the window, never counted as files fetched
+// ahead, opened or wasted, whether an own open passes them or the
+// sequence ends with them unopened.
+TEST_F(ContentReaderAheadTest, ForeignFilesAreFetchedButNeverCountedAsWasted) {
+  constexpr size_t kOwn = 8;
+  ContentReader reader(*repo_, nullptr, {});
+  auto seq = reader.NewSequence();
+  // The first kOwn files are the sequence's; the next 6 are foreign, 4 at
+  // the position of the 4th own file (as a subdirectory's), 2 after the
+  // last own one.
+  auto upcoming = [&](uint64_t from, const ContentReader::UpcomingNodeFn& fn) {
+    for (uint64_t p = from; p < kOwn; ++p) {
+      if (!fn(p, entries_[pos_[p]], true)) return Status::OK();
+      if (p == 3) {
+        for (size_t k = kOwn; k < kOwn + 4; ++k) {
+          if (!fn(3, entries_[pos_[k]], false)) return Status::OK();
+        }
+      }
+    }
+    for (size_t k = kOwn + 4; k < kOwn + 6 && from <= kOwn; ++k) {
+      if (!fn(kOwn, entries_[pos_[k]], false)) break;
+    }
+    return Status::OK();
+  };
+  size_t foreign_blobs = 0;
+  for (size_t k = kOwn; k < kOwn + 6; ++k) foreign_blobs += Blobs(k);
+  for (size_t i = 0; i < kOwn; ++i) {
+    auto f = reader.Open(entries_[pos_[i]], "/d/" + names_[i]);
+    reader.Opened(*seq, i, upcoming);
+    std::string buf(contents_[i].size(), '\0');
+    auto got = reader.Read(*f, 0, std::span(reinterpret_cast<uint8_t*>(buf.data()), buf.size()));
+    ASSERT_TRUE(got) << got.error().message();
+    ASSERT_EQ(buf, contents_[i]);
+  }
+  seq.reset();  // the 2 foreign files after the last own one were never opened here
+  ContentReaderStats st = reader.stats();
+  EXPECT_EQ(st.prefetch_files, kOwn - 1);
+  EXPECT_EQ(st.prefetch_wasted, 0u);
+  EXPECT_GE(st.prefetch_blobs, foreign_blobs);  // and the own files' after the first
+  // The foreign files are in RAM (once the fetches ran): reading them
+  // costs no GET.
+  uint64_t gets = st.store_gets;
+  for (int i = 0; i < 100; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (reader.stats().store_gets == gets) break;
+    gets = reader.stats().store_gets;
+  }
+  for (size_t k = kOwn; k < kOwn + 6; ++k) {
+    EXPECT_EQ(OpenAndRead(reader, nullptr, k), contents_[k]);
+    EXPECT_EQ(reader.stats().store_gets, gets) << "foreign file " << k << " was not read ahead";
+  }
+}
+
 TEST_F(ContentReaderAheadTest, NoGapReadingReadsOnlyTheWantedBlobs) {
   // Every second file: the GETs must not read the skipped files' blobs
   // between them (max_prefetch_gap_bytes = 0, as for a local repository).
