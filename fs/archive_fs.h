@@ -233,9 +233,9 @@ class ArchiveFs {
   // The Sequence of directory tree, from a small most-recently-used table
   // (a walk keeps the directories above the one it reads in it).
   std::shared_ptr<ContentReader::Sequence> SequenceOf(const Id& tree);
-  // Calls fn(pos, file, own=false) for the files directly in the decoded
-  // directory subtree until fn returns false (the result); true at once
-  // when subtree is not decoded or cannot be read.
+  // Calls fn(pos, entry, own=false) for the entries directly in the
+  // decoded directory subtree until fn returns false (the result); true at
+  // once when subtree is not decoded or cannot be read.
   bool FilesBelow(const Id& subtree, uint64_t pos, const ContentReader::UpcomingNodeFn& fn);
 
   Repository& repo_;

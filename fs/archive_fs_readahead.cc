@@ -33,8 +33,9 @@ constexpr int kLevelsUp = 3;
 bool ArchiveFs::FilesBelow(const Id& subtree, uint64_t pos, const ContentReader::UpcomingNodeFn& fn) {
   if (!trees_.DirCount(subtree)) return true;  // not decoded (yet): never wait for it here
   bool more = true;
+  // Every entry goes to fn (which skips what is not a file), so the
+  // reader's bound on nodes scanned per top-up holds here too.
   Status s = ScanEntries(subtree, 0, [&](uint64_t, Node&& n, uint64_t) {
-    if (n.type != NodeType::kFile) return true;
     return more = fn(pos, n, /*own=*/false);
   });
   return s.ok() ? more : true;
