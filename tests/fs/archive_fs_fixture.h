@@ -10,9 +10,11 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fs/archive_fs.h"
@@ -117,6 +119,12 @@ class ArchiveFsTest : public ::testing::Test {
   // Path of a source file inside the snapshot's directory.
   std::string InSnap(const Snapshot& s, const std::string& rel) {
     return "snapshots/" + SnapshotDirName(s) + src_ + "/" + rel;
+  }
+  // Waits (up to 5 s) until the prefetcher has prepared n directories.
+  static void WaitForPrefetched(ArchiveFs& fs, uint64_t n) {
+    for (int i = 0; i < 500 && fs.prefetched_dirs() < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
   }
   static std::vector<std::string> Names(ArchiveFs& fs, uint64_t ino) {
     std::vector<std::string> out;

@@ -82,9 +82,7 @@ TEST_F(ArchiveFsTest, ListingADirectoryDecodesItsSubdirectoriesAhead) {
       EXPECT_EQ(m.fs->prefetched_dirs(), 0u);
     } else {
       // sub and sub/deeper; not sub/deeper/deepest (beyond the depth).
-      for (int i = 0; i < 500 && m.fs->prefetched_dirs() < 2; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
+      WaitForPrefetched(*m.fs, 2);
       EXPECT_EQ(m.fs->prefetched_dirs(), 2u);
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       EXPECT_EQ(m.fs->prefetched_dirs(), 2u) << "decoded beyond the depth budget";
@@ -138,9 +136,7 @@ TEST_F(ArchiveFsTest, RemountPreparesListingsOfDecodedDirectoriesOnce) {
   auto top = Walk(*m.fs, "snapshots/" + SnapshotDirName(s) + src_);
   ASSERT_TRUE(top);
   Names(*m.fs, top->ino);  // queues sub, then sub/deeper
-  for (int i = 0; i < 500 && m.fs->prefetched_dirs() < 2; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  WaitForPrefetched(*m.fs, 2);
   EXPECT_EQ(m.fs->prefetched_dirs(), 2u) << "decoded directories were not prepared";
   auto sub = Walk(*m.fs, InSnap(s, "sub"));
   ASSERT_TRUE(sub);
@@ -211,9 +207,7 @@ TEST_F(ArchiveFsTest, FilesOfADirectoryOpenedInOrderAreReadAheadAcrossFiles) {
   const auto names = Names(*m.fs, dir->ino);
   // Only decoded directories are read ahead into: let the prefetcher
   // decode zz-dir (queued by the listing) first.
-  for (int i = 0; i < 500 && m.fs->prefetched_dirs() < 1; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  WaitForPrefetched(*m.fs, 1);
   for (const std::string& name : names) {
     if (name == "." || name == ".." || name == "zz-dir") continue;
     auto a = m.fs->Lookup(dir->ino, name);

@@ -431,9 +431,7 @@ TEST_F(ArchiveFsTest, ListingsGiveFileAttributesOnceFilesAreLookedUp) {
     auto sub = Walk(*m.fs, InSnap(s, "sub"));
     ASSERT_TRUE(sub);
     if (threads == 1) {  // wait for the prefetcher's listing of sub
-      for (int i = 0; i < 500 && m.fs->prefetched_dirs() < 2; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
+      WaitForPrefetched(*m.fs, 2);
     }
     const uint64_t served = m.fs->ready_listings_served();
     list(sub->ino);
