@@ -31,7 +31,7 @@ constexpr uint64_t kAfterDir = ~uint64_t{0} - 1;
 constexpr int kLevelsUp = 3;
 
 bool ArchiveFs::FilesBelow(const Id& subtree, uint64_t pos, const ContentReader::UpcomingNodeFn& fn) {
-  if (!trees_.DirCount(subtree)) return true;  // not decoded (yet): never wait for it here
+  // A tree not decoded (yet) has no entries to scan: it is never waited for.
   bool more = true;
   // Every entry goes to fn (which skips what is not a file), so the
   // reader's bound on nodes scanned per top-up holds here too.

@@ -43,9 +43,9 @@ class ListingPolicy {
   // entries should carry attributes.
   bool StartListing() {
     const uint64_t n = listings_.fetch_add(1, std::memory_order_relaxed) + 1;
-    const bool on = Active(n);
-    (on && n % kProbeEvery != 0 ? with_ : without_).fetch_add(1, std::memory_order_relaxed);
-    return on && n % kProbeEvery != 0;
+    const bool with = Active(n) && n % kProbeEvery != 0;
+    (with ? with_ : without_).fetch_add(1, std::memory_order_relaxed);
+    return with;
   }
   // A later batch of a listing begun earlier (not counted; never a probe).
   bool Continuing() const { return Active(listings_.load(std::memory_order_relaxed)); }

@@ -191,6 +191,7 @@ class ContentReader {
       uint64_t bytes = 0;  // of its content scheduled (fetched or already cached)
       bool own = true;     // false: a foreign file (see the top of this file)
     };
+    size_t OwnAheadLocked() const;  // entries of ahead_ that are own files
     ContentReader* const reader_;
     mutable std::mutex mu_;
     // All GUARDED_BY(mu_).

@@ -24,11 +24,14 @@ uint64_t ContentBytes(std::span<const Extent> xs) {
 
 }  // namespace
 
+size_t ContentReader::Sequence::OwnAheadLocked() const {
+  return static_cast<size_t>(
+      std::count_if(ahead_.begin(), ahead_.end(), [](const Ahead& a) { return a.own; }));
+}
+
 ContentReader::Sequence::~Sequence() {
   std::lock_guard<std::mutex> lock(mu_);
-  const auto own = static_cast<size_t>(
-      std::count_if(ahead_.begin(), ahead_.end(), [](const Ahead& a) { return a.own; }));
-  if (own > 0) reader_->AdjustCredit(0, own);
+  if (const size_t own = OwnAheadLocked(); own > 0) reader_->AdjustCredit(0, own);
 }
 
 std::unique_ptr<ContentReader::Sequence> ContentReader::NewSequence() {
@@ -86,8 +89,7 @@ void ContentReader::Opened(Sequence& seq, uint64_t pos, const UpcomingFn& upcomi
       return;  // the same file again: nothing new to fetch
     } else if (pos < seq.last_pos_) {
       // Backwards: random access. Stop; what was fetched ahead is wasted.
-      wasted = static_cast<size_t>(std::count_if(seq.ahead_.begin(), seq.ahead_.end(),
-                                                 [](const Sequence::Ahead& a) { return a.own; }));
+      wasted = seq.OwnAheadLocked();
       seq.ahead_.clear();
       seq.window_ = 0;
       seq.next_pos_ = pos + 1;
