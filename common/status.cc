@@ -19,6 +19,13 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kUnsupported: return "unsupported";
     case ErrorCode::kNotARepository: return "not a repository";
     case ErrorCode::kPartial: return "partial";
+    case ErrorCode::kOutOfRange: return "out of range";
+    case ErrorCode::kNotADirectory: return "not a directory";
+    case ErrorCode::kIsADirectory: return "is a directory";
+    case ErrorCode::kNotEmpty: return "not empty";
+    case ErrorCode::kCrossDevice: return "cross-device";
+    case ErrorCode::kNameTooLong: return "name too long";
+    case ErrorCode::kReadOnly: return "read-only";
   }
   return "unknown";
 }

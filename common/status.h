@@ -18,7 +18,8 @@ enum class ErrorCode : unsigned char {
   kCorruption,         // stored bytes fail authentication, checksum or parsing
   kInvalidArgument,    // bad input from the user or caller
   kPermissionDenied,   // the OS or the store refused access
-  kLocked,             // object lock or a prune lease forbids the operation
+  kLocked,             // S3 object lock or a prune lease forbids the operation (never
+                       // "read-only mount": that is kReadOnly)
   kTransient,          // worth retrying: 5xx, timeouts, resets
   kCancelled,          // interrupted by the user (SIGINT)
   kIOError,            // local I/O failure that fits no other code
@@ -27,7 +28,19 @@ enum class ErrorCode : unsigned char {
   kUnsupported,        // newer repository format, unknown object version
   kNotARepository,     // the location holds no cairn repository
   kPartial,            // finished, but some items were skipped (each reported)
+  // What a file system operation or a read of a stored object ran into;
+  // each has one meaning, so the edges map it without guessing (errno in
+  // fs/errno_map.h, exit codes in tools/exit_codes.cc).
+  kOutOfRange,     // a read starts past the end of an object or a file
+  kNotADirectory,  // a path component or an operand is not a directory
+  kIsADirectory,   // a file operation on a directory
+  kNotEmpty,       // rmdir or rename onto a directory that has entries
+  kCrossDevice,    // link or rename between trees that cannot share entries
+  kNameTooLong,    // a name over the file system's limit
+  kReadOnly,       // the tree or mount refuses changes (snapshots are immutable)
 };
+// One past the last code, for tests that cover every code.
+inline constexpr unsigned kErrorCodeCount = static_cast<unsigned>(ErrorCode::kReadOnly) + 1;
 
 // Short lowercase name of a code, e.g. "not found".
 std::string_view ErrorCodeName(ErrorCode code);
@@ -61,6 +74,13 @@ class [[nodiscard]] Status {
     return {ErrorCode::kNotARepository, std::move(m)};
   }
   static Status Partial(std::string m) { return {ErrorCode::kPartial, std::move(m)}; }
+  static Status OutOfRange(std::string m) { return {ErrorCode::kOutOfRange, std::move(m)}; }
+  static Status NotADirectory(std::string m) { return {ErrorCode::kNotADirectory, std::move(m)}; }
+  static Status IsADirectory(std::string m) { return {ErrorCode::kIsADirectory, std::move(m)}; }
+  static Status NotEmpty(std::string m) { return {ErrorCode::kNotEmpty, std::move(m)}; }
+  static Status CrossDevice(std::string m) { return {ErrorCode::kCrossDevice, std::move(m)}; }
+  static Status NameTooLong(std::string m) { return {ErrorCode::kNameTooLong, std::move(m)}; }
+  static Status ReadOnly(std::string m) { return {ErrorCode::kReadOnly, std::move(m)}; }
 
   bool ok() const { return code_ == ErrorCode::kOk; }
   ErrorCode code() const { return code_; }
