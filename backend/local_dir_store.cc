@@ -165,8 +165,8 @@ Result<Bytes> LocalDirStore::DoGet(std::string_view key, uint64_t offset, uint64
   if (!S_ISREG(st.st_mode)) return Err(Status::NotFound(path + ": not an object (not a file)"));
   const uint64_t size = static_cast<uint64_t>(st.st_size);
   if (offset > size) {
-    return Err(Status::InvalidArgument("reading " + path + ": offset " + std::to_string(offset) +
-                                       " is past the end (" + std::to_string(size) + " bytes)"));
+    return Err(Status::OutOfRange("reading " + path + ": offset " + std::to_string(offset) +
+                                  " is past the end (" + std::to_string(size) + " bytes)"));
   }
   const uint64_t n = std::min(length, size - offset);
   Bytes out(static_cast<size_t>(n));  // not zeroed: pread fills it

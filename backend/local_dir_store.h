@@ -39,6 +39,8 @@ class LocalDirStore final : public ObjectStore {
   Status Delete(std::string_view key) override;
   // The root directory, as given.
   std::string Describe() const override { return root_; }
+  // Local, no connection count, no object lock, storage classes or restore.
+  StoreTraits Traits() const override { return {}; }
 
   // Name prefix of temporary files; never part of a valid key.
   static constexpr std::string_view kTempPrefix = ".tmp-";

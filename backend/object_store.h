@@ -26,6 +26,27 @@ struct ObjectInfo {
 
 enum class LockMode : unsigned char { kNone, kGovernance, kCompliance };
 
+// What a store can do and what one request costs, so callers choose their
+// parallelism and features from the opened store instead of from the form of
+// its location (restic's backend Properties()). Wrappers report the traits of
+// the store they wrap.
+struct StoreTraits {
+  enum class Latency : unsigned char {
+    kLocal,   // a request costs a system call on a local disk
+    kRemote,  // a request costs a network round trip: worth reading ahead,
+              // caching on local disk and keeping several requests in flight
+  };
+  Latency latency = Latency::kLocal;
+  // Requests worth keeping in flight at once (an S3 store's connections);
+  // 0: the store sets no number of its own, callers size threads to the CPU.
+  unsigned connections = 0;
+  bool object_lock = false;      // PutOptions::lock_mode and Set/GetRetention work
+  bool storage_classes = false;  // PutOptions::storage_class is honoured
+  bool archive_restore = false;  // RequestRestore works (archived storage classes)
+
+  bool remote() const { return latency == Latency::kRemote; }
+};
+
 struct PutOptions {
   // Fail with AlreadyExists if the key exists (S3 If-None-Match: *). Stores
   // that cannot enforce it atomically check first and say so in Describe().
@@ -43,8 +64,9 @@ class ObjectStore {
 
   // Reads bytes [offset, offset+length) of the object; length kToEnd reads to
   // the end. A range reaching past the end returns the bytes that exist (the
-  // caller checks the length it needs). NotFound when the key is absent;
-  // InvalidArgument when offset is beyond the end.
+  // caller checks the length it needs); a range starting exactly at the end
+  // returns no bytes. NotFound when the key is absent; OutOfRange when offset
+  // is beyond the end (for a pack, that means it is truncated).
   Result<Bytes> Get(std::string_view key, uint64_t offset = 0, uint64_t length = kToEnd) {
     return DoGet(key, offset, length);
   }
@@ -71,7 +93,13 @@ class ObjectStore {
   // Human-readable location for messages, e.g. "/srv/repo" or "s3://b/p".
   virtual std::string Describe() const = 0;
 
-  // --- What S3 adds. Stores without the feature return Unsupported. ---
+  // What the store can do and what its requests cost. The default is a
+  // local store with none of the features below; every store declares its
+  // own. Constant for the store's lifetime.
+  virtual StoreTraits Traits() const { return {}; }
+
+  // --- What S3 adds (StoreTraits says which). Stores without the feature
+  // return Unsupported. ---
 
   // Extends the object-lock retention of an existing object.
   virtual Status SetRetention(std::string_view key, LockMode mode, int64_t retain_until_ns);

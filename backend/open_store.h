@@ -6,17 +6,16 @@
 #include <string>
 
 #include "backend/object_store.h"
+#include "backend/retrying_store.h"
 #include "common/log.h"
 #include "common/status.h"
 
 namespace cairn {
 
-struct StoreOptions {
+// The retry fields (max_retries, retry_budget_ms, retry_base_delay_ms,
+// logger) come from RetryPolicy; the logger also gets S3 request ids.
+struct StoreOptions : RetryPolicy {
   bool read_only = false;       // wrap in ReadOnlyStore: every write fails
-  int max_retries = 5;          // Transient errors retried this many times
-  int64_t retry_budget_ms = 60000;  // give up retrying after this long in total
-  int64_t retry_base_delay_ms = 100;
-  Logger* logger = nullptr;     // retries log at debug level; may be null
 
   // Bandwidth limits in KiB/s for the whole process (0: none); any store.
   uint64_t limit_upload_kib = 0;

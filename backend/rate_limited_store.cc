@@ -32,7 +32,7 @@ int64_t TokenBucket::Reserve(uint64_t n) {
 
 RateLimitedStore::RateLimitedStore(std::unique_ptr<ObjectStore> base, uint64_t upload_kib_s,
                                    uint64_t download_kib_s, TokenBucket::NowFn now, SleepFn sleep)
-    : base_(std::move(base)),
+    : ForwardingStore(std::move(base)),
       sleep_(sleep ? std::move(sleep)
                    : [](int64_t ns) { std::this_thread::sleep_for(std::chrono::nanoseconds(ns)); }) {
   // A burst of one second's worth (at least 64 KiB) keeps small metadata
@@ -46,7 +46,7 @@ RateLimitedStore::RateLimitedStore(std::unique_ptr<ObjectStore> base, uint64_t u
 }
 
 Result<Bytes> RateLimitedStore::DoGet(std::string_view key, uint64_t offset, uint64_t length) {
-  auto r = base_->Get(key, offset, length);
+  auto r = target().Get(key, offset, length);
   if (r && down_) {
     if (int64_t wait = down_->Reserve(r->size()); wait > 0) sleep_(wait);
   }
@@ -57,7 +57,7 @@ Status RateLimitedStore::DoPut(std::string_view key, ByteView data, const PutOpt
   if (up_) {
     if (int64_t wait = up_->Reserve(data.size()); wait > 0) sleep_(wait);
   }
-  return base_->Put(key, data, opts);
+  return target().Put(key, data, opts);
 }
 
 }  // namespace cairn

@@ -17,7 +17,7 @@
 #include <memory>
 #include <mutex>
 
-#include "backend/object_store.h"
+#include "backend/forwarding_store.h"
 
 namespace cairn {
 
@@ -37,34 +37,19 @@ class TokenBucket {
   int64_t next_free_ns_ = 0;  // GUARDED_BY(mu_): when the reserved bytes are paid off
 };
 
-class RateLimitedStore final : public ObjectStore {
+// Only Get and Put move object bytes; every other call is forwarded as is.
+class RateLimitedStore final : public ForwardingStore {
  public:
   using SleepFn = std::function<void(int64_t ns)>;
   // A limit of 0 means unlimited in that direction.
   RateLimitedStore(std::unique_ptr<ObjectStore> base, uint64_t upload_kib_s,
                    uint64_t download_kib_s, TokenBucket::NowFn now = {}, SleepFn sleep = {});
 
-  Result<ObjectInfo> Head(std::string_view key) override { return base_->Head(key); }
-  Status List(std::string_view prefix,
-              const std::function<Status(const ObjectInfo&)>& fn) override {
-    return base_->List(prefix, fn);
-  }
-  Status Delete(std::string_view key) override { return base_->Delete(key); }
-  std::string Describe() const override { return base_->Describe(); }
-  Status SetRetention(std::string_view key, LockMode mode, int64_t until) override {
-    return base_->SetRetention(key, mode, until);
-  }
-  Result<int64_t> GetRetention(std::string_view key) override { return base_->GetRetention(key); }
-  Status RequestRestore(std::string_view key, int days) override {
-    return base_->RequestRestore(key, days);
-  }
-
  protected:
   Result<Bytes> DoGet(std::string_view key, uint64_t offset, uint64_t length) override;
   Status DoPut(std::string_view key, ByteView data, const PutOptions& opts) override;
 
  private:
-  const std::unique_ptr<ObjectStore> base_;
   std::unique_ptr<TokenBucket> up_, down_;  // null: unlimited
   SleepFn sleep_;
 };

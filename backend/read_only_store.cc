@@ -2,24 +2,8 @@
 
 namespace cairn {
 
-ReadOnlyStore::ReadOnlyStore(std::unique_ptr<ObjectStore> base) : base_(std::move(base)) {}
-
-Result<Bytes> ReadOnlyStore::DoGet(std::string_view key, uint64_t offset, uint64_t length) {
-  return base_->Get(key, offset, length);
-}
-
-Result<ObjectInfo> ReadOnlyStore::Head(std::string_view key) { return base_->Head(key); }
-
-Status ReadOnlyStore::List(std::string_view prefix,
-                           const std::function<Status(const ObjectInfo&)>& fn) {
-  return base_->List(prefix, fn);
-}
-
-Result<int64_t> ReadOnlyStore::GetRetention(std::string_view key) {
-  return base_->GetRetention(key);
-}
-
-std::string ReadOnlyStore::Describe() const { return base_->Describe(); }
+ReadOnlyStore::ReadOnlyStore(std::unique_ptr<ObjectStore> base)
+    : ForwardingStore(std::move(base)) {}
 
 Status ReadOnlyStore::DoPut(std::string_view key, ByteView, const PutOptions&) {
   return Refuse("write", key);
@@ -36,8 +20,8 @@ Status ReadOnlyStore::RequestRestore(std::string_view key, int) {
 }
 
 Status ReadOnlyStore::Refuse(std::string_view what, std::string_view key) const {
-  return Status::PermissionDenied(base_->Describe() + ": repository opened read-only (refused to " +
-                                  std::string(what) + " " + std::string(key) + ")");
+  return Status::ReadOnly(Describe() + ": repository opened read-only (refused to " +
+                          std::string(what) + " " + std::string(key) + ")");
 }
 
 }  // namespace cairn

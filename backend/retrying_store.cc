@@ -11,13 +11,13 @@
 
 namespace cairn {
 
-RetryingStore::RetryingStore(std::unique_ptr<ObjectStore> base, const StoreOptions& opts,
+RetryingStore::RetryingStore(std::unique_ptr<ObjectStore> base, const RetryPolicy& policy,
                              SleepFn sleep, ClockFn clock)
-    : base_(std::move(base)),
-      max_retries_(std::max(0, opts.max_retries)),
-      budget_ms_(opts.retry_budget_ms),
-      base_delay_ms_(std::max<int64_t>(0, opts.retry_base_delay_ms)),
-      logger_(opts.logger),
+    : ForwardingStore(std::move(base)),
+      max_retries_(std::max(0, policy.max_retries)),
+      budget_ms_(policy.retry_budget_ms),
+      base_delay_ms_(std::max<int64_t>(0, policy.retry_base_delay_ms)),
+      logger_(policy.logger),
       sleep_(std::move(sleep)),
       clock_(std::move(clock)),
       rng_(std::random_device{}()) {
@@ -60,11 +60,11 @@ auto RetryingStore::Retry(std::string_view op, std::string_view key, F&& f,
 }
 
 Result<Bytes> RetryingStore::DoGet(std::string_view key, uint64_t offset, uint64_t length) {
-  return Retry("GET", key, [&] { return base_->Get(key, offset, length); });
+  return Retry("GET", key, [&] { return target().Get(key, offset, length); });
 }
 
 Result<ObjectInfo> RetryingStore::Head(std::string_view key) {
-  return Retry("HEAD", key, [&] { return base_->Head(key); });
+  return Retry("HEAD", key, [&] { return target().Head(key); });
 }
 
 Status RetryingStore::List(std::string_view prefix,
@@ -76,15 +76,15 @@ Status RetryingStore::List(std::string_view prefix,
     return s;
   };
   return Retry(
-      "LIST", prefix, [&] { return base_->List(prefix, wrapped); }, &fn_failed);
+      "LIST", prefix, [&] { return target().List(prefix, wrapped); }, &fn_failed);
 }
 
 Status RetryingStore::DoPut(std::string_view key, ByteView data, const PutOptions& opts) {
   bool maybe_stored = false;  // an attempt failed in a way that may have stored the object
   return Retry("PUT", key, [&]() -> Status {
-    Status s = base_->Put(key, data, opts);
+    Status s = target().Put(key, data, opts);
     if (s.Is(ErrorCode::kAlreadyExists) && opts.if_not_exists && maybe_stored) {
-      auto stored = base_->Get(key);
+      auto stored = target().Get(key);
       if (stored && std::equal(stored->begin(), stored->end(), data.begin(), data.end())) {
         if (logger_ != nullptr) {
           logger_->Debug("PUT {}: an earlier attempt stored the object", key);
@@ -99,20 +99,20 @@ Status RetryingStore::DoPut(std::string_view key, ByteView data, const PutOption
 }
 
 Status RetryingStore::Delete(std::string_view key) {
-  return Retry("DELETE", key, [&] { return base_->Delete(key); });
+  return Retry("DELETE", key, [&] { return target().Delete(key); });
 }
 
 Status RetryingStore::SetRetention(std::string_view key, LockMode mode, int64_t retain_until_ns) {
   return Retry("PUT retention", key,
-               [&] { return base_->SetRetention(key, mode, retain_until_ns); });
+               [&] { return target().SetRetention(key, mode, retain_until_ns); });
 }
 
 Result<int64_t> RetryingStore::GetRetention(std::string_view key) {
-  return Retry("GET retention", key, [&] { return base_->GetRetention(key); });
+  return Retry("GET retention", key, [&] { return target().GetRetention(key); });
 }
 
 Status RetryingStore::RequestRestore(std::string_view key, int days) {
-  return Retry("POST restore", key, [&] { return base_->RequestRestore(key, days); });
+  return Retry("POST restore", key, [&] { return target().RequestRestore(key, days); });
 }
 
 Status RetryingStore::RetryStatus(std::string_view op, std::string_view key,

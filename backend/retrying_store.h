@@ -29,30 +29,37 @@
 #include <mutex>
 #include <random>
 
-#include "backend/object_store.h"
-#include "backend/open_store.h"
+#include "backend/forwarding_store.h"
+#include "common/log.h"
 
 namespace cairn {
 
-class RetryingStore final : public ObjectStore {
+// How hard RetryingStore tries. OpenStore's StoreOptions carries one (it
+// derives from this), so the global --retries and --retry-time reach it.
+struct RetryPolicy {
+  int max_retries = 5;              // Transient errors retried this many times
+  int64_t retry_budget_ms = 60000;  // give up retrying after this long in total
+  int64_t retry_base_delay_ms = 100;
+  Logger* logger = nullptr;  // retries log at debug level; may be null, else outlives the store
+};
+
+class RetryingStore final : public ForwardingStore {
  public:
   using SleepFn = std::function<void(int64_t ms)>;
   using ClockFn = std::function<int64_t()>;  // monotonic time in milliseconds
 
   static constexpr int64_t kMaxDelayMs = 10000;
 
-  // Uses opts.max_retries, retry_budget_ms, retry_base_delay_ms and logger
-  // (which must outlive the store). sleep and clock default to the real
-  // ones; tests pass fakes (a fake sleep that advances a fake clock).
-  RetryingStore(std::unique_ptr<ObjectStore> base, const StoreOptions& opts, SleepFn sleep = {},
+  // sleep and clock default to the real ones; tests pass fakes (a fake
+  // sleep that advances a fake clock).
+  RetryingStore(std::unique_ptr<ObjectStore> base, const RetryPolicy& policy, SleepFn sleep = {},
                 ClockFn clock = {});
 
-  Result<Bytes> DoGet(std::string_view key, uint64_t offset, uint64_t length) override;
+  // Every call that reaches the store is retried; Describe and Traits are
+  // the base store's.
   Result<ObjectInfo> Head(std::string_view key) override;
   Status List(std::string_view prefix, const std::function<Status(const ObjectInfo&)>& fn) override;
-  Status DoPut(std::string_view key, ByteView data, const PutOptions& opts) override;
   Status Delete(std::string_view key) override;
-  std::string Describe() const override { return base_->Describe(); }
   Status SetRetention(std::string_view key, LockMode mode, int64_t retain_until_ns) override;
   Result<int64_t> GetRetention(std::string_view key) override;
   Status RequestRestore(std::string_view key, int days) override;
@@ -60,6 +67,10 @@ class RetryingStore final : public ObjectStore {
   // Runs an operation that is not part of ObjectStore (e.g.
   // S3Store::EnsureBucket) under the same retry policy.
   Status RetryStatus(std::string_view op, std::string_view key, const std::function<Status()>& f);
+
+ protected:
+  Result<Bytes> DoGet(std::string_view key, uint64_t offset, uint64_t length) override;
+  Status DoPut(std::string_view key, ByteView data, const PutOptions& opts) override;
 
  private:
   // Calls f until it succeeds, fails permanently, or retries run out. When
@@ -70,7 +81,6 @@ class RetryingStore final : public ObjectStore {
   // Sleep before retry n (0-based), full jitter.
   int64_t Backoff(int n);
 
-  const std::unique_ptr<ObjectStore> base_;
   const int max_retries_;
   const int64_t budget_ms_;
   const int64_t base_delay_ms_;

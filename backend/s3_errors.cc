@@ -81,6 +81,7 @@ Status S3StatusFromResponse(const S3ErrorContext& ctx, const HttpResponse& resp)
     return Status::PermissionDenied(msg);
   }
   if (st == 412 || code == "PreconditionFailed") return Status::AlreadyExists(msg);
+  if (st == 416 || code == "InvalidRange") return Status::OutOfRange(msg);
   return Status::InvalidArgument(msg);
 }
 

@@ -7,6 +7,7 @@
 //   5xx, SlowDown, RequestTimeout, BadDigest, ConditionalRequestConflict,
 //   connection failures, resets, timeouts, truncated bodies -> Transient
 //   412 PreconditionFailed                  -> AlreadyExists
+//   416 InvalidRange (range past the end)   -> OutOfRange
 //   301 / wrong-region errors, other 4xx    -> InvalidArgument
 //   501 NotImplemented                      -> Unsupported
 //

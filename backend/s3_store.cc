@@ -89,11 +89,21 @@ Result<HttpResponse> S3Store::Send(const Call& call) {
   return resp;
 }
 
+StoreTraits S3Store::Traits() const {
+  StoreTraits t;
+  t.latency = StoreTraits::Latency::kRemote;
+  t.connections = static_cast<unsigned>(std::max(1, opts_.connections));
+  t.object_lock = true;
+  t.storage_classes = true;
+  t.archive_restore = true;
+  return t;
+}
+
 Result<Bytes> S3Store::DoGet(std::string_view key, uint64_t offset, uint64_t length) {
   const std::string s3_key = loc_.FullKey(key);
   auto past_end = [&](uint64_t size) {
-    return Status::InvalidArgument(Target(s3_key) + ": offset " + std::to_string(offset) +
-                                   " is past the end (" + std::to_string(size) + " bytes)");
+    return Status::OutOfRange(Target(s3_key) + ": offset " + std::to_string(offset) +
+                              " is past the end (" + std::to_string(size) + " bytes)");
   };
   if (length == 0) {  // no valid Range for zero bytes: check the size instead
     CAIRN_ASSIGN_OR_RETURN(ObjectInfo info, Head(key));

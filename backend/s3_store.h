@@ -59,6 +59,9 @@ class S3Store final : public ObjectStore {
   Status List(std::string_view prefix, const std::function<Status(const ObjectInfo&)>& fn) override;
   Status Delete(std::string_view key) override;
   std::string Describe() const override { return loc_.Describe(); }
+  // Remote, `connections` requests in flight, object lock, storage classes
+  // and archive restore.
+  StoreTraits Traits() const override;
   Status SetRetention(std::string_view key, LockMode mode, int64_t retain_until_ns) override;
   Result<int64_t> GetRetention(std::string_view key) override;
   Status RequestRestore(std::string_view key, int days) override;

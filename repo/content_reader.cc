@@ -282,7 +282,7 @@ void ContentReader::FetchRun(std::vector<Want> wants, Fetcher by) {
           Finish(w, Err(Status::NotFound("pack " + pack.Short() + " holding data blob " +
                                          w.id.Short() +
                                          " is missing from the store; run `cairn check`")));
-        } else if (e.Is(ErrorCode::kInvalidArgument)) {
+        } else if (e.Is(ErrorCode::kOutOfRange)) {
           Finish(w, Err(Status::Corruption(BlobWhere(w.id, pack) +
                                            ": pack truncated (blob lies past its end); run "
                                            "`cairn check`")));

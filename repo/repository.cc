@@ -367,7 +367,7 @@ Result<Bytes> Repository::GetPackRange(BlobType type, const Id& id, const BlobLo
                                   std::string(BlobTypeName(type)) + " blob " + id.Short() +
                                   " is missing from the store; run `cairn check`"));
     }
-    if (e.Is(ErrorCode::kInvalidArgument)) {  // offset past the end: truncated pack
+    if (e.Is(ErrorCode::kOutOfRange)) {  // offset past the end: truncated pack
       return Err(TruncatedPack(type, id, loc));
     }
     return Err(e);

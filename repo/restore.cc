@@ -150,7 +150,7 @@ Result<Bytes> RestoreRun::Fetch(const ReadPlan& r) {
       return Err(Status::NotFound("pack " + r.pack.Short() + " is missing from the store; run "
                                   "`cairn check`"));
     }
-    if (bytes.error().Is(ErrorCode::kInvalidArgument)) {
+    if (bytes.error().Is(ErrorCode::kOutOfRange)) {
       return Err(Status::Corruption("pack " + r.pack.Short() + " is truncated; run `cairn check`"));
     }
     return Err(bytes.error());

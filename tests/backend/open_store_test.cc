@@ -26,6 +26,29 @@ INSTANTIATE_TEST_SUITE_P(OpenStoreFileUri, StoreConformanceTest,
                          ::testing::Values(StoreFactory{"file_uri", MakeFileUriStore}),
                          StoreFactoryName());
 
+// The whole read-only stack OpenStore composes for restore, check and mount
+// (a download limit included) over a directory another store writes to.
+ReadOnlyStores MakeReadOnlyOpenStore() {
+  ReadOnlyStores s;
+  std::string dir = MakeTempDir("open");
+  auto rw = OpenStore(dir + "/repo", StoreOptions{});
+  StoreOptions o;
+  o.read_only = true;
+  o.limit_download_kib = 1 << 20;
+  auto ro = OpenStore(dir + "/repo", o);
+  if (!rw || !ro) {
+    ADD_FAILURE() << "OpenStore failed";
+    return s;
+  }
+  s.writable = std::make_unique<DirOwningStore>(std::move(*rw), dir);
+  s.read_only = std::move(*ro);
+  return s;
+}
+
+INSTANTIATE_TEST_SUITE_P(OpenStoreReadOnly, ReadOnlyStoreConformanceTest,
+                         ::testing::Values(ReadOnlyStoreFactory{"file", MakeReadOnlyOpenStore}),
+                         StoreFactoryName());
+
 std::string DescribeOf(const std::string& location) {
   auto s = OpenStore(location, StoreOptions{});
   if (!s) return "error: " + s.error().message();
@@ -119,13 +142,12 @@ TEST(OpenStoreTest, ReadOnlyRefusesWritesButReads) {
   ObjectStore& s = **ro;
   EXPECT_EQ(s.Describe(), dir);
   Status put = s.Put("index/x", AsBytes("x"));
-  EXPECT_EQ(put.code(), ErrorCode::kPermissionDenied);
+  EXPECT_EQ(put.code(), ErrorCode::kReadOnly);
   EXPECT_EQ(put.message().rfind(dir + ": repository opened read-only", 0), 0u) << put.message();
   EXPECT_NE(put.message().find("index/x"), std::string::npos) << put.message();
-  EXPECT_EQ(s.Delete("config").code(), ErrorCode::kPermissionDenied);
-  EXPECT_EQ(s.SetRetention("config", LockMode::kCompliance, 1).code(),
-            ErrorCode::kPermissionDenied);
-  EXPECT_EQ(s.RequestRestore("config", 1).code(), ErrorCode::kPermissionDenied);
+  EXPECT_EQ(s.Delete("config").code(), ErrorCode::kReadOnly);
+  EXPECT_EQ(s.SetRetention("config", LockMode::kCompliance, 1).code(), ErrorCode::kReadOnly);
+  EXPECT_EQ(s.RequestRestore("config", 1).code(), ErrorCode::kReadOnly);
   EXPECT_EQ(ToString(*s.Get("config")), "c");
   EXPECT_EQ(s.Head("config")->size, 1u);
   size_t listed = 0;
@@ -136,6 +158,33 @@ TEST(OpenStoreTest, ReadOnlyRefusesWritesButReads) {
   EXPECT_EQ(listed, 1u);
   EXPECT_FALSE(fs::exists(dir + "/index")) << "nothing was written";
   fs::remove_all(dir);
+}
+
+// The traits tools/ reads to size its threads and caches come from the base
+// store through every wrapper OpenStore puts around it.
+TEST(OpenStoreTest, TraitsAreTheBaseStoresThroughEveryWrapper) {
+  StoreOptions o;
+  o.read_only = true;
+  o.limit_upload_kib = 100;
+  o.limit_download_kib = 100;
+  o.connections = 3;
+  auto local = OpenStore("/srv/backup", o);
+  ASSERT_TRUE(local) << local.error().message();
+  const StoreTraits l = (*local)->Traits();
+  EXPECT_FALSE(l.remote());
+  EXPECT_EQ(l.connections, 0u) << "a local directory keeps the callers' own thread counts";
+  EXPECT_FALSE(l.object_lock || l.storage_classes || l.archive_restore);
+
+  setenv("AWS_ACCESS_KEY_ID", "AKTEST", 1);
+  setenv("AWS_SECRET_ACCESS_KEY", "not-a-real-secret", 1);
+  auto s3 = OpenStore("s3://bucket/prefix?endpoint=http://127.0.0.1:1", o);
+  ASSERT_TRUE(s3) << s3.error().message();
+  const StoreTraits r = (*s3)->Traits();
+  EXPECT_TRUE(r.remote());
+  EXPECT_EQ(r.connections, 3u);
+  EXPECT_TRUE(r.object_lock && r.storage_classes && r.archive_restore);
+  unsetenv("AWS_ACCESS_KEY_ID");
+  unsetenv("AWS_SECRET_ACCESS_KEY");
 }
 
 }  // namespace

@@ -2,10 +2,36 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include "tests/support/memory_store.h"
+#include "tests/support/store_conformance.h"
 
 namespace cairn {
 namespace {
+
+// Limits low enough that almost every call waits, with a sleep that only
+// advances a fake clock, so the suite runs at full speed through the
+// bucket's arithmetic and the wrapper keeps the whole contract.
+std::unique_ptr<ObjectStore> MakeLimitedOverMemory() {
+  auto now = std::make_shared<std::atomic<int64_t>>(1'000'000'000);
+  return std::make_unique<RateLimitedStore>(
+      std::make_unique<MemoryStore>(), /*upload*/ 64, /*download*/ 64,
+      [now] { return now->load(); }, [now](int64_t ns) { now->fetch_add(ns); });
+}
+
+// One direction limited, the other not.
+std::unique_ptr<ObjectStore> MakeUploadLimitedOverMemory() {
+  return std::make_unique<RateLimitedStore>(std::make_unique<MemoryStore>(), /*upload*/ 1 << 20,
+                                            /*download*/ 0, TokenBucket::NowFn{},
+                                            [](int64_t) {});
+}
+
+INSTANTIATE_TEST_SUITE_P(RateLimited, StoreConformanceTest,
+                         ::testing::Values(StoreFactory{"over_memory", MakeLimitedOverMemory},
+                                           StoreFactory{"upload_only_over_memory",
+                                                        MakeUploadLimitedOverMemory}),
+                         StoreFactoryName());
 
 TEST(TokenBucketTest, ReservationsAccumulateAcrossCallers) {
   int64_t now = 10'000'000'000;

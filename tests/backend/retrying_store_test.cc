@@ -15,7 +15,7 @@ namespace cairn {
 namespace {
 
 std::unique_ptr<ObjectStore> MakeRetryingOverMemory() {
-  return std::make_unique<RetryingStore>(std::make_unique<MemoryStore>(), StoreOptions{},
+  return std::make_unique<RetryingStore>(std::make_unique<MemoryStore>(), RetryPolicy{},
                                          [](int64_t) {});
 }
 
@@ -25,7 +25,7 @@ std::unique_ptr<ObjectStore> MakeRetryingOverFaulty() {
        {StoreOp::kGet, StoreOp::kHead, StoreOp::kList, StoreOp::kPut, StoreOp::kDelete}) {
     faulty->FailEvery(op, 3);
   }
-  StoreOptions o;
+  RetryPolicy o;
   o.max_retries = 20;
   return std::make_unique<RetryingStore>(std::move(faulty), o, [](int64_t) {});
 }
@@ -61,7 +61,7 @@ class CapturingLogger final : public Logger {
 // only the fake sleep advances.
 class RetryingStoreTest : public ::testing::Test {
  protected:
-  void Make(StoreOptions o) {
+  void Make(RetryPolicy o) {
     o.logger = &logger_;
     auto faulty = std::make_unique<FaultyStore>(mem_);
     faulty_ = faulty.get();
@@ -77,7 +77,7 @@ class RetryingStoreTest : public ::testing::Test {
           return now_ms_;
         });
   }
-  void SetUp() override { Make(StoreOptions{}); }
+  void SetUp() override { Make(RetryPolicy{}); }
   ObjectStore& s() { return *store_; }
   int64_t Slept() { return std::accumulate(sleeps_.begin(), sleeps_.end(), int64_t{0}); }
 
@@ -126,7 +126,7 @@ TEST_F(RetryingStoreTest, PermanentErrorsReturnAtOnceUnchanged) {
 }
 
 TEST_F(RetryingStoreTest, GivesUpAfterMaxRetriesWithTheLastError) {
-  StoreOptions o;
+  RetryPolicy o;
   o.max_retries = 3;
   Make(o);
   faulty_->FailEvery(StoreOp::kHead, 1);  // always
@@ -142,7 +142,7 @@ TEST_F(RetryingStoreTest, GivesUpAfterMaxRetriesWithTheLastError) {
 }
 
 TEST_F(RetryingStoreTest, GivesUpWhenTheTimeBudgetIsSpent) {
-  StoreOptions o;
+  RetryPolicy o;
   o.max_retries = 1000;
   o.retry_budget_ms = 1000;
   o.retry_base_delay_ms = 100;
@@ -158,7 +158,7 @@ TEST_F(RetryingStoreTest, GivesUpWhenTheTimeBudgetIsSpent) {
 }
 
 TEST_F(RetryingStoreTest, BackoffGrowsExponentiallyWithFullJitter) {
-  StoreOptions o;
+  RetryPolicy o;
   o.max_retries = 12;
   o.retry_budget_ms = INT64_MAX / 2;
   o.retry_base_delay_ms = 100;
@@ -190,7 +190,7 @@ TEST_F(RetryingStoreTest, RetriesAreLoggedAtDebugLevel) {
 }
 
 TEST_F(RetryingStoreTest, WorksWithoutALogger) {
-  StoreOptions o;
+  RetryPolicy o;
   o.logger = nullptr;
   RetryingStore plain(std::make_unique<FaultyStore>(mem_), o, [](int64_t) {});
   ASSERT_TRUE(static_cast<ObjectStore&>(plain).Put("k", AsBytes("v")).ok());
@@ -227,35 +227,27 @@ TEST_F(RetryingStoreTest, FailedListIsRestarted) {
 
 // Stores the first Put and then reports it as failed, as when an S3 reply
 // is lost after the object landed.
-class LostReplyStore final : public ObjectStore {
+class LostReplyStore final : public ForwardingStore {
  public:
-  explicit LostReplyStore(MemoryStore& base) : base_(base) {}
-  Result<Bytes> DoGet(std::string_view k, uint64_t o, uint64_t l) override {
-    return base_.Get(k, o, l);
-  }
-  Result<ObjectInfo> Head(std::string_view k) override { return base_.Head(k); }
-  Status List(std::string_view p, const std::function<Status(const ObjectInfo&)>& fn) override {
-    return base_.List(p, fn);
-  }
+  explicit LostReplyStore(MemoryStore& base) : ForwardingStore(base) {}
+
+ protected:
   Status DoPut(std::string_view k, ByteView d, const PutOptions& o) override {
-    Status s = base_.Put(k, d, o);
+    Status s = target().Put(k, d, o);
     if (s.ok() && !lost_one_) {
       lost_one_ = true;
       return Status::Transient("connection reset after upload");
     }
     return s;
   }
-  Status Delete(std::string_view k) override { return base_.Delete(k); }
-  std::string Describe() const override { return base_.Describe(); }
 
  private:
-  MemoryStore& base_;
   bool lost_one_ = false;  // single-threaded test use only
 };
 
 TEST(RetryingStoreLostReplyTest, IfNotExistsPutWhoseReplyWasLostSucceeds) {
   MemoryStore mem;
-  RetryingStore store(std::make_unique<LostReplyStore>(mem), StoreOptions{}, [](int64_t) {});
+  RetryingStore store(std::make_unique<LostReplyStore>(mem), RetryPolicy{}, [](int64_t) {});
   ObjectStore& s = store;
   PutOptions once;
   once.if_not_exists = true;
@@ -267,7 +259,7 @@ TEST(RetryingStoreLostReplyTest, IfNotExistsPutWhoseReplyWasLostSucceeds) {
 
 TEST(RetryingStoreLostReplyTest, LostReplyDoesNotHideSomeoneElsesObject) {
   MemoryStore mem;
-  RetryingStore store(std::make_unique<LostReplyStore>(mem), StoreOptions{}, [](int64_t) {});
+  RetryingStore store(std::make_unique<LostReplyStore>(mem), RetryPolicy{}, [](int64_t) {});
   ObjectStore& s = store;
   ASSERT_TRUE(s.Put("warmup", AsBytes("x")).ok());  // uses up the lost reply, then retries
   mem.SetRaw("config", ToBytes("theirs"));

@@ -92,6 +92,10 @@ TEST(S3ErrorsTest, TransportFailures) {
 TEST(S3ErrorsTest, OtherStatuses) {
   EXPECT_EQ(Map(Reply(412, "PreconditionFailed")).code(), ErrorCode::kAlreadyExists);
   EXPECT_EQ(Map(Reply(400, "InvalidArgument")).code(), ErrorCode::kInvalidArgument);
+  // A range that starts past the end is the caller's read of a short object,
+  // not bad input: the repository layer reports the pack as truncated.
+  EXPECT_EQ(Map(Reply(416, "InvalidRange")).code(), ErrorCode::kOutOfRange);
+  EXPECT_EQ(Map(Reply(416, "")).code(), ErrorCode::kOutOfRange);
   // radosgw: empty Message; the request id header is used when the body has none.
   HttpResponse r = Reply(400, "InvalidRequest", "", "");
   r.headers["x-amz-request-id"] = "tx-hdr";

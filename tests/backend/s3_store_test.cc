@@ -119,28 +119,21 @@ Made MakeStore(S3StoreOptions opts = {}, std::string secret = "", std::string en
 }
 
 // Deletes everything under its prefix when the test ends.
-class PrefixOwningStore final : public ObjectStore {
+class PrefixOwningStore final : public ForwardingStore {
  public:
-  explicit PrefixOwningStore(std::unique_ptr<S3Store> s) : s_(std::move(s)) {}
+  explicit PrefixOwningStore(std::unique_ptr<S3Store> s)
+      : ForwardingStore(std::move(s)), s3_(static_cast<S3Store&>(target())) {}
   ~PrefixOwningStore() override {
     std::vector<std::string> keys;
-    (void)s_->List("", [&](const ObjectInfo& o) {
+    (void)s3_.List("", [&](const ObjectInfo& o) {
       keys.push_back(o.key);
       return Status::OK();
     });
-    EXPECT_TRUE(s_->DeleteMany(keys).ok());
+    EXPECT_TRUE(s3_.DeleteMany(keys).ok());
   }
-  Result<Bytes> DoGet(std::string_view k, uint64_t o, uint64_t l) override { return s_->Get(k, o, l); }
-  Result<ObjectInfo> Head(std::string_view k) override { return s_->Head(k); }
-  Status List(std::string_view p, const std::function<Status(const ObjectInfo&)>& fn) override {
-    return s_->List(p, fn);
-  }
-  Status DoPut(std::string_view k, ByteView d, const PutOptions& o) override { return s_->Put(k, d, o); }
-  Status Delete(std::string_view k) override { return s_->Delete(k); }
-  std::string Describe() const override { return s_->Describe(); }
 
  private:
-  std::unique_ptr<S3Store> s_;
+  S3Store& s3_;  // target()
 };
 
 std::unique_ptr<ObjectStore> ConformanceStore() {
@@ -383,6 +376,11 @@ TEST_F(S3StoreTest, OpenStoreBuildsS3StoreFromTheUrl) {
                      so);
   ASSERT_TRUE(s) << s.error().message();
   EXPECT_EQ((*s)->Describe(), "s3://" + bucket + "/repo");
+  // Through the retrying wrapper: a remote store with the S3 features.
+  const StoreTraits t = (*s)->Traits();
+  EXPECT_TRUE(t.remote());
+  EXPECT_EQ(t.connections, static_cast<unsigned>(so.connections));
+  EXPECT_TRUE(t.object_lock && t.storage_classes && t.archive_restore);
   ASSERT_TRUE((*s)->Put("config", AsBytes("c")).ok());
   EXPECT_EQ(ToString(*(*s)->Get("config")), "c");
   ASSERT_TRUE((*s)->Delete("config").ok());

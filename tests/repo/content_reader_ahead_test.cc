@@ -79,7 +79,7 @@ class ContentReaderAheadTest : public ::testing::Test {
     open.cache_dir = root_ + "/cache";
     open.logger = &log_;
     faulty_ = std::make_unique<FaultyStore>(mem_);
-    StoreOptions so;
+    RetryPolicy so;
     so.retry_base_delay_ms = 1;
     auto retrying = std::make_unique<RetryingStore>(std::make_unique<BorrowedStore>(*faulty_), so);
     auto repo = Repository::Init(std::move(retrying), "pw", init, open);

@@ -21,10 +21,9 @@ std::string_view StoreOpName(StoreOp op) {
   return "?";
 }
 
-FaultyStore::FaultyStore(ObjectStore& base) : base_(base) {}
+FaultyStore::FaultyStore(ObjectStore& base) : ForwardingStore(base) {}
 
-FaultyStore::FaultyStore(std::unique_ptr<ObjectStore> base)
-    : owned_(std::move(base)), base_(*owned_) {}
+FaultyStore::FaultyStore(std::unique_ptr<ObjectStore> base) : ForwardingStore(std::move(base)) {}
 
 void FaultyStore::FailNth(StoreOp op, uint64_t k, Status s) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -131,20 +130,20 @@ void FaultyStore::Damage(std::string_view key, Bytes& data) {
 
 Result<Bytes> FaultyStore::DoGet(std::string_view key, uint64_t offset, uint64_t length) {
   CAIRN_RETURN_IF_ERROR(Enter(StoreOp::kGet, key));
-  auto r = base_.Get(key, offset, length);
+  auto r = target().Get(key, offset, length);
   if (r) Damage(key, *r);
   return r;
 }
 
 Result<ObjectInfo> FaultyStore::Head(std::string_view key) {
   CAIRN_RETURN_IF_ERROR(Enter(StoreOp::kHead, key));
-  return base_.Head(key);
+  return target().Head(key);
 }
 
 Status FaultyStore::List(std::string_view prefix,
                          const std::function<Status(const ObjectInfo&)>& fn) {
   CAIRN_RETURN_IF_ERROR(Enter(StoreOp::kList, prefix));
-  return base_.List(prefix, fn);
+  return target().List(prefix, fn);
 }
 
 Status FaultyStore::DoPut(std::string_view key, ByteView data, const PutOptions& opts) {
@@ -161,7 +160,7 @@ Status FaultyStore::DoPut(std::string_view key, ByteView data, const PutOptions&
       space_used_ += data.size();
     }
   }
-  Status s = base_.Put(key, data, opts);
+  Status s = target().Put(key, data, opts);
   std::lock_guard<std::mutex> lock(mu_);
   if (s.ok()) {
     bytes_written_ += data.size();
@@ -173,17 +172,7 @@ Status FaultyStore::DoPut(std::string_view key, ByteView data, const PutOptions&
 
 Status FaultyStore::Delete(std::string_view key) {
   CAIRN_RETURN_IF_ERROR(Enter(StoreOp::kDelete, key));
-  return base_.Delete(key);
-}
-
-Status FaultyStore::SetRetention(std::string_view key, LockMode mode, int64_t retain_until_ns) {
-  return base_.SetRetention(key, mode, retain_until_ns);
-}
-
-Result<int64_t> FaultyStore::GetRetention(std::string_view key) { return base_.GetRetention(key); }
-
-Status FaultyStore::RequestRestore(std::string_view key, int days) {
-  return base_.RequestRestore(key, days);
+  return target().Delete(key);
 }
 
 }  // namespace cairn

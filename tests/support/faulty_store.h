@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "backend/object_store.h"
+#include "backend/forwarding_store.h"
 
 namespace cairn {
 
@@ -30,7 +30,7 @@ enum class StoreOp { kGet, kHead, kList, kPut, kDelete };
 // "GET", "HEAD", "LIST", "PUT", "DELETE".
 std::string_view StoreOpName(StoreOp op);
 
-class FaultyStore final : public ObjectStore {
+class FaultyStore final : public ForwardingStore {
  public:
   // CorruptGets offset meaning "a pseudo-random offset within the range".
   static constexpr size_t kRandomOffset = SIZE_MAX;
@@ -80,16 +80,16 @@ class FaultyStore final : public ObjectStore {
 
   // --- ObjectStore ---
 
-  Result<Bytes> DoGet(std::string_view key, uint64_t offset, uint64_t length) override;
+  // Faults apply to Get, Head, List, Put and Delete. Traits and the
+  // retention and restore calls pass through without faults or counting.
   Result<ObjectInfo> Head(std::string_view key) override;
   Status List(std::string_view prefix, const std::function<Status(const ObjectInfo&)>& fn) override;
-  Status DoPut(std::string_view key, ByteView data, const PutOptions& opts) override;
   Status Delete(std::string_view key) override;
-  std::string Describe() const override { return "faulty(" + base_.Describe() + ")"; }
-  // Passed through without faults or counting.
-  Status SetRetention(std::string_view key, LockMode mode, int64_t retain_until_ns) override;
-  Result<int64_t> GetRetention(std::string_view key) override;
-  Status RequestRestore(std::string_view key, int days) override;
+  std::string Describe() const override { return "faulty(" + target().Describe() + ")"; }
+
+ protected:
+  Result<Bytes> DoGet(std::string_view key, uint64_t offset, uint64_t length) override;
+  Status DoPut(std::string_view key, ByteView data, const PutOptions& opts) override;
 
  private:
   static constexpr size_t kOps = 5;
@@ -105,8 +105,6 @@ class FaultyStore final : public ObjectStore {
   // Truncates and corrupts a Get result per the rules for key.
   void Damage(std::string_view key, Bytes& data);
 
-  std::unique_ptr<ObjectStore> owned_;  // null when borrowed
-  ObjectStore& base_;
   std::atomic<int64_t> delay_ms_{0};
 
   mutable std::mutex mu_;

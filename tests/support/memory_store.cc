@@ -18,9 +18,9 @@ Result<Bytes> MemoryStore::DoGet(std::string_view key, uint64_t offset, uint64_t
   if (it == objects_.end()) return Err(Missing(key));
   const Bytes& b = it->second;
   if (offset > b.size()) {
-    return Err(Status::InvalidArgument("memory:" + std::string(key) + ": offset " +
-                                       std::to_string(offset) + " is past the end (" +
-                                       std::to_string(b.size()) + " bytes)"));
+    return Err(Status::OutOfRange("memory:" + std::string(key) + ": offset " +
+                                  std::to_string(offset) + " is past the end (" +
+                                  std::to_string(b.size()) + " bytes)"));
   }
   const uint64_t n = std::min<uint64_t>(length, b.size() - offset);
   const auto first = b.begin() + static_cast<ptrdiff_t>(offset);

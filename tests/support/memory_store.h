@@ -27,6 +27,8 @@ class MemoryStore final : public ObjectStore {
   Status DoPut(std::string_view key, ByteView data, const PutOptions& opts) override;
   Status Delete(std::string_view key) override;
   std::string Describe() const override { return "memory"; }
+  // Local (no latency to hide), like LocalDirStore; no S3 features.
+  StoreTraits Traits() const override { return {}; }
 
   // --- Test access to the raw objects, bypassing the ObjectStore API. ---
 

@@ -22,8 +22,7 @@ std::string MakeTempDir(std::string_view tag) {
   return tmpl;
 }
 
-DirOwningStore::~DirOwningStore() {
-  inner_.reset();
+DirRemover::~DirRemover() {
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
 }
@@ -62,53 +61,60 @@ PutOptions IfNotExists() {
   return o;
 }
 
-GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(StoreConformanceTest);
+// --- Read cases, shared by the writable and the read-only suites: the
+// objects are put through `writer` and read through `reader` (the same store
+// in the writable suite). ---
 
-TEST_P(StoreConformanceTest, PutGetRoundTrip) {
+Bytes PutAll(ObjectStore& writer, std::string_view key, Bytes data) {
+  Status s = writer.Put(key, data);
+  EXPECT_TRUE(s.ok()) << key << ": " << s.message();
+  return data;
+}
+
+void ExpectRoundTrip(ObjectStore& writer, ObjectStore& reader) {
   Bytes data(256 * 4);
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i);  // every byte value
-  ASSERT_TRUE(store().Put("config", data).ok());
-  auto got = store().Get("config");
+  PutAll(writer, "config", data);
+  auto got = reader.Get("config");
   ASSERT_TRUE(got) << got.error().message();
   EXPECT_EQ(*got, data);
-  auto head = store().Head("config");
+  auto head = reader.Head("config");
   ASSERT_TRUE(head) << head.error().message();
   EXPECT_EQ(head->key, "config");
   EXPECT_EQ(head->size, data.size());
 }
 
-TEST_P(StoreConformanceTest, EmptyObject) {
-  ASSERT_TRUE(store().Put("index/empty", ByteView()).ok());
-  auto e = store().Get("index/empty");
+// A read that starts past the end is OutOfRange (for a pack: truncated),
+// never InvalidArgument (bad input) or NotFound (no such object).
+void ExpectPastTheEndIsOutOfRange(ObjectStore& reader, std::string_view key, uint64_t size) {
+  for (uint64_t off : {size + 1, size + 1000, uint64_t{UINT64_MAX}}) {
+    for (uint64_t len : {uint64_t{0}, uint64_t{1}, uint64_t{10}, ObjectStore::kToEnd}) {
+      auto r = reader.Get(key, off, len);
+      ASSERT_FALSE(r) << key << " " << off << "+" << len;
+      EXPECT_EQ(r.error().code(), ErrorCode::kOutOfRange)
+          << key << " " << off << "+" << len << ": " << r.error().message();
+      EXPECT_NE(r.error().message().find(key), std::string::npos) << r.error().message();
+    }
+  }
+}
+
+void ExpectEmptyObject(ObjectStore& writer, ObjectStore& reader) {
+  ASSERT_TRUE(writer.Put("index/empty", ByteView()).ok());
+  auto e = reader.Get("index/empty");
   ASSERT_TRUE(e) << e.error().message();
   EXPECT_TRUE(e->empty());
-  EXPECT_EQ(store().Head("index/empty")->size, 0u);
-  EXPECT_EQ(Listed(store(), "index/"), (std::map<std::string, uint64_t>{{"index/empty", 0}}));
-  auto at_end = store().Get("index/empty", 0, 10);
+  EXPECT_EQ(reader.Head("index/empty")->size, 0u);
+  EXPECT_EQ(Listed(reader, "index/"), (std::map<std::string, uint64_t>{{"index/empty", 0}}));
+  auto at_end = reader.Get("index/empty", 0, 10);
   ASSERT_TRUE(at_end);
   EXPECT_TRUE(at_end->empty());
-  auto past = store().Get("index/empty", 1, 1);
-  ASSERT_FALSE(past);
-  EXPECT_EQ(past.error().code(), ErrorCode::kInvalidArgument);
+  ExpectPastTheEndIsOutOfRange(reader, "index/empty", 0);
 }
 
-TEST_P(StoreConformanceTest, LargeObject) {
-  const Bytes big = Pattern(16 << 20, 3);
-  ASSERT_TRUE(store().Put("packs/ab/big", big).ok());
-  EXPECT_EQ(store().Head("packs/ab/big")->size, big.size());
-  auto got = store().Get("packs/ab/big");
-  ASSERT_TRUE(got) << got.error().message();
-  EXPECT_TRUE(*got == big);
-  auto tail = store().Get("packs/ab/big", big.size() - 1000, ObjectStore::kToEnd);
-  ASSERT_TRUE(tail);
-  EXPECT_TRUE(std::equal(tail->begin(), tail->end(), big.end() - 1000, big.end()));
-}
-
-TEST_P(StoreConformanceTest, RangedGet) {
-  const Bytes data = Pattern(4096, 5);
-  ASSERT_TRUE(store().Put("packs/00/p", data).ok());
+void ExpectRangedGets(ObjectStore& writer, ObjectStore& reader) {
+  const Bytes data = PutAll(writer, "packs/00/p", Pattern(4096, 5));
   auto check = [&](uint64_t off, uint64_t len, size_t want) {
-    auto r = store().Get("packs/00/p", off, len);
+    auto r = reader.Get("packs/00/p", off, len);
     ASSERT_TRUE(r) << off << "+" << len << ": " << r.error().message();
     ASSERT_EQ(r->size(), want) << off << "+" << len;
     EXPECT_TRUE(std::equal(r->begin(), r->end(), data.begin() + static_cast<ptrdiff_t>(off)))
@@ -123,61 +129,55 @@ TEST_P(StoreConformanceTest, RangedGet) {
   check(10, 0, 0);                         // zero length
   check(4096, 10, 0);                      // offset == size
   check(4096, 0, 0);
-  for (uint64_t off : {uint64_t{4097}, uint64_t{5000}, UINT64_MAX}) {
-    auto r = store().Get("packs/00/p", off, 10);
-    ASSERT_FALSE(r) << off;
-    EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument) << r.error().message();
-  }
+  check(4096, ObjectStore::kToEnd, 0);
+  ExpectPastTheEndIsOutOfRange(reader, "packs/00/p", 4096);
 }
 
-TEST_P(StoreConformanceTest, MissingKeysAreNotFound) {
-  auto g = store().Get("snapshots/none");
+void ExpectMissingKeysAreNotFound(ObjectStore& writer, ObjectStore& reader) {
+  auto g = reader.Get("snapshots/none");
   ASSERT_FALSE(g);
   EXPECT_EQ(g.error().code(), ErrorCode::kNotFound) << g.error().message();
-  auto r = store().Get("snapshots/none", 10, 10);
+  auto r = reader.Get("snapshots/none", 10, 10);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), ErrorCode::kNotFound) << r.error().message();
-  auto h = store().Head("snapshots/none");
+  auto h = reader.Head("snapshots/none");
   ASSERT_FALSE(h);
   EXPECT_EQ(h.error().code(), ErrorCode::kNotFound) << h.error().message();
-  ASSERT_TRUE(store().Put("snapshots/one", Pattern(3, 1)).ok());
-  EXPECT_EQ(store().Get("snapshots/on").error().code(), ErrorCode::kNotFound);
-  EXPECT_EQ(store().Head("snapshots/one/x").error().code(), ErrorCode::kNotFound);
+  PutAll(writer, "snapshots/one", Pattern(3, 1));
+  EXPECT_EQ(reader.Get("snapshots/on").error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(reader.Head("snapshots/one/x").error().code(), ErrorCode::kNotFound);
 }
 
-TEST_P(StoreConformanceTest, ListPrefixes) {
+void ExpectListedPrefixes(ObjectStore& writer, ObjectStore& reader) {
   const std::map<std::string, uint64_t> all = {
       {"config", 11},        {"keys/k1", 12},       {"index/i1", 13},      {"index/i2", 14},
       {"packs/ab/ab12", 15}, {"packs/ab/ab34", 16}, {"packs/cd/cd56", 17}, {"snapshots/s1", 0},
   };
-  for (const auto& [k, size] : all) {
-    ASSERT_TRUE(store().Put(k, Pattern(size, 1)).ok()) << k;
-  }
-  EXPECT_EQ(Listed(store(), ""), all);  // sizes too
-  EXPECT_EQ(ListedKeys(store(), "index/"), (std::set<std::string>{"index/i1", "index/i2"}));
-  EXPECT_EQ(ListedKeys(store(), "index/i2"), (std::set<std::string>{"index/i2"}));
-  EXPECT_EQ(ListedKeys(store(), "packs/"),
+  for (const auto& [k, size] : all) PutAll(writer, k, Pattern(size, 1));
+  EXPECT_EQ(Listed(reader, ""), all);  // sizes too
+  EXPECT_EQ(ListedKeys(reader, "index/"), (std::set<std::string>{"index/i1", "index/i2"}));
+  EXPECT_EQ(ListedKeys(reader, "index/i2"), (std::set<std::string>{"index/i2"}));
+  EXPECT_EQ(ListedKeys(reader, "packs/"),
             (std::set<std::string>{"packs/ab/ab12", "packs/ab/ab34", "packs/cd/cd56"}));
-  EXPECT_EQ(ListedKeys(store(), "packs/ab/"),
+  EXPECT_EQ(ListedKeys(reader, "packs/ab/"),
             (std::set<std::string>{"packs/ab/ab12", "packs/ab/ab34"}));
-  EXPECT_EQ(ListedKeys(store(), "packs/ab/ab1"), (std::set<std::string>{"packs/ab/ab12"}));
-  EXPECT_EQ(ListedKeys(store(), "packs/a"),
+  EXPECT_EQ(ListedKeys(reader, "packs/ab/ab1"), (std::set<std::string>{"packs/ab/ab12"}));
+  EXPECT_EQ(ListedKeys(reader, "packs/a"),
             (std::set<std::string>{"packs/ab/ab12", "packs/ab/ab34"}));
-  EXPECT_EQ(ListedKeys(store(), "pack").size(), 3u);
-  EXPECT_EQ(ListedKeys(store(), "conf"), (std::set<std::string>{"config"}));
-  EXPECT_EQ(ListedKeys(store(), "config"), (std::set<std::string>{"config"}));
-  EXPECT_TRUE(ListedKeys(store(), "nothing/").empty());
-  EXPECT_TRUE(ListedKeys(store(), "packs/zz/").empty());
-  EXPECT_TRUE(ListedKeys(store(), "packs/ab/ab9").empty());
-  EXPECT_TRUE(ListedKeys(store(), "index/i1/").empty());
-  EXPECT_TRUE(ListedKeys(store(), "x").empty());
+  EXPECT_EQ(ListedKeys(reader, "pack").size(), 3u);
+  EXPECT_EQ(ListedKeys(reader, "conf"), (std::set<std::string>{"config"}));
+  EXPECT_EQ(ListedKeys(reader, "config"), (std::set<std::string>{"config"}));
+  EXPECT_TRUE(ListedKeys(reader, "nothing/").empty());
+  EXPECT_TRUE(ListedKeys(reader, "packs/zz/").empty());
+  EXPECT_TRUE(ListedKeys(reader, "packs/ab/ab9").empty());
+  EXPECT_TRUE(ListedKeys(reader, "index/i1/").empty());
+  EXPECT_TRUE(ListedKeys(reader, "x").empty());
 }
 
-TEST_P(StoreConformanceTest, ListStopsAtTheCallbacksError) {
-  for (int i = 0; i < 5; ++i)
-    ASSERT_TRUE(store().Put("index/" + std::to_string(i), Pattern(4, 1)).ok());
+void ExpectListStopsAtTheCallbacksError(ObjectStore& writer, ObjectStore& reader) {
+  for (int i = 0; i < 5; ++i) PutAll(writer, "index/" + std::to_string(i), Pattern(4, 1));
   size_t seen = 0;
-  Status s = store().List("index/", [&](const ObjectInfo& i) {
+  Status s = reader.List("index/", [&](const ObjectInfo& i) {
     EXPECT_EQ(i.size, 4u);
     return ++seen == 2 ? Status::Cancelled("stop here") : Status::OK();
   });
@@ -185,6 +185,52 @@ TEST_P(StoreConformanceTest, ListStopsAtTheCallbacksError) {
   EXPECT_EQ(s.message(), "stop here");
   EXPECT_EQ(seen, 2u);
 }
+
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(StoreConformanceTest);
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(ReadOnlyStoreConformanceTest);
+
+TEST_P(StoreConformanceTest, PutGetRoundTrip) { ExpectRoundTrip(store(), store()); }
+
+
+TEST_P(StoreConformanceTest, EmptyObject) { ExpectEmptyObject(store(), store()); }
+
+
+TEST_P(StoreConformanceTest, LargeObject) {
+  const Bytes big = Pattern(16 << 20, 3);
+  ASSERT_TRUE(store().Put("packs/ab/big", big).ok());
+  EXPECT_EQ(store().Head("packs/ab/big")->size, big.size());
+  auto got = store().Get("packs/ab/big");
+  ASSERT_TRUE(got) << got.error().message();
+  EXPECT_TRUE(*got == big);
+  auto tail = store().Get("packs/ab/big", big.size() - 1000, ObjectStore::kToEnd);
+  ASSERT_TRUE(tail);
+  EXPECT_TRUE(std::equal(tail->begin(), tail->end(), big.end() - 1000, big.end()));
+}
+
+TEST_P(StoreConformanceTest, RangedGet) { ExpectRangedGets(store(), store()); }
+
+TEST_P(StoreConformanceTest, ReadPastTheEndIsOutOfRange) {
+  const Bytes data = PutAll(store(), "packs/ab/short", Pattern(100, 2));
+  ExpectPastTheEndIsOutOfRange(store(), "packs/ab/short", 100);
+  // The object is unharmed and the bytes that exist still read.
+  auto tail = store().Get("packs/ab/short", 90, 1000);
+  ASSERT_TRUE(tail) << tail.error().message();
+  EXPECT_EQ(*tail, Bytes(data.begin() + 90, data.end()));
+}
+
+
+TEST_P(StoreConformanceTest, MissingKeysAreNotFound) {
+  ExpectMissingKeysAreNotFound(store(), store());
+}
+
+
+TEST_P(StoreConformanceTest, ListPrefixes) { ExpectListedPrefixes(store(), store()); }
+
+
+TEST_P(StoreConformanceTest, ListStopsAtTheCallbacksError) {
+  ExpectListStopsAtTheCallbacksError(store(), store());
+}
+
 
 TEST_P(StoreConformanceTest, ListCallbackMayDeleteWhatItSees) {
   for (int i = 0; i < 20; ++i) {
@@ -318,6 +364,88 @@ TEST_P(StoreConformanceTest, KeysWithManyLevels) {
   EXPECT_EQ(ListedKeys(store(), "a/b/o"), (std::set<std::string>{"a/b/other"}));
   ASSERT_TRUE(store().Delete(key).ok());
   EXPECT_EQ(ListedKeys(store(), "a/"), (std::set<std::string>{"a/b/other"}));
+}
+
+// --- Read-only stores ---
+
+TEST_P(ReadOnlyStoreConformanceTest, EveryWriteIsRefusedWithReadOnly) {
+  const Bytes config = PutAll(writer(), "config", Pattern(10, 1));
+  auto expect_refused = [](const Status& s, std::string_view key) {
+    EXPECT_EQ(s.code(), ErrorCode::kReadOnly) << s.message();
+    EXPECT_NE(s.message().find("read-only"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find(key), std::string::npos) << s.message();
+  };
+  expect_refused(store().Put("index/new", Pattern(5, 2)), "index/new");
+  expect_refused(store().Put("config", Pattern(5, 2)), "config");
+  // Refused before the store could answer AlreadyExists or OK.
+  expect_refused(store().Put("config", Pattern(5, 2), IfNotExists()), "config");
+  expect_refused(store().Put("keys/new", Pattern(5, 2), IfNotExists()), "keys/new");
+  expect_refused(store().Delete("config"), "config");
+  expect_refused(store().Delete("locks/absent"), "locks/absent");
+  expect_refused(store().SetRetention("config", LockMode::kCompliance, 1), "config");
+  expect_refused(store().RequestRestore("config", 1), "config");
+  // Nothing reached the store beneath.
+  EXPECT_EQ(Listed(writer(), ""), (std::map<std::string, uint64_t>{{"config", 10}}));
+  EXPECT_EQ(*writer().Get("config"), config);
+}
+
+TEST_P(ReadOnlyStoreConformanceTest, ReadsPassThrough) {
+  ExpectRoundTrip(writer(), store());
+  EXPECT_NE(store().Describe().find(writer().Describe()), std::string::npos)
+      << store().Describe() << " names " << writer().Describe();
+  auto retention = store().GetRetention("config");
+  auto direct = writer().GetRetention("config");
+  ASSERT_EQ(retention.has_value(), direct.has_value());
+  if (retention) {
+    EXPECT_EQ(*retention, *direct);
+  }
+  const StoreTraits t = store().Traits(), w = writer().Traits();
+  EXPECT_EQ(t.latency, w.latency);
+  EXPECT_EQ(t.connections, w.connections);
+}
+
+TEST_P(ReadOnlyStoreConformanceTest, EmptyObject) { ExpectEmptyObject(writer(), store()); }
+
+TEST_P(ReadOnlyStoreConformanceTest, RangedGet) { ExpectRangedGets(writer(), store()); }
+
+TEST_P(ReadOnlyStoreConformanceTest, MissingKeysAreNotFound) {
+  ExpectMissingKeysAreNotFound(writer(), store());
+}
+
+TEST_P(ReadOnlyStoreConformanceTest, ListPrefixes) { ExpectListedPrefixes(writer(), store()); }
+
+TEST_P(ReadOnlyStoreConformanceTest, ListStopsAtTheCallbacksError) {
+  ExpectListStopsAtTheCallbacksError(writer(), store());
+}
+
+TEST_P(ReadOnlyStoreConformanceTest, ConcurrentReads) {
+  constexpr int kThreads = 8, kObjects = 20;
+  for (int i = 0; i < kObjects; ++i) {
+    PutAll(writer(), "packs/" + std::to_string(i), Pattern(1000 + static_cast<size_t>(i), 3));
+  }
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int n = 0; n < kObjects; ++n) {
+        const int i = (n + t) % kObjects;
+        const std::string key = "packs/" + std::to_string(i);
+        auto g = store().Get(key);
+        if (!g || *g != Pattern(1000 + static_cast<size_t>(i), 3)) ++errors;
+        auto h = store().Head(key);
+        if (!h || h->size != 1000 + static_cast<uint64_t>(i)) ++errors;
+        size_t listed = 0;
+        Status l = store().List("packs/", [&](const ObjectInfo&) {
+          ++listed;
+          return Status::OK();
+        });
+        if (!l.ok() || listed != kObjects) ++errors;
+        if (!store().Put(key, Pattern(3, 9)).Is(ErrorCode::kReadOnly)) ++errors;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(errors.load(), 0);
 }
 
 }  // namespace

@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "backend/object_store.h"
+#include "backend/forwarding_store.h"
 
 namespace cairn {
 
@@ -24,32 +24,26 @@ namespace cairn {
 // test; adds a test failure and returns "" when it cannot be made.
 std::string MakeTempDir(std::string_view tag);
 
-// Forwards every call to inner and removes dir recursively when destroyed,
-// so factories can hand out on-disk stores that clean up after themselves.
-// Thread-safe when inner is.
-class DirOwningStore final : public ObjectStore {
+// Removes a directory tree when destroyed.
+class DirRemover {
  public:
-  DirOwningStore(std::unique_ptr<ObjectStore> inner, std::string dir)
-      : inner_(std::move(inner)), dir_(std::move(dir)) {}
-  ~DirOwningStore() override;
-
-  Result<Bytes> DoGet(std::string_view key, uint64_t offset, uint64_t length) override {
-    return inner_->Get(key, offset, length);
-  }
-  Result<ObjectInfo> Head(std::string_view key) override { return inner_->Head(key); }
-  Status List(std::string_view prefix,
-              const std::function<Status(const ObjectInfo&)>& fn) override {
-    return inner_->List(prefix, fn);
-  }
-  Status DoPut(std::string_view key, ByteView data, const PutOptions& opts) override {
-    return inner_->Put(key, data, opts);
-  }
-  Status Delete(std::string_view key) override { return inner_->Delete(key); }
-  std::string Describe() const override { return inner_->Describe(); }
+  explicit DirRemover(std::string dir) : dir_(std::move(dir)) {}
+  ~DirRemover();
+  DirRemover(const DirRemover&) = delete;
+  DirRemover& operator=(const DirRemover&) = delete;
 
  private:
-  std::unique_ptr<ObjectStore> inner_;
   std::string dir_;
+};
+
+// Forwards every call to inner and removes dir recursively when destroyed,
+// so factories can hand out on-disk stores that clean up after themselves.
+// DirRemover is the first base, so it is destroyed last: inner is gone
+// before its directory is removed. Thread-safe when inner is.
+class DirOwningStore final : private DirRemover, public ForwardingStore {
+ public:
+  DirOwningStore(std::unique_ptr<ObjectStore> inner, std::string dir)
+      : DirRemover(std::move(dir)), ForwardingStore(std::move(inner)) {}
 };
 
 struct StoreFactory {
@@ -62,9 +56,28 @@ struct StoreFactory {
 
 inline std::ostream& operator<<(std::ostream& os, const StoreFactory& f) { return os << f.name; }
 
+// A store that refuses every write (ReadOnlyStore, alone or inside other
+// wrappers) and a writable store over the same objects, through which the
+// read-only cases put what they then read.
+struct ReadOnlyStores {
+  std::unique_ptr<ObjectStore> writable;
+  std::unique_ptr<ObjectStore> read_only;  // destroyed before writable
+};
+
+struct ReadOnlyStoreFactory {
+  std::string name;  // as StoreFactory::name
+  // Returns fresh stores over an empty set of objects; called once per test.
+  std::function<ReadOnlyStores()> make;
+};
+
+inline std::ostream& operator<<(std::ostream& os, const ReadOnlyStoreFactory& f) {
+  return os << f.name;
+}
+
 // Names instantiated tests after the factory: ".../memory" instead of ".../0".
 struct StoreFactoryName {
-  std::string operator()(const ::testing::TestParamInfo<StoreFactory>& info) const {
+  template <class Factory>
+  std::string operator()(const ::testing::TestParamInfo<Factory>& info) const {
     return info.param.name;
   }
 };
@@ -81,6 +94,32 @@ class StoreConformanceTest : public ::testing::TestWithParam<StoreFactory> {
   ObjectStore& store() { return *store_; }
 
   std::unique_ptr<ObjectStore> store_;
+};
+
+// The read cases of the contract on a read-only store, and every write
+// refused with ReadOnly without reaching the store beneath:
+//
+//   INSTANTIATE_TEST_SUITE_P(ReadOnly, ReadOnlyStoreConformanceTest,
+//       ::testing::Values(ReadOnlyStoreFactory{"over_memory", MakeReadOnlyOverMemory}),
+//       StoreFactoryName());
+class ReadOnlyStoreConformanceTest : public ::testing::TestWithParam<ReadOnlyStoreFactory> {
+ protected:
+  void SetUp() override {
+    stores_ = GetParam().make();
+    ASSERT_NE(stores_.writable, nullptr);
+    ASSERT_NE(stores_.read_only, nullptr);
+  }
+  void TearDown() override {
+    stores_.read_only.reset();
+    stores_.writable.reset();
+  }
+
+  // The store under test.
+  ObjectStore& store() { return *stores_.read_only; }
+  // Puts the objects the cases read.
+  ObjectStore& writer() { return *stores_.writable; }
+
+  ReadOnlyStores stores_;
 };
 
 }  // namespace cairn
