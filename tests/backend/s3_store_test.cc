@@ -386,37 +386,5 @@ TEST_F(S3StoreTest, OpenStoreBuildsS3StoreFromTheUrl) {
   ASSERT_TRUE((*s)->Delete("config").ok());
 }
 
-// Throughput against the server, printed for the report (not asserted:
-// the machine is shared).
-void MeasureThroughput(size_t object_size, int n) {
-  Made m = MakeStore();
-  PrefixOwningStore s(std::move(m.store));
-  const Bytes data = Pattern(object_size, 4);
-  const double mib = static_cast<double>(object_size) / (1 << 20);
-  auto run = [&](auto&& fn) {
-    const auto start = std::chrono::steady_clock::now();
-    std::vector<std::thread> th;
-    std::atomic<int> next{0}, bad{0};
-    for (int t = 0; t < 8; ++t) {
-      th.emplace_back([&] {
-        for (int i = next++; i < n; i = next++) bad += !fn(i);
-      });
-    }
-    for (auto& x : th) x.join();
-    EXPECT_EQ(bad.load(), 0);
-    return n * mib / Seconds(start);
-  };
-  const double up = run([&](int i) { return s.Put("packs/" + std::to_string(i), data).ok(); });
-  const double down = run([&](int i) {
-    auto g = s.Get("packs/" + std::to_string(i));
-    return g && g->size() == data.size();
-  });
-  printf("[ measure ] %d objects of %.0f MiB, 8 threads: upload %.0f MiB/s, download %.0f MiB/s\n",
-         n, mib, up, down);
-}
-
-TEST_F(S3StoreTest, ThroughputOf16MiBObjects) { MeasureThroughput(16 << 20, 16); }
-TEST_F(S3StoreTest, ThroughputOf1MiBObjects) { MeasureThroughput(1 << 20, 128); }
-
 }  // namespace
 }  // namespace cairn
