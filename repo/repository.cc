@@ -91,16 +91,18 @@ Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<ObjectStore
   return Finish(std::move(store), std::move(config), keys, key_id, open);
 }
 
+Status NoRepositoryAt(std::string_view where) {
+  return Status::NotARepository("no cairn repository at " + std::string(where) +
+                                " (no `config` object); create one with `cairn init`");
+}
+
 Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<ObjectStore> store,
                                                      std::string_view password,
                                                      const OpenOptions& open) {
   const std::string where = store->Describe();
   auto raw = store->Get(kConfigKey);
   if (!raw) {
-    if (raw.error().Is(ErrorCode::kNotFound)) {
-      return Err(Status::NotARepository("no cairn repository at " + where +
-                                        " (no `config` object); create one with `cairn init`"));
-    }
+    if (raw.error().Is(ErrorCode::kNotFound)) return Err(NoRepositoryAt(where));
     return Err(raw.error().WithContext(where + ": reading config"));
   }
   CAIRN_ASSIGN_OR_RETURN(RepoConfig config, DecodeConfig(*raw, where));

@@ -37,6 +37,11 @@ struct OpenOptions {
   Logger* logger = nullptr;
 };
 
+// NotARepository for a location without a config object, naming it and the
+// fix; the one wording of that message (Open, and commands that check before
+// they ask for a password).
+Status NoRepositoryAt(std::string_view where);
+
 // Object kinds besides packs, with the aad that binds their encryption.
 enum class ObjectKind { kIndex, kSnapshot };
 

@@ -24,8 +24,6 @@ StoreOptions Context::MakeStoreOptions(bool read_only) {
   return so;
 }
 
-bool Context::IsS3() const { return IsS3Location(repo); }
-
 Result<std::unique_ptr<ObjectStore>> Context::OpenStoreFor(bool read_only, bool create_bucket) {
   if (repo.empty()) {
     return Err(Status::InvalidArgument("no repository given: use -r REPO or set CAIRN_REPO"));
@@ -42,17 +40,18 @@ OpenOptions Context::RepoOpenOptions() {
   return o;
 }
 
-Result<std::unique_ptr<Repository>> Context::OpenRepository(bool read_only) {
+Result<std::unique_ptr<Repository>> Context::OpenRepository(bool read_only,
+                                                             std::string* password_out) {
   CAIRN_ASSIGN_OR_RETURN(auto store, OpenStoreFor(read_only));
-  // Fail on a missing repository before asking for a password.
+  // Fail on a missing repository before asking for a password. Other
+  // errors are left to Repository::Open, which reads the config anyway.
   auto head = store->Head(kConfigKey);
-  if (!head && head.error().Is(ErrorCode::kNotFound)) {
-    return Err(Status::NotARepository("no cairn repository at " + store->Describe() +
-                                      " (no `config` object); create one with `cairn init`"));
-  }
+  if (!head && head.error().Is(ErrorCode::kNotFound)) return Err(NoRepositoryAt(store->Describe()));
   CAIRN_ASSIGN_OR_RETURN(std::string pw,
                          ReadPassword(password, "enter the repository password: ", false));
-  return Repository::Open(std::move(store), pw, RepoOpenOptions());
+  auto opened = Repository::Open(std::move(store), pw, RepoOpenOptions());
+  if (opened && password_out != nullptr) *password_out = std::move(pw);
+  return opened;
 }
 
 bool Context::ShowProgress() const { return !quiet && !json && ::isatty(STDERR_FILENO); }

@@ -52,8 +52,13 @@ struct Context {
   // create_bucket: `cairn init` on s3:// creates a missing bucket.
   Result<std::unique_ptr<ObjectStore>> OpenStoreFor(bool read_only, bool create_bucket = false);
   StoreOptions MakeStoreOptions(bool read_only);
-  bool IsS3() const;
-  Result<std::unique_ptr<Repository>> OpenRepository(bool read_only = false);
+  // Opens the store, fails with NotARepository before asking for the
+  // password when it holds no config, then opens the repository. password,
+  // when not null, receives the password that opened it (the mount daemon
+  // opens the repository again with it). What depends on the kind of store
+  // (parallelism, caches) is read from repo->store().Traits().
+  Result<std::unique_ptr<Repository>> OpenRepository(bool read_only = false,
+                                                     std::string* password = nullptr);
   OpenOptions RepoOpenOptions();
   // Progress lines only for a person watching: stderr is a terminal and
   // neither --quiet nor --json was given.

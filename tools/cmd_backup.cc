@@ -98,12 +98,12 @@ Status RunBackupCmd(Context& ctx, const BackupArgs& a) {
   o.hostname = a.host;
   o.force_read = a.force;
   o.threads = a.threads;
-  // Each upload thread keeps one S3 connection busy.
-  if (ctx.IsS3()) o.upload_threads = static_cast<size_t>(ctx.connections);
   o.from_stdin = a.from_stdin;
   o.stdin_name = a.stdin_name;
   o.stdin_fd = STDIN_FILENO;
   CAIRN_ASSIGN_OR_RETURN(auto repo, ctx.OpenRepository());
+  // Over a remote store each upload thread keeps one connection busy.
+  if (const unsigned c = repo->store().Traits().connections; c > 0) o.upload_threads = c;
   if (!a.parent.empty()) {
     CAIRN_ASSIGN_OR_RETURN(Snapshot parent, repo->FindSnapshot(a.parent, a.series));
     o.parent = parent.id;

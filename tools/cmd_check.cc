@@ -21,8 +21,6 @@ struct CheckArgs {
 Status RunCheckCmd(Context& ctx, const CheckArgs& a) {
   CheckOptions o;
   o.read_data = a.read_data || !a.subset.empty();
-  // Pack reads wait on the network: one per S3 connection.
-  if (ctx.IsS3()) o.threads = static_cast<size_t>(ctx.connections);
   if (!a.subset.empty()) {
     std::string s = a.subset;
     if (s.back() == '%') s.pop_back();
@@ -34,6 +32,8 @@ Status RunCheckCmd(Context& ctx, const CheckArgs& a) {
     o.read_fraction = pct / 100.0;
   }
   CAIRN_ASSIGN_OR_RETURN(auto repo, ctx.OpenRepository(true));
+  // Pack reads from a remote store wait on the network: one per connection.
+  if (const unsigned c = repo->store().Traits().connections; c > 0) o.threads = c;
   ctx.Say("checking structure" + std::string(o.read_data ? " and data" : ""));
   auto r = RunCheck(*repo, o, [&](bool is_error, const std::string& m) {
     // With --json, stdout carries only the JSON object.

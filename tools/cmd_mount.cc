@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include "cache/blob_cache.h"
@@ -23,12 +24,15 @@ namespace cairn {
 
 namespace {
 
+// --cache-size when not given, for a remote store (a local one gets none).
+constexpr uint64_t kRemoteCacheBytes = uint64_t{10} << 30;
+
 struct MountArgs {
   std::string mountpoint;
   bool foreground = false;
   std::vector<std::string> options;
   std::string log_file;
-  std::string cache_size;  // empty: 10G for s3://, 0 (none) for a local directory
+  std::string cache_size;  // empty: 10G for a remote store, 0 (none) for a local one
   bool refresh = false;
   unsigned threads = 16;
 };
@@ -81,9 +85,7 @@ Status ServeMount(Context& ctx, const MountArgs& a, const std::string& password,
   auto trees = TreeCache::Open(cache_dir + "/trees");
   if (!trees) return fail(trees.error());
   // --cache-size bounds the blob cache; decoded trees are small beside it.
-  // 0 means no disk cache: the default for a local-directory repository,
-  // whose packs are already on a local disk (caching them would write every
-  // byte read a second time and make the "warm" read no faster).
+  // 0 means no disk cache (the default for a local store, see RunMount).
   std::unique_ptr<BlobCache> blob_cache;
   if (limit > 0) {
     auto opened = BlobCache::Open(cache_dir + "/blobs", limit, &ctx.logger);
@@ -95,9 +97,10 @@ Status ServeMount(Context& ctx, const MountArgs& a, const std::string& password,
   ContentReaderOptions ro;
   ro.memory_cache_bytes = 32 << 20;
   ro.max_readahead_bytes = 16 << 20;
+  const bool remote = (*repo)->store().Traits().remote();
   // A local pack read costs a system call, not a round trip: read ahead
   // across files without reading through other files' blobs.
-  if (!ctx.IsS3()) ro.max_prefetch_gap_bytes = 0;
+  if (!remote) ro.max_prefetch_gap_bytes = 0;
   ContentReader reader(**repo, blob_cache.get(), ro);
   ArchiveFsOptions fo;
   fo.uid = getuid();
@@ -107,10 +110,10 @@ Status ServeMount(Context& ctx, const MountArgs& a, const std::string& password,
   // uses the core a walker leaves idle (cold find of 13k directories from a
   // local repository 4.0 -> 2.3 s); over S3 the work is GET latency, so
   // more threads overlap more of it.
-  fo.prefetch_threads = ctx.IsS3() ? 4 : 1;
+  fo.prefetch_threads = remote ? 4 : 1;
   // Over S3 a tree blob costs a GET; a snapshot's trees lie together in
   // tree packs, so fetch 1 MiB of them at a time.
-  fo.tree_window_bytes = ctx.IsS3() ? 1 << 20 : 0;
+  fo.tree_window_bytes = remote ? 1 << 20 : 0;
   auto fs = ArchiveFs::Create(**repo, **trees, reader, fo);
   if (!fs) return fail(fs.error());
   FuseMountOptions mo;
@@ -256,24 +259,24 @@ Status RunMount(Context& ctx, const MountArgs& a) {
                                  " is already a cairn mount (daemon " + *name +
                                  "); unmount it first with `cairn umount " + a.mountpoint + "`");
   }
-  auto limit = ParseSize(a.cache_size.empty() ? (ctx.IsS3() ? "10G" : "0") : a.cache_size);
-  if (!limit) {
-    return Status::InvalidArgument("--cache-size " + a.cache_size +
-                                   ": expected bytes with an optional K, M, G or T suffix");
+  std::optional<uint64_t> limit;
+  if (!a.cache_size.empty()) {
+    limit = ParseSize(a.cache_size);
+    if (!limit) {
+      return Status::InvalidArgument("--cache-size " + a.cache_size +
+                                     ": expected bytes with an optional K, M, G or T suffix");
+    }
   }
   // Fail on a missing repository or a wrong password here, in the
   // foreground, before forking.
-  CAIRN_ASSIGN_OR_RETURN(auto probe, ctx.OpenStoreFor(true));
-  if (auto h = probe->Head(kConfigKey); !h && h.error().Is(ErrorCode::kNotFound)) {
-    return Status::NotARepository("no cairn repository at " + probe->Describe() +
-                                  " (no `config` object); create one with `cairn init`");
-  }
-  CAIRN_ASSIGN_OR_RETURN(std::string pw,
-                         ReadPassword(ctx.password, "enter the repository password: ", false));
+  std::string pw;
   std::string cache_dir;
   {
-    CAIRN_ASSIGN_OR_RETURN(auto repo, Repository::Open(std::move(probe), pw, ctx.RepoOpenOptions()));
+    CAIRN_ASSIGN_OR_RETURN(auto repo, ctx.OpenRepository(true, &pw));
     cache_dir = repo->cache().dir();
+    // The packs of a local store are on a local disk already: caching them
+    // would write every byte read a second time and make no read faster.
+    if (!limit) limit = repo->store().Traits().remote() ? kRemoteCacheBytes : 0;
   }
   if (a.foreground) {
     return ServeMount(ctx, args, pw, *limit, [](const Status&) {});

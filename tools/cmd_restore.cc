@@ -41,8 +41,10 @@ Status RunRestoreCmd(Context& ctx, const RestoreArgs& a) {
   o.includes = a.includes;
   o.excludes = a.excludes;
   o.threads = a.threads;
-  // Fetches wait on the network: one per S3 connection.
-  if (o.threads == 0 && ctx.IsS3()) o.threads = static_cast<size_t>(ctx.connections);
+  // Fetches from a remote store wait on the network: one per connection.
+  if (const unsigned c = repo->store().Traits().connections; o.threads == 0 && c > 0) {
+    o.threads = c;
+  }
   RestoreProgress progress;
   PrintingRestoreObserver observer(ctx.ShowProgress());
   const int64_t start = MonotonicNs();
