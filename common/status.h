@@ -18,8 +18,9 @@ enum class ErrorCode : unsigned char {
   kCorruption,         // stored bytes fail authentication, checksum or parsing
   kInvalidArgument,    // bad input from the user or caller
   kPermissionDenied,   // the OS or the store refused access
-  kLocked,             // S3 object lock or a prune lease forbids the operation (never
-                       // "read-only mount": that is kReadOnly)
+  kLocked,             // S3 object lock, a prune lease or another process's lock (the
+                       // blob cache) forbids the operation (never "read-only": that
+                       // is kReadOnly)
   kTransient,          // worth retrying: 5xx, timeouts, resets
   kCancelled,          // interrupted by the user (SIGINT)
   kIOError,            // local I/O failure that fits no other code
@@ -37,13 +38,11 @@ enum class ErrorCode : unsigned char {
   kNotEmpty,       // rmdir or rename onto a directory that has entries
   kCrossDevice,    // link or rename between trees that cannot share entries
   kNameTooLong,    // a name over the file system's limit
-  kReadOnly,       // the tree or mount refuses changes (snapshots are immutable)
+  kReadOnly,       // the tree or mount refuses changes (snapshots are immutable), or
+                   // the repository was opened read-only (ReadOnlyStore)
 };
 // One past the last code, for tests that cover every code.
 inline constexpr unsigned kErrorCodeCount = static_cast<unsigned>(ErrorCode::kReadOnly) + 1;
-
-// Short lowercase name of a code, e.g. "not found".
-std::string_view ErrorCodeName(ErrorCode code);
 
 class [[nodiscard]] Status {
  public:

@@ -1,5 +1,8 @@
-// The one place where Status becomes a process exit code (STYLE.md).
-// Documented in man/cairn.1, section EXIT STATUS.
+// The one place where Status becomes a process exit code (restic's
+// cmd/restic/main.go). Every ErrorCode is mapped explicitly, so a new code
+// does not compile until it is given one. Documented in man/cairn.1 (EXIT
+// STATUS) and the README ("Exit status"); tests/tools/exit_codes_test.cc
+// checks the mapping of every code and that every exit code is documented.
 #pragma once
 
 #include "common/status.h"
@@ -7,7 +10,7 @@
 namespace cairn {
 
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitError = 1;
+inline constexpr int kExitError = 1;  // any failure not listed below
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitPartial = 3;
 inline constexpr int kExitNoRepository = 10;
@@ -15,8 +18,13 @@ inline constexpr int kExitUnsupported = 11;
 inline constexpr int kExitWrongPassword = 12;
 inline constexpr int kExitCorruption = 13;
 inline constexpr int kExitPermissionDenied = 14;
+inline constexpr int kExitNotFound = 15;          // snapshot, path or object missing
+inline constexpr int kExitStoreUnavailable = 16;  // still failing after every retry
+inline constexpr int kExitNoSpace = 17;           // a local disk is full
+inline constexpr int kExitLocked = 18;            // object lock, lease or cache in use
 inline constexpr int kExitInterrupted = 130;
 
-int ExitCodeFor(const Status& s);
+int ExitCodeFor(ErrorCode code);
+inline int ExitCodeFor(const Status& s) { return ExitCodeFor(s.code()); }
 
 }  // namespace cairn

@@ -34,7 +34,7 @@ expect_out "-> ../hello.txt" "ls -l shows the link target"
 must cat latest "$src/sub/numbers.txt"
 [[ "$OUT" == "$(cat "$src/sub/numbers.txt")" ]] || fail "cat returns the file's content"
 run cat latest "$src/nope"
-expect_rc 1 "cat of a missing path"
+expect_rc 15 "cat of a missing path"
 expect_err "no such file or directory in snapshot" "cat of a missing path"
 
 must restore latest --target "$SCRATCH/restore"

@@ -32,6 +32,21 @@ CAIRN_REPO= run snapshots
 expect_rc 2 "no repository given"
 expect_err "use -r REPO or set CAIRN_REPO" "no repository given"
 
+# --- what does not exist: a snapshot, a path in one
+run ls 0123456789abcdef
+expect_rc 15 "a snapshot that does not exist"
+expect_err "no snapshot with id 0123456789abcdef" "a snapshot that does not exist"
+run cat latest "$src/no-such-file"
+expect_rc 15 "a path that is not in the snapshot"
+expect_err "no such file or directory in snapshot" "a path that is not in the snapshot"
+
+# --- a store that cannot be reached: retried, then its own exit status
+AWS_ACCESS_KEY_ID=AKTEST AWS_SECRET_ACCESS_KEY=not-a-secret \
+  CAIRN_REPO="s3://bucket/repo?endpoint=http://127.0.0.1:1" \
+  run snapshots --retries 1 --retry-time 2 --connect-timeout 1
+expect_rc 16 "an unreachable store"
+expect_err "gave up after 2 attempts" "an unreachable store is retried"
+
 # --- newer format
 sed -i 's/"format": 1/"format": 2/' "$CAIRN_REPO/config"
 run snapshots
@@ -95,10 +110,27 @@ mkdir -p "$full"
 if mount -t tmpfs -o size=1m tmpfs "$full" 2>/dev/null; then
   CLEANUPS+=("umount '$full'")
   run restore latest --target "$full"
-  expect_rc 1 "restore onto a full disk"
+  expect_rc 17 "restore onto a full disk"
   expect_err "restore target $full is full" "full disk named"
 else
   fail "cannot mount a tmpfs for the disk-full test (needs root)"
+fi
+
+# --- the blob cache in use by another mount of the repository: locked
+if [[ -e /dev/fuse ]] && [[ $(id -u) == 0 ]]; then
+  m1="$SCRATCH/m1"
+  m2="$SCRATCH/m2"
+  mkdir -p "$m1" "$m2"
+  run mount --cache-size 64M "$m1"
+  expect_rc 0 "the first mount"
+  CLEANUPS+=("! mountpoint -q '$m1' || '$CAIRN' umount -l '$m1'")
+  run mount --cache-size 64M "$m2"
+  expect_rc 18 "a second mount sharing the cache directory"
+  expect_err "is in use by another cairn process" "the cache in use is named"
+  run umount "$m1"
+  expect_rc 0 "unmounting the first mount"
+else
+  fail "the cache-in-use test needs root and /dev/fuse"
 fi
 
 # --- unreadable source file: skipped, reported, exit 3 (as an unprivileged user)

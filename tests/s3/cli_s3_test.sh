@@ -70,7 +70,7 @@ expect_rc 14 "unknown access key id"
 start=$(now_ms)
 run snapshots --endpoint http://127.0.0.1:1 --retries 100 --retry-time 3 --connect-timeout 1
 took=$(elapsed_since "$start")
-expect_rc 1 "unreachable endpoint"
+expect_rc 16 "unreachable endpoint"
 [[ "$ERR" == *"127.0.0.1"* || "$ERR" == *"connect"* ]] || fail "unreachable endpoint message: $ERR"
 [[ "$ERR" == *"gave up after"* ]] || fail "unreachable endpoint says it retried: $ERR"
 ((took < 8000)) || fail "unreachable endpoint took $took ms (want about 3 s)"
