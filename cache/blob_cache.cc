@@ -82,17 +82,17 @@ Result<std::unique_ptr<BlobCache>> BlobCache::Open(const std::string& dir, uint6
   // NOSYNC: everything here can be refetched; Load reconciles index and slabs.
   // ~100 bytes per blob: the map has room for 100M+ blobs.
   const std::string index = dir + "/index";
-  auto again = [](const Status& s) {
+  auto with_fix = [](const Status& s) {
     return Status(s.code(), s.message() + " (remove the directory to start an empty cache)");
   };
   auto env = lmdb::OpenEnv(index, uint64_t{1} << 34, MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC, 256,
                            "blob cache", 0600);
-  if (!env) return Err(again(env.error()));
+  if (!env) return Err(with_fix(env.error()));
   MDB_dbi dbis[3];
   static constexpr const char* kTables[3] = {"blobs", "members", "slabs"};
   if (Status s = lmdb::OpenTables(*env, kTables, dbis, "blob cache"); !s.ok()) {
     mdb_env_close(*env);
-    return Err(again(s));
+    return Err(with_fix(s));
   }
   std::unique_ptr<BlobCache> cache(new BlobCache(dir, limit_bytes, logger,
                                                  files ? *files : LocalFiles::Posix(),
