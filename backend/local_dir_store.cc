@@ -13,32 +13,12 @@
 #include <random>
 
 #include "common/errno_status.h"
+#include "common/file_io.h"
 #include "common/hex.h"
 
 namespace cairn {
 
 namespace {
-
-// Closes a file descriptor when it goes out of scope.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  // Closes now and returns close()'s errno (0 on success).
-  int Close() {
-    int rc = ::close(fd_);
-    fd_ = -1;
-    return rc == 0 ? 0 : errno;
-  }
-
- private:
-  int fd_;
-};
 
 struct DirCloser {
   void operator()(DIR* d) const { ::closedir(d); }
@@ -114,19 +94,6 @@ Result<int> CreateTemp(const std::string& dir, std::string* tmp, const std::stri
       Status::IOError("creating a temporary file for " + path + ": every random name was taken"));
 }
 
-// Writes all of data; returns 0 or the errno of the failed write.
-int WriteAll(int fd, ByteView data) {
-  for (size_t done = 0; done < data.size();) {
-    ssize_t w = ::write(fd, data.data() + done, data.size() - done);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    done += static_cast<size_t>(w);
-  }
-  return 0;
-}
-
 }  // namespace
 
 LocalDirStore::LocalDirStore(std::string root) : root_(StripTrailingSlashes(std::move(root))) {}
@@ -170,16 +137,8 @@ Result<Bytes> LocalDirStore::DoGet(std::string_view key, uint64_t offset, uint64
   }
   const uint64_t n = std::min(length, size - offset);
   Bytes out(static_cast<size_t>(n));  // not zeroed: pread fills it
-  size_t done = 0;
-  while (done < n) {
-    ssize_t r = ::pread(fd.get(), out.data() + done, n - done, static_cast<off_t>(offset + done));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return Err(StatusFromErrno(errno, "reading " + path));
-    }
-    if (r == 0) break;  // the file shrank meanwhile: return what exists
-    done += static_cast<size_t>(r);
-  }
+  // Short only when the file shrank meanwhile: return what exists.
+  CAIRN_ASSIGN_OR_RETURN(size_t done, PReadFully(fd.get(), out.data(), out.size(), offset, path));
   out.resize(done);
   return out;
 }
@@ -257,7 +216,10 @@ Status LocalDirStore::DoPut(std::string_view key, ByteView data, const PutOption
     ::unlink(tmp.c_str());
     return StatusFromErrno(err, std::string(what) + " " + path);
   };
-  if (int err = WriteAll(fd.get(), data); err != 0) return fail(err, "writing");
+  if (Status s = WriteFully(fd.get(), data.data(), data.size(), path); !s.ok()) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
   // fdatasync also flushes the file size, all a new file needs.
   if (::fdatasync(fd.get()) != 0) return fail(errno, "syncing");
   if (int err = fd.Close(); err != 0) return fail(err, "writing");

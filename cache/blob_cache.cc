@@ -14,6 +14,7 @@
 
 #include "cache/lmdb_util.h"
 #include "common/coding.h"
+#include "common/file_io.h"
 #include "common/hex.h"
 
 namespace cairn {
@@ -29,127 +30,85 @@ constexpr size_t kEntrySize = 24;     // slab | offset | size, fixed64 each
 constexpr uint64_t kFlushEvery = 256;  // Gets between tick write-backs
 constexpr uint64_t kMinSlab = 64 << 10, kMaxSlab = 64 << 20;
 
-void Fixed64At(uint64_t v, uint8_t* out) {
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-// Slab numbers as keys sort numerically in big-endian.
-void BigEndian64(uint64_t v, uint8_t* out) {
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(v >> (56 - 8 * i));
-}
-uint64_t FromBigEndian64(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
-  return v;
-}
-
 // Reads exactly size bytes at offset; empty with why set otherwise.
-std::optional<Bytes> ReadRange(const std::string& path, uint64_t offset, uint64_t size,
-                               std::string& why, bool& missing) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    missing = errno == ENOENT;
-    why = std::strerror(errno);
+std::optional<Bytes> ReadRange(LocalFiles& files, std::string path, uint64_t offset,
+                               uint64_t size, std::string& why) {
+  auto file = files.Open(std::move(path), OpenMode::kRead);
+  if (!file) {
+    why = file.error().message();
     return std::nullopt;
   }
   Bytes out;
   out.resize(size);
-  size_t done = 0;
-  while (done < size) {
-    ssize_t r = ::pread(fd, out.data() + done, size - done, static_cast<off_t>(offset + done));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) {
-      why = r < 0 ? std::string(std::strerror(errno))
-                  : "slab truncated (" + std::to_string(offset + done) + " bytes, the blob ends at " +
-                        std::to_string(offset + size) + ")";
-      ::close(fd);
-      return std::nullopt;
-    }
-    done += static_cast<size_t>(r);
+  auto got = file->PRead(out.data(), size, offset);
+  if (!got) {
+    why = got.error().message();
+    return std::nullopt;
   }
-  ::close(fd);
+  if (*got < size) {
+    why = "slab truncated (" + std::to_string(offset + *got) + " bytes, the blob ends at " +
+          std::to_string(offset + size) + ")";
+    return std::nullopt;
+  }
   return out;
 }
 
-Status WriteRange(const std::string& path, uint64_t offset, ByteView data) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::IOError(path + ": " + std::strerror(errno));
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t w = ::pwrite(fd, data.data() + done, data.size() - done,
-                         static_cast<off_t>(offset + done));
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) {
-      Status s = Status::IOError(path + ": " + std::strerror(errno));
-      ::close(fd);
-      return s;
-    }
-    done += static_cast<size_t>(w);
-  }
-  if (::close(fd) != 0) return Status::IOError(path + ": " + std::strerror(errno));
-  return Status::OK();
+Status WriteRange(LocalFiles& files, std::string path, uint64_t offset, ByteView data) {
+  CAIRN_ASSIGN_OR_RETURN(LocalFile file, files.Open(std::move(path), OpenMode::kWrite, 0600));
+  CAIRN_RETURN_IF_ERROR(file.PWrite(data, offset));
+  return file.Close();
 }
 
 }  // namespace
 
 Result<std::unique_ptr<BlobCache>> BlobCache::Open(const std::string& dir, uint64_t limit_bytes,
-                                                   Logger* logger) {
-  const std::string index = dir + "/index";
+                                                   Logger* logger, LocalFiles* files) {
   std::error_code ec;
-  std::filesystem::create_directories(index, ec);
-  if (!ec) std::filesystem::create_directories(dir + "/slabs", ec);
+  std::filesystem::create_directories(dir + "/slabs", ec);
   if (ec) {
     return Err(Status::IOError("blob cache: cannot create " + dir + ": " + ec.message() +
                                " (use --cache-dir to pick another place)"));
   }
   const std::string lock_path = dir + "/lock";
-  int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock_fd < 0) {
+  Fd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!lock.valid()) {
     return Err(Status::IOError("blob cache: cannot open " + lock_path + ": " +
                                std::strerror(errno) + " (use --cache-dir to pick another place)"));
   }
-  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(lock_fd);
+  if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
     return Err(Status::Locked("blob cache " + dir + " is in use by another cairn process (another "
                               "mount of this repository?); stop it or use another --cache-dir"));
   }
-  MDB_env* env = nullptr;
-  int rc = mdb_env_create(&env);
-  if (rc) {
-    ::close(lock_fd);
-    return Err(Status::IOError(LmdbMessage(rc, "create environment")));
-  }
-  mdb_env_set_maxdbs(env, 4);
-  mdb_env_set_mapsize(env, uint64_t{1} << 34);  // ~100 bytes per blob: room for 100M+
-  mdb_env_set_maxreaders(env, 256);
   // NOSYNC: everything here can be refetched; Load reconciles index and slabs.
-  rc = mdb_env_open(env, index.c_str(), MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC, 0600);
+  // ~100 bytes per blob: the map has room for 100M+ blobs.
+  const std::string index = dir + "/index";
+  auto with_fix = [](const Status& s) {
+    return Status(s.code(), s.message() + " (remove the directory to start an empty cache)");
+  };
+  auto env = lmdb::OpenEnv(index, uint64_t{1} << 34, MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC, 256,
+                           "blob cache", 0600);
+  if (!env) return Err(with_fix(env.error()));
   MDB_dbi dbis[3];
-  if (!rc) {
-    Txn txn(env, true);
-    const char* names[3] = {"blobs", "members", "slabs"};
-    rc = txn.rc();
-    for (int i = 0; i < 3 && !rc; ++i) rc = mdb_dbi_open(txn.get(), names[i], MDB_CREATE, &dbis[i]);
-    if (!rc) rc = txn.Commit();
+  static constexpr const char* kTables[3] = {"blobs", "members", "slabs"};
+  if (Status s = lmdb::OpenTables(*env, kTables, dbis, "blob cache"); !s.ok()) {
+    mdb_env_close(*env);
+    return Err(with_fix(s));
   }
-  if (rc) {
-    mdb_env_close(env);
-    ::close(lock_fd);
-    return Err(Status::IOError(LmdbMessage(rc, "open " + index) +
-                               " (remove the directory to start an empty cache)"));
-  }
-  std::unique_ptr<BlobCache> cache(
-      new BlobCache(dir, limit_bytes, logger, lock_fd, env, dbis[0], dbis[1], dbis[2]));
+  std::unique_ptr<BlobCache> cache(new BlobCache(dir, limit_bytes, logger,
+                                                 files ? *files : LocalFiles::Posix(),
+                                                 std::move(lock), *env, dbis[0], dbis[1], dbis[2]));
   CAIRN_RETURN_IF_ERROR(cache->Load());
   return cache;
 }
 
-BlobCache::BlobCache(std::string dir, uint64_t limit, Logger* logger, int lock_fd, MDB_env* env,
-                     unsigned blobs, unsigned members, unsigned slabs)
+BlobCache::BlobCache(std::string dir, uint64_t limit, Logger* logger, LocalFiles& files, Fd lock,
+                     MDB_env* env, unsigned blobs, unsigned members, unsigned slabs)
     : dir_(std::move(dir)),
       limit_(limit),
       slab_bytes_(std::clamp<uint64_t>(limit / 16, kMinSlab, kMaxSlab)),
       logger_(logger ? logger : &null_logger_),
-      lock_fd_(lock_fd),
+      files_(files),
+      lock_(std::move(lock)),
       env_(env),
       blobs_(blobs),
       members_(members),
@@ -158,12 +117,12 @@ BlobCache::BlobCache(std::string dir, uint64_t limit, Logger* logger, int lock_f
 BlobCache::~BlobCache() {
   FlushTicks();
   mdb_env_close(env_);
-  ::close(lock_fd_);  // releases the flock
+  // lock_ closes after this body: the flock is released last.
 }
 
 std::string BlobCache::SlabPath(uint64_t slab) const {
   uint8_t be[8];
-  BigEndian64(slab, be);
+  EncodeBigEndian64(slab, be);
   return dir_ + "/slabs/" + ToHex(ByteView(be, 8));
 }
 
@@ -182,7 +141,7 @@ Status BlobCache::Load() {
       std::filesystem::remove_all(it->path(), ec2);
       continue;
     }
-    uint64_t n = FromBigEndian64(raw->data());
+    uint64_t n = DecodeBigEndian64(raw->data());
     slabs_[n].size = size;
     next_slab_ = std::max(next_slab_, n + 1);
   }
@@ -190,10 +149,10 @@ Status BlobCache::Load() {
   std::set<uint64_t> referenced;
   {
     Txn txn(env_, true);
-    if (txn.rc()) return Status::IOError(LmdbMessage(txn.rc(), "begin"));
+    if (txn.rc()) return lmdb::Error(txn.rc(), "blob cache", "begin");
     MDB_cursor* cur;
     int rc = mdb_cursor_open(txn.get(), blobs_, &cur);
-    if (rc) return Status::IOError(LmdbMessage(rc, "cursor"));
+    if (rc) return lmdb::Error(rc, "blob cache", "cursor");
     MDB_val k, v;
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -210,11 +169,11 @@ Status BlobCache::Load() {
     mdb_cursor_close(cur);
     // Slab ticks; records of slabs that are gone are dropped.
     rc = mdb_cursor_open(txn.get(), slabs_dbi_, &cur);
-    if (rc) return Status::IOError(LmdbMessage(rc, "cursor"));
+    if (rc) return lmdb::Error(rc, "blob cache", "cursor");
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
       auto s = k.mv_size == 8 && v.mv_size == 8
-                   ? slabs_.find(FromBigEndian64(static_cast<const uint8_t*>(k.mv_data)))
+                   ? slabs_.find(DecodeBigEndian64(static_cast<const uint8_t*>(k.mv_data)))
                    : slabs_.end();
       if (s == slabs_.end() || !referenced.count(s->first)) {
         mdb_cursor_del(cur, 0);
@@ -226,16 +185,16 @@ Status BlobCache::Load() {
     mdb_cursor_close(cur);
     // Members of slabs that are gone.
     rc = mdb_cursor_open(txn.get(), members_, &cur);
-    if (rc) return Status::IOError(LmdbMessage(rc, "cursor"));
+    if (rc) return lmdb::Error(rc, "blob cache", "cursor");
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
       if (k.mv_size != 8 + Id::kSize ||
-          !referenced.count(FromBigEndian64(static_cast<const uint8_t*>(k.mv_data))))
+          !referenced.count(DecodeBigEndian64(static_cast<const uint8_t*>(k.mv_data))))
         mdb_cursor_del(cur, 0);
     }
     mdb_cursor_close(cur);
     rc = txn.Commit();
-    if (rc) return Status::IOError(LmdbMessage(rc, "commit"));
+    if (rc) return lmdb::Error(rc, "blob cache", "commit");
   }
   // 3. Slab files no entry references (a crash before their entries were
   // committed) are deleted.
@@ -245,7 +204,7 @@ Status BlobCache::Load() {
       ++it;
       continue;
     }
-    ::unlink(SlabPath(it->first).c_str());
+    (void)files_.Unlink(SlabPath(it->first));
     it = slabs_.erase(it);
   }
   // 4. A smaller limit than last time: shrink now.
@@ -269,7 +228,7 @@ std::optional<BlobCache::Entry> BlobCache::Find(const Id& blob) const {
 
 void BlobCache::EvictLocked(uint64_t slab, std::vector<uint64_t>& evicted) {
   auto s = slabs_.find(slab);
-  ::unlink(SlabPath(slab).c_str());  // before its bytes are released
+  (void)files_.Unlink(SlabPath(slab));  // before its bytes are released
   used_ -= s->second.size;
   slabs_.erase(s);
   if (active_ == slab) active_ = 0;
@@ -299,7 +258,7 @@ void BlobCache::DropSlabEntries(const std::vector<uint64_t>& slabs) {
   if (rc) return Warn(LmdbMessage(rc, "cursor"));
   for (uint64_t slab : slabs) {
     uint8_t prefix[8];
-    BigEndian64(slab, prefix);
+    EncodeBigEndian64(slab, prefix);
     for (;;) {
       // Seek again after each delete rather than trust the cursor's
       // position past a deleted last item.
@@ -332,7 +291,7 @@ void BlobCache::DropEntry(const Id& blob, const Entry& e) {
     mdb_del(txn.get(), blobs_, &k, nullptr);
   }
   uint8_t member[8 + Id::kSize];
-  BigEndian64(e.slab, member);
+  EncodeBigEndian64(e.slab, member);
   std::memcpy(member + 8, blob.bytes.data(), Id::kSize);
   MDB_val mk{sizeof(member), member};
   mdb_del(txn.get(), members_, &mk, nullptr);
@@ -355,8 +314,7 @@ std::optional<Bytes> BlobCache::Get(const Id& blob) {
   }
   if (flush) FlushTicks();
   std::string why;
-  bool missing = false;
-  auto data = ReadRange(SlabPath(e->slab), e->offset, e->size, why, missing);
+  auto data = ReadRange(files_, SlabPath(e->slab), e->offset, e->size, why);
   if (data) return data;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -397,17 +355,17 @@ void BlobCache::Put(const Id& blob, ByteView stored) {
   }
   DropSlabEntries(evicted);
   if (slab == 0) return;  // no room: every slab is being written
-  Status st = WriteRange(SlabPath(slab), offset, stored);
+  Status st = WriteRange(files_, SlabPath(slab), offset, stored);
   if (st.ok()) {
     Txn txn(env_, true);
     int rc = txn.rc();
     uint8_t entry[kEntrySize], member[8 + Id::kSize], tickv[8];
-    Fixed64At(slab, entry);
-    Fixed64At(offset, entry + 8);
-    Fixed64At(size, entry + 16);
-    BigEndian64(slab, member);
+    EncodeFixed64(slab, entry);
+    EncodeFixed64(offset, entry + 8);
+    EncodeFixed64(size, entry + 16);
+    EncodeBigEndian64(slab, member);
     std::memcpy(member + 8, blob.bytes.data(), Id::kSize);
-    Fixed64At(tick, tickv);
+    EncodeFixed64(tick, tickv);
     MDB_val k = Val(blob.view()), v{kEntrySize, entry};
     MDB_val mk{sizeof(member), member}, empty{0, nullptr};
     MDB_val sk{8, member}, sv{8, tickv};
@@ -415,7 +373,7 @@ void BlobCache::Put(const Id& blob, ByteView stored) {
     if (!rc) rc = mdb_put(txn.get(), members_, &mk, &empty, 0);
     if (!rc && fresh) rc = mdb_put(txn.get(), slabs_dbi_, &sk, &sv, 0);
     if (!rc) rc = txn.Commit();
-    if (rc) st = Status::IOError(LmdbMessage(rc, "add entry"));
+    if (rc) st = lmdb::Error(rc, "blob cache", "add entry");
   }
   if (!st.ok()) Warn("storing blob " + blob.Short() + ": " + st.message());
   std::lock_guard<std::mutex> lock(mu_);
@@ -470,8 +428,8 @@ void BlobCache::FlushTicks() {
   if (txn.rc()) return Warn(LmdbMessage(txn.rc(), "begin"));
   for (const auto& [n, tick] : batch) {
     uint8_t key[8], val[8];
-    BigEndian64(n, key);
-    Fixed64At(tick, val);
+    EncodeBigEndian64(n, key);
+    EncodeFixed64(tick, val);
     MDB_val k{8, key}, v{8, val};
     int rc = mdb_put(txn.get(), slabs_dbi_, &k, &v, 0);
     if (rc) return Warn(LmdbMessage(rc, "update ticks"));

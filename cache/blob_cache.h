@@ -36,6 +36,12 @@
 // blob that failed authentication; its bytes stay counted until its slab is
 // evicted.
 //
+// Local files: slab reads, writes and unlinks go through a LocalFiles
+// (common/local_files.h; the real file system unless a test injects a
+// faulty one). A failed or short slab write leaves no index entry, so a
+// failed fill is a later miss, never wrong bytes. The LMDB index does its
+// own I/O.
+//
 // Thread safety: every method may be called concurrently. mu_ guards the
 // slab table; LMDB serialises its own writers; file reads and writes run
 // without mu_, except unlinks of evicted slabs.
@@ -51,7 +57,9 @@
 #include <vector>
 
 #include "common/bytes.h"
+#include "common/file_io.h"
 #include "common/id.h"
+#include "common/local_files.h"
 #include "common/log.h"
 #include "common/status.h"
 
@@ -64,10 +72,12 @@ class BlobCache {
   // Its own LMDB environment + slab files under dir (created if needed);
   // never more than limit_bytes of blob data on disk (evicts least recently
   // used). logger may be null (warnings are then dropped); it must outlive
-  // the cache. Locked when another BlobCache (in any process) has dir open;
-  // IOError naming dir when it cannot be created or opened.
+  // the cache. files (null: LocalFiles::Posix()) does the slab I/O and must
+  // outlive the cache. Locked when another BlobCache (in any process) has
+  // dir open; IOError naming dir when it cannot be created or opened.
   static Result<std::unique_ptr<BlobCache>> Open(const std::string& dir, uint64_t limit_bytes,
-                                                 Logger* logger = nullptr);
+                                                 Logger* logger = nullptr,
+                                                 LocalFiles* files = nullptr);
   ~BlobCache();
   BlobCache(const BlobCache&) = delete;
   BlobCache& operator=(const BlobCache&) = delete;
@@ -105,8 +115,8 @@ class BlobCache {
     uint64_t slab = 0, offset = 0, size = 0;
   };
 
-  BlobCache(std::string dir, uint64_t limit, Logger* logger, int lock_fd, MDB_env* env,
-            unsigned blobs, unsigned members, unsigned slabs);
+  BlobCache(std::string dir, uint64_t limit, Logger* logger, LocalFiles& files, Fd lock,
+            MDB_env* env, unsigned blobs, unsigned members, unsigned slabs);
   Status Load();
   std::string SlabPath(uint64_t slab) const;
   std::optional<Entry> Find(const Id& blob) const;  // the index entry, if any
@@ -126,7 +136,8 @@ class BlobCache {
   const uint64_t slab_bytes_;  // a slab takes new blobs until it holds this much
   NullLogger null_logger_;
   Logger* logger_;
-  int lock_fd_;  // holds the flock on dir/lock
+  LocalFiles& files_;
+  Fd lock_;  // holds the flock on dir/lock
   MDB_env* env_;
   unsigned blobs_, members_, slabs_dbi_;  // MDB_dbi handles
 

@@ -59,10 +59,11 @@ class Txn {
 };
 
 // Creates dir and opens an environment in it with room for 8 tables,
-// map_size bytes of address space and `readers` reader slots. The caller
-// owns the env (mdb_env_close).
+// map_size bytes of address space and `readers` reader slots; its files get
+// `mode`. The caller owns the env (mdb_env_close).
 inline Result<MDB_env*> OpenEnv(const std::string& dir, uint64_t map_size, unsigned flags,
-                                unsigned readers, std::string_view cache) {
+                                unsigned readers, std::string_view cache,
+                                mdb_mode_t mode = 0644) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) {
@@ -74,7 +75,7 @@ inline Result<MDB_env*> OpenEnv(const std::string& dir, uint64_t map_size, unsig
   mdb_env_set_maxdbs(env, 8);
   mdb_env_set_mapsize(env, map_size);
   mdb_env_set_maxreaders(env, readers);
-  if (int rc = mdb_env_open(env, dir.c_str(), flags, 0644)) {
+  if (int rc = mdb_env_open(env, dir.c_str(), flags, mode)) {
     mdb_env_close(env);
     return Err(Error(rc, cache, "open " + dir));
   }

@@ -19,16 +19,6 @@ Status LmdbError(int rc, std::string_view what) {
   return lmdb::Error(rc, "tree cache", what);
 }
 
-void PutBigEndian64(Bytes& out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
-
-uint64_t GetBigEndian64(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
-  return v;
-}
-
 Bytes EntryKey(const Id& tree, uint64_t ordinal) {
   Bytes k(tree.bytes.begin(), tree.bytes.end());
   PutBigEndian64(k, ordinal);
@@ -79,7 +69,7 @@ Result<bool> Probe(MDB_txn* txn, unsigned dbi, const TreeCache::Binding& b, uint
   rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
   for (uint64_t step = 0; step < uint64_t{1} << 24; ++step) {
     if (rc == MDB_NOTFOUND || (rc == 0 && (k.mv_size != 8 ||
-                                           GetBigEndian64(static_cast<uint8_t*>(k.mv_data)) != n))) {
+                                           DecodeBigEndian64(static_cast<uint8_t*>(k.mv_data)) != n))) {
       mdb_cursor_close(cur);
       *free_ino = n;
       return false;
@@ -215,7 +205,7 @@ Status TreeCache::ScanDir(
       rc = MDB_CORRUPTED;
       break;
     }
-    if (!fn(GetBigEndian64(key.data() + Id::kSize), name, value)) break;
+    if (!fn(DecodeBigEndian64(key.data() + Id::kSize), name, value)) break;
   }
   mdb_cursor_close(cur);
   return rc == 0 || rc == MDB_NOTFOUND ? Status::OK() : LmdbError(rc, "scan directory");

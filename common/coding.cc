@@ -10,8 +10,28 @@ void PutFixed32(Bytes& out, uint32_t v) {
 
 void PutFixed64(Bytes& out, uint64_t v) {
   uint8_t b[8];
-  for (int i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(v >> (8 * i));
+  EncodeFixed64(v, b);
   out.insert(out.end(), b, b + 8);
+}
+
+void EncodeFixed64(uint64_t v, uint8_t* out) {
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+void EncodeBigEndian64(uint64_t v, uint8_t* out) {
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(v >> (56 - 8 * i));
+}
+
+void PutBigEndian64(Bytes& out, uint64_t v) {
+  uint8_t b[8];
+  EncodeBigEndian64(v, b);
+  out.insert(out.end(), b, b + 8);
+}
+
+uint64_t DecodeBigEndian64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
+  return v;
 }
 
 void PutVarint64(Bytes& out, uint64_t v) {

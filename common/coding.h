@@ -1,5 +1,5 @@
-// Little-endian fixed-width and LEB128 varint encoding (LevelDB util/coding).
-// Decoders take a ByteView cursor, advance it and return false on truncation:
+// Little-endian fixed-width and LEB128 varint encoding (LevelDB util/coding),
+// and big-endian fixed64 for LMDB keys that must sort numerically. Decoders take a ByteView cursor, advance it and return false on truncation:
 // they never read past the view, so parsers built on them are safe on
 // arbitrary input.
 #pragma once
@@ -21,8 +21,16 @@ void PutVarsint64(Bytes& out, int64_t v);
 void PutLengthPrefixed(Bytes& out, ByteView v);
 inline void PutLengthPrefixed(Bytes& out, std::string_view v) { PutLengthPrefixed(out, AsBytes(v)); }
 
+// Into a caller's 8-byte buffer (no allocation).
+void EncodeFixed64(uint64_t v, uint8_t* out);
 uint32_t DecodeFixed32(const uint8_t* p);
 uint64_t DecodeFixed64(const uint8_t* p);
+
+// Big-endian: byte-wise order equals numeric order, so LMDB keys made of
+// these (the caches' slab and ordinal keys) sort as numbers.
+void EncodeBigEndian64(uint64_t v, uint8_t* out);
+void PutBigEndian64(Bytes& out, uint64_t v);
+uint64_t DecodeBigEndian64(const uint8_t* p);
 
 class Reader {
  public:

@@ -13,6 +13,7 @@
 #include <mutex>
 
 #include "common/errno_status.h"
+#include "common/local_files.h"
 #include "common/object_pool.h"
 #include "common/thread_pool.h"
 #include "repo/local_fs.h"
@@ -63,6 +64,7 @@ class RestoreRun {
         progress_(progress ? progress : &own_progress_),
         observer_(observer),
         cancel_(cancel),
+        files_(opts.files ? *opts.files : LocalFiles::Posix()),
         codecs_([&repo] { return repo.NewCodec(); }),
         hashers_([] { return std::make_unique<Sha256Stream>(); }) {}
 
@@ -113,6 +115,7 @@ class RestoreRun {
   RestoreProgress* progress_;
   RestoreObserver* observer_;
   const std::atomic<bool>* cancel_;
+  LocalFiles& files_;  // restored files and directories are created through it
   ObjectPool<BlobCodec> codecs_;
   ObjectPool<Sha256Stream> hashers_;
   IdNameCache names_;
@@ -160,17 +163,17 @@ Result<Bytes> RestoreRun::Fetch(const ReadPlan& r) {
 
 void RestoreRun::WriteFile(Item& it, const PieceFn& produce) {
   const Node& n = it.node;
-  const std::string path = Target(it);
-  // O_EXCL: an existing file is replaced, never written through (it may be
-  // a hardlink to a file outside the target, or a symlink).
-  const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-  int fd = ::open(path.c_str(), flags, 0600);
-  if (fd < 0 && errno == EEXIST) {
+  // kCreateNew (O_EXCL): an existing file is replaced, never written
+  // through (it may be a hardlink to a file outside the target, or a symlink).
+  auto opened = files_.Open(Target(it), OpenMode::kCreateNew);
+  if (!opened && opened.error().Is(ErrorCode::kAlreadyExists)) {
     std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-    fd = ::open(path.c_str(), flags, 0600);
+    std::filesystem::remove_all(Target(it), ec);
+    opened = files_.Open(Target(it), OpenMode::kCreateNew);
   }
-  if (fd < 0) return WriteFailed(it, StatusFromErrno(errno, "creating " + path));
+  if (!opened) return WriteFailed(it, opened.error());
+  LocalFile& file = *opened;
+  const std::string& path = file.path();
   auto sha = hashers_.Acquire();
   (void)sha->Finish();
   uint64_t off = 0;
@@ -198,21 +201,10 @@ void RestoreRun::WriteFile(Item& it, const PieceFn& produce) {
       break;
     }
     sha->Update(plain);
-    for (size_t done = 0; done < plain.size();) {
-      ssize_t w = ::pwrite(fd, plain.data() + done, plain.size() - done,
-                           static_cast<off_t>(off + done));
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        s = StatusFromErrno(errno, "writing " + path);
-        break;
-      }
-      done += static_cast<size_t>(w);
-    }
+    s = file.PWrite(plain, off);
     off += x.length;
   }
-  if (s.ok() && ::ftruncate(fd, static_cast<off_t>(n.size)) != 0) {
-    s = StatusFromErrno(errno, "setting the size of " + path);
-  }
+  if (s.ok()) s = file.Truncate(n.size);
   if (s.ok() && sha->Finish() != n.sha256) {
     corrupt = true;
     s = Status::Corruption("SHA-256 of the restored content differs from the snapshot's; run "
@@ -220,13 +212,13 @@ void RestoreRun::WriteFile(Item& it, const PieceFn& produce) {
   }
   if (!s.ok()) {
     // No partial or unverified file is left to pass for the real one.
-    ::close(fd);
-    ::unlink(path.c_str());
+    (void)file.Close();
+    (void)files_.Unlink(path);
     return corrupt ? ItemFailed(it, s, true) : WriteFailed(it, s);
   }
   // The content is verified; a metadata failure is reported, the file kept.
-  Status meta = ApplyMetadata(fd, path, n, chown_, names_);
-  ::close(fd);
+  Status meta = ApplyMetadata(file.fd(), path, n, chown_, names_);
+  (void)file.Close();
   if (!meta.ok()) ItemFailed(it, meta);
   progress_->files_done.fetch_add(1, std::memory_order_relaxed);
   progress_->bytes_done.fetch_add(n.size, std::memory_order_relaxed);
@@ -349,8 +341,7 @@ Result<RestoreStats> RestoreRun::Run() {
     if (!it.kept) continue;
     if (it.node.type == NodeType::kDir) {
       const std::string path = Target(it);
-      if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
-        Status s = StatusFromErrno(errno, "creating directory " + path);
+      if (Status s = files_.CreateDir(path, 0700); !s.ok()) {
         if (s.Is(ErrorCode::kNoSpace)) return Err(s);
         ItemFailed(it, s);
       }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/local_files.h"
 #include "common/status.h"
 #include "repo/repository.h"
 #include "repo/snapshot.h"
@@ -22,6 +23,9 @@ struct RestoreOptions {
   std::vector<std::string> excludes;  // same syntax as backup's --exclude
   size_t threads = 0;                 // 0: two per core
   bool set_ownership = true;          // chown when running as root
+  // Creates the directories and writes the files (null: LocalFiles::Posix());
+  // tests inject a faulty one. Must outlive the restore.
+  LocalFiles* files = nullptr;
 };
 
 struct RestoreProgress {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <limits>
 
 #include "common/hex.h"
@@ -55,6 +56,20 @@ TEST(CodingTest, FixedLittleEndian) {
   EXPECT_EQ(ToHex(b), "040302010807060504030201");
   EXPECT_EQ(DecodeFixed32(b.data()), 0x01020304u);
   EXPECT_EQ(DecodeFixed64(b.data() + 4), 0x0102030405060708ull);
+}
+
+TEST(CodingTest, BigEndianSortsNumerically) {
+  Bytes b;
+  PutBigEndian64(b, 0x0102030405060708ull);
+  EXPECT_EQ(ToHex(b), "0102030405060708");
+  EXPECT_EQ(DecodeBigEndian64(b.data()), 0x0102030405060708ull);
+  uint8_t lo[8], hi[8], le[8];
+  EncodeBigEndian64(255, lo);
+  EncodeBigEndian64(256, hi);
+  EXPECT_LT(std::memcmp(lo, hi, 8), 0);  // what LMDB's default key order sees
+  EncodeFixed64(0x0102030405060708ull, le);
+  EXPECT_EQ(DecodeFixed64(le), 0x0102030405060708ull);
+  EXPECT_EQ(le[0], 0x08);
 }
 
 TEST(CodingTest, HexAndId) {
