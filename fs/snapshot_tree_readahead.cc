@@ -1,14 +1,13 @@
-// ArchiveFs's part of read-ahead across files (archive_fs.h): a directory
+// SnapshotTree's part of read-ahead across files (snapshot_tree.h): a directory
 // being read is a ContentReader::Sequence whose positions are entry
 // ordinals.
 #include <functional>
 
-#include "fs/archive_fs.h"
-#include "fs/archive_fs_internal.h"
+#include "fs/snapshot_tree.h"
 
 namespace cairn {
 
-std::shared_ptr<ContentReader::Sequence> ArchiveFs::SequenceOf(const Id& tree) {
+std::shared_ptr<ContentReader::Sequence> SnapshotTree::SequenceOf(const Id& tree) {
   std::shared_ptr<ContentReader::Sequence> evicted;  // its destructor calls the reader: unlocked
   std::lock_guard<std::mutex> lock(seq_mu_);
   for (auto it = seqs_.begin(); it != seqs_.end(); ++it) {
@@ -30,7 +29,7 @@ std::shared_ptr<ContentReader::Sequence> ArchiveFs::SequenceOf(const Id& tree) {
 constexpr uint64_t kAfterDir = ~uint64_t{0} - 1;
 constexpr int kLevelsUp = 3;
 
-bool ArchiveFs::FilesBelow(const Id& subtree, uint64_t pos, const ContentReader::UpcomingNodeFn& fn) {
+bool SnapshotTree::FilesBelow(const Id& subtree, uint64_t pos, const ContentReader::UpcomingNodeFn& fn) {
   // A tree not decoded (yet) has no entries to scan: it is never waited for.
   bool more = true;
   // Every entry goes to fn (which skips what is not a file), so the
@@ -41,7 +40,7 @@ bool ArchiveFs::FilesBelow(const Id& subtree, uint64_t pos, const ContentReader:
   return s.ok() ? more : true;
 }
 
-void ArchiveFs::ReadAheadFrom(const Resolved& r) {
+void SnapshotTree::ReadAheadFrom(const Resolved& r) {
   const Id tree = r.parent_tree;
   auto seq = SequenceOf(tree);
   // In walk order: the directory's files from the opened one on, and where
@@ -67,7 +66,7 @@ void ArchiveFs::ReadAheadFrom(const Resolved& r) {
     uint64_t up = r.parent;
     for (int level = 0; level < kLevelsUp && more; ++level) {
       auto dir = Resolve(up);  // the directory, as an entry of its parent
-      if (!dir || dir->synth) break;
+      if (!dir || dir->root) break;
       Status s = ScanEntries(dir->parent_tree, dir->ordinal + 1, [&](uint64_t, Node&& n, uint64_t) {
         more = n.type == NodeType::kDir ? FilesBelow(n.subtree, kAfterDir, fn)
                                         : fn(kAfterDir, n, false);

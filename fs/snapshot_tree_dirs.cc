@@ -1,18 +1,18 @@
-// ArchiveFs: stored directories (decoding into the TreeCache, the tree
-// prefetch, inode binding and readdir). The rest is in archive_fs.cc.
+// SnapshotTree: stored directories (decoding into the TreeCache, the tree
+// prefetch, inode binding and readdir). The rest is in snapshot_tree.cc.
 #include <malloc.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 
-#include "fs/archive_fs.h"
-#include "fs/archive_fs_internal.h"
+#include "fs/snapshot_tree.h"
+#include "fs/stored_entry.h"
 
 namespace cairn {
 
-using namespace archive_internal;  // NOLINT: this file is its user
+using namespace stored_entry;  // NOLINT: this file is its user
 
-Status ArchiveFs::EnsureDir(const Id& tree, bool quiet) {
+Status SnapshotTree::EnsureDir(const Id& tree, bool quiet) {
   if (trees_.DirCount(tree)) return Status::OK();
   {
     std::unique_lock<std::mutex> lock(decode_mu_);
@@ -66,7 +66,7 @@ Status ArchiveFs::EnsureDir(const Id& tree, bool quiet) {
   return s;
 }
 
-void ArchiveFs::PrefetchDir(const TreePrefetcher::Job& job) {
+void SnapshotTree::PrefetchDir(const TreePrefetcher::Job& job) {
   // A directory decoded by an earlier mount (or listed already) is listed
   // ahead too: on a remount the walker's listing would otherwise read its
   // LMDB pages from disk while it waits (a warm tar's READDIRPLUS took
@@ -115,7 +115,7 @@ void ArchiveFs::PrefetchDir(const TreePrefetcher::Job& job) {
   prefetch_->Push(std::move(subdirs));
 }
 
-bool ArchiveFs::FirstListing(uint64_t ino) {
+bool SnapshotTree::FirstListing(uint64_t ino) {
   std::lock_guard<std::mutex> lock(ready_mu_);
   if (!listed_.insert(ino).second) return false;
   listed_order_.push_back(ino);
@@ -126,7 +126,7 @@ bool ArchiveFs::FirstListing(uint64_t ino) {
   return true;
 }
 
-std::optional<ArchiveFs::ReadyListing> ArchiveFs::TakeReadyListing(uint64_t ino) {
+std::optional<SnapshotTree::ReadyListing> SnapshotTree::TakeReadyListing(uint64_t ino) {
   std::lock_guard<std::mutex> lock(ready_mu_);
   auto it = ready_.find(ino);
   if (it == ready_.end()) return std::nullopt;
@@ -137,7 +137,7 @@ std::optional<ArchiveFs::ReadyListing> ArchiveFs::TakeReadyListing(uint64_t ino)
   return r;
 }
 
-Status ArchiveFs::ScanEntries(const Id& tree, uint64_t from,
+Status SnapshotTree::ScanEntries(const Id& tree, uint64_t from,
                               const std::function<bool(uint64_t, Node&&, uint64_t)>& fn) {
   Status decode_error;
   CAIRN_RETURN_IF_ERROR(trees_.ScanDir(tree, from, [&](uint64_t ord, std::string_view name,
@@ -152,7 +152,7 @@ Status ArchiveFs::ScanEntries(const Id& tree, uint64_t from,
   return decode_error;
 }
 
-Result<std::vector<FsDirEntry>> ArchiveFs::StoredEntries(const Dir& d, uint64_t from, size_t max) {
+Result<std::vector<FsDirEntry>> SnapshotTree::StoredEntries(const Dir& d, uint64_t from, size_t max) {
   std::vector<Resolved> rs;
   std::vector<uint64_t> ordinals;
   CAIRN_RETURN_IF_ERROR(ScanEntries(d.tree, from, [&](uint64_t ord, Node&& node, uint64_t stored) {
@@ -169,6 +169,7 @@ Result<std::vector<FsDirEntry>> ArchiveFs::StoredEntries(const Dir& d, uint64_t 
     bs.push_back(MakeBinding(d.snap, d.ino, d.tree, rs[i].node, ordinals[i]));
   }
   CAIRN_RETURN_IF_ERROR(trees_.Bind(bs));
+  CAIRN_RETURN_IF_ERROR(CheckBound(bs));
   std::vector<FsDirEntry> out(rs.size());
   for (size_t i = 0; i < rs.size(); ++i) {
     rs[i].ino = bs[i].ino;
@@ -179,7 +180,7 @@ Result<std::vector<FsDirEntry>> ArchiveFs::StoredEntries(const Dir& d, uint64_t 
   return out;
 }
 
-Status ArchiveFs::BindAll(const Dir& d, std::vector<TreePrefetcher::Job>* subdirs, int depth,
+Status SnapshotTree::BindAll(const Dir& d, std::vector<TreePrefetcher::Job>* subdirs, int depth,
                           std::vector<FsDirEntry>* listing) {
   constexpr size_t kChunk = 8192;
   const size_t first_subdir = subdirs ? subdirs->size() : 0;
@@ -203,6 +204,7 @@ Status ArchiveFs::BindAll(const Dir& d, std::vector<TreePrefetcher::Job>* subdir
       return bs.size() < kChunk;
     }));
     CAIRN_RETURN_IF_ERROR(trees_.Bind(bs));
+    CAIRN_RETURN_IF_ERROR(CheckBound(bs));
     for (const auto& [i, subtree] : dirs) {
       subdirs->push_back(TreePrefetcher::Job{d.snap, bs[i].ino, d.ino, subtree, depth});
     }
@@ -217,9 +219,7 @@ Status ArchiveFs::BindAll(const Dir& d, std::vector<TreePrefetcher::Job>* subdir
   return Status::OK();
 }
 
-Status ArchiveFs::ReadDir(uint64_t ino, uint64_t offset,
-                          const std::function<bool(const FsDirEntry&)>& fn) {
-  if (ino == kSnapshotsIno || ino == kRootIno) MaybeRefresh();
+Status SnapshotTree::ReadDir(uint64_t ino, uint64_t offset, const DirFiller& fn) {
   CAIRN_ASSIGN_OR_RETURN(Dir d, DirOf(ino));
   FsDirEntry dot;
   dot.attr.mode = S_IFDIR | 0555;
@@ -236,15 +236,6 @@ Status ArchiveFs::ReadDir(uint64_t ino, uint64_t offset,
     if (!fn(dot)) return Status::OK();
   }
   uint64_t from = offset < 2 ? 0 : offset - 2;
-  if (d.synth) {
-    for (uint64_t i = from; i < d.synth->children.size(); ++i) {
-      auto r = Resolve(d.synth->children[i].second);
-      if (!r) continue;  // gone in a refresh since
-      FsDirEntry e{d.synth->children[i].first, AttrOf(*r), i + 3};
-      if (!fn(e)) return Status::OK();
-    }
-    return Status::OK();
-  }
   // Whether the files of this listing carry attributes (ListingPolicy);
   // subdirectories always do, and so does every entry of a directory too
   // large for one batch.
