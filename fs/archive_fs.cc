@@ -6,7 +6,12 @@ namespace cairn {
 
 ArchiveFs::ArchiveFs(Repository& repo, TreeCache& trees, ContentReader& reader,
                      const ArchiveFsOptions& opts)
-    : views_(repo, opts.refresh_interval_ns) {
+    : views_(repo, opts.refresh_interval_ns),
+      // The maps a walk fills: the decoded trees and the blob index.
+      upkeep_([&trees, &repo] {
+        trees.ReleaseMappedPages();
+        repo.cache().ReleaseMappedPages();
+      }) {
   layout_ = std::make_unique<LayoutTree>(*this, views_, opts.uid, opts.gid, opts.control_socket);
   SnapshotTreeOptions so;
   so.uid = opts.uid;
@@ -15,7 +20,7 @@ ArchiveFs::ArchiveFs(Repository& repo, TreeCache& trees, ContentReader& reader,
   so.prefetch_depth = opts.prefetch_depth;
   so.tree_window_bytes = opts.tree_window_bytes;
   so.tree_window_cache_bytes = opts.tree_window_cache_bytes;
-  snapshots_ = std::make_unique<SnapshotTree>(*this, repo, trees, reader, views_, so);
+  snapshots_ = std::make_unique<SnapshotTree>(*this, repo, trees, reader, views_, upkeep_, so);
   trees_[static_cast<size_t>(TreeKind::kLayout)] = layout_.get();
   trees_[static_cast<size_t>(TreeKind::kSnapshot)] = snapshots_.get();
 }

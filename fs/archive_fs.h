@@ -31,6 +31,7 @@
 #include "cache/tree_cache.h"
 #include "common/status.h"
 #include "fs/layout_tree.h"
+#include "fs/memory_upkeep.h"
 #include "fs/snapshot_tree.h"
 #include "fs/snapshot_view.h"
 #include "fs/tree.h"
@@ -129,6 +130,7 @@ class ArchiveFs final : public TreeHost {
   Result<Tree*> Owner(uint64_t ino) const;
 
   ViewSource views_;
+  MemoryUpkeep upkeep_;  // before the trees: they use it until destroyed
   std::unique_ptr<LayoutTree> layout_;
   std::unique_ptr<SnapshotTree> snapshots_;
   std::array<Tree*, kTreeKinds> trees_{};  // by TreeKind; null: no such tree

@@ -1,13 +1,10 @@
 #include "fs/snapshot_tree.h"
 
 #include <fcntl.h>
-#include <malloc.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 
-#include "common/clock.h"
-#include "common/mapped_pages.h"
 #include "fs/stored_entry.h"
 
 namespace cairn {
@@ -21,16 +18,18 @@ class SnapshotTree::File final : public OpenFile {
 };
 
 SnapshotTree::SnapshotTree(TreeHost& host, Repository& repo, TreeCache& trees,
-                           ContentReader& reader, ViewSource& views,
+                           ContentReader& reader, ViewSource& views, MemoryUpkeep& upkeep,
                            const SnapshotTreeOptions& opts)
     : Tree(host),
       repo_(repo),
       trees_(trees),
       reader_(reader),
       views_(views),
+      upkeep_(upkeep),
       opts_(opts),
       log_(repo.logger()),
-      codecs_([&repo] { return repo.NewCodec(); }) {
+      codecs_([&repo] { return repo.NewCodec(); }),
+      read_ahead_(reader, *this) {
   if (opts_.tree_window_bytes > 0) {
     trees_by_window_ =
         std::make_unique<TreeFetcher>(repo, opts_.tree_window_bytes, opts_.tree_window_cache_bytes);
@@ -52,32 +51,6 @@ TreePolicy SnapshotTree::Policy() const {
   p.needs_open = false;
   p.keep_cache = true;
   return p;
-}
-
-void SnapshotTree::MaybeReleasePages() {
-  // Every 20 ms the resident set is checked (/proc/self/statm, a few
-  // microseconds); above kResidentBudget the LMDB maps are dropped (one
-  // madvise each). A cold walk with the tree prefetch maps tens of MB of
-  // tree-cache pages per 200 ms; dropping them more often than needed
-  // costs re-faults of the B-trees' hot pages (a cold find of 13k
-  // directories: 3.3 s with a sweep every 200 ms, 3.5-4.3 s every 20 ms),
-  // dropping them every 200 ms let a 1M-file walk reach 188 MB.
-  constexpr int64_t kInterval = 20'000'000;
-  constexpr uint64_t kResidentBudget = 80 << 20;
-  constexpr int64_t kTrimInterval = 200'000'000;
-  int64_t now = MonotonicNs();
-  int64_t last = last_release_ns_.load();
-  if (now - last < kInterval || !last_release_ns_.compare_exchange_strong(last, now)) return;
-  if (ResidentBytes() < kResidentBudget) return;
-  trees_.ReleaseMappedPages();
-  repo_.cache().ReleaseMappedPages();
-  // Memory freed by other threads' work (FUSE buffers, decoded batches)
-  // stays in glibc's per-thread arenas until trimmed (walks every arena:
-  // less often).
-  int64_t trimmed = last_trim_ns_.load();
-  if (now - trimmed >= kTrimInterval && last_trim_ns_.compare_exchange_strong(trimmed, now)) {
-    malloc_trim(0);
-  }
 }
 
 Result<SnapshotTree::Resolved> SnapshotTree::Resolve(uint64_t ino) {
@@ -150,13 +123,13 @@ FsAttr SnapshotTree::AttrOf(const Resolved& r) const {
 }
 
 Result<FsAttr> SnapshotTree::GetAttr(uint64_t ino) {
-  MaybeReleasePages();  // a cached listing brings getattr/lookup, no readdir
+  upkeep_.Busy();  // a cached listing brings getattr/lookup, no readdir
   CAIRN_ASSIGN_OR_RETURN(Resolved r, Resolve(ino));
   return AttrOf(r);
 }
 
 Result<FsAttr> SnapshotTree::Lookup(uint64_t parent, std::string_view name) {
-  MaybeReleasePages();
+  upkeep_.Busy();
   CAIRN_ASSIGN_OR_RETURN(Dir d, DirOf(parent));
   CAIRN_RETURN_IF_ERROR(EnsureDir(d.tree));
   auto e = trees_.FindName(d.tree, name);
@@ -185,11 +158,12 @@ Result<std::unique_ptr<OpenFile>> SnapshotTree::Open(uint64_t ino, int flags) {
   if (r.node.type != NodeType::kFile) {
     return Err(Status::InvalidArgument(host_.PathOf(ino) + " is not a regular file"));
   }
-  MaybeReleasePages();
+  upkeep_.Busy();
   auto f = std::make_unique<File>();
   f->ino = ino;
   f->file = reader_.Open(r.node, host_.PathOf(ino));
-  ReadAheadFrom(r);
+  // tar, cp -r, rsync and grep -r read a directory in readdir order.
+  read_ahead_.Opened(r.parent_tree, r.parent, r.ordinal);
   return f;
 }
 
@@ -282,6 +256,19 @@ std::optional<std::pair<std::string, uint64_t>> SnapshotTree::NameOf(uint64_t in
     return std::make_pair(s->name, s->parent);
   }
   return std::nullopt;
+}
+
+Status SnapshotTree::Scan(const Id& tree, uint64_t from,
+                          const std::function<bool(uint64_t, Node&&)>& fn) {
+  return ScanEntries(tree, from, [&](uint64_t ord, Node&& n, uint64_t) {
+    return fn(ord, std::move(n));
+  });
+}
+
+std::optional<WalkReadAhead::Dirs::Place> SnapshotTree::PlaceOf(uint64_t dir_ino) {
+  auto dir = Resolve(dir_ino);  // the directory, as an entry of its parent
+  if (!dir || dir->root) return std::nullopt;
+  return Place{dir->parent_tree, dir->ordinal, dir->parent};
 }
 
 }  // namespace cairn

@@ -16,10 +16,10 @@
 // Corruption/NotFound from a read of damaged data (ContentReader logs the
 // file, blob and pack).
 //
-// Read-ahead across files: Open tells the ContentReader that the next files
-// of the opened file's directory (by ordinal, i.e. readdir order) will
-// probably be opened next (ContentReader::Sequence, one per directory for
-// the 64 directories opened most recently); it never fails an open.
+// Speed machinery, each behind its own class: listings made ahead by the
+// tree prefetcher (fs/listing_cache.h), read-ahead across files in walk
+// order (fs/walk_read_ahead.h; it never fails an open), and memory upkeep
+// (fs/memory_upkeep.h, owned by the mount).
 //
 // Thread safety: all methods may be called concurrently. Lock order: none
 // of the mutexes below is held while another is taken or while calling the
@@ -43,10 +43,13 @@
 #include "cache/tree_cache.h"
 #include "common/log.h"
 #include "common/object_pool.h"
+#include "fs/listing_cache.h"
 #include "fs/listing_policy.h"
+#include "fs/memory_upkeep.h"
 #include "fs/tree.h"
 #include "fs/tree_prefetcher.h"
 #include "fs/view_source.h"
+#include "fs/walk_read_ahead.h"
 #include "repo/content_reader.h"
 #include "repo/repository.h"
 #include "repo/tree.h"
@@ -68,11 +71,13 @@ struct SnapshotTreeOptions {
   uint64_t tree_window_cache_bytes = 32 << 20;
 };
 
-class SnapshotTree final : public Tree {
+class SnapshotTree final : public Tree, private WalkReadAhead::Dirs {
  public:
-  // repo, trees, reader and views must outlive the tree.
+  // repo, trees, reader, views and upkeep must outlive the tree. Every
+  // lookup, getattr, readdir, open and decode tells upkeep the mount is
+  // busy (fs/memory_upkeep.h keeps the RSS flat).
   SnapshotTree(TreeHost& host, Repository& repo, TreeCache& trees, ContentReader& reader,
-               ViewSource& views, const SnapshotTreeOptions& opts);
+               ViewSource& views, MemoryUpkeep& upkeep, const SnapshotTreeOptions& opts);
   ~SnapshotTree() override;
 
   TreePolicy Policy() const override;
@@ -102,7 +107,7 @@ class SnapshotTree final : public Tree {
     if (prefetch_) prefetch_->WaitIdle();
   }
   uint64_t prefetched_dirs() const { return prefetched_.load(); }
-  uint64_t ready_listings_served() const { return ready_served_.load(); }
+  uint64_t ready_listings_served() const { return listings_.served(); }
   const ListingPolicy& listing_policy() const { return listing_policy_; }
   TreeFetcherStats tree_window_stats() const {
     return trees_by_window_ ? trees_by_window_->stats() : TreeFetcherStats{};
@@ -138,12 +143,6 @@ class SnapshotTree final : public Tree {
   // A prefetch job: decodes and binds a directory nobody listed yet, and
   // queues its subdirectories while the depth budget lasts.
   void PrefetchDir(const TreePrefetcher::Job& job);
-  struct ReadyListing;
-  // The prefetcher's listing of directory ino, if it made one (removed).
-  std::optional<ReadyListing> TakeReadyListing(uint64_t ino);
-  // Records that directory ino is listed, or prepared by the prefetcher,
-  // in this mount; false when it was already (among the last kListedKept).
-  bool FirstListing(uint64_t ino);
   // Calls fn(ordinal, node, stored bytes) for the decoded entries of the
   // directory rooted at tree from ordinal `from` on until fn returns false;
   // a damaged entry ends the scan with its error.
@@ -161,41 +160,23 @@ class SnapshotTree final : public Tree {
   // directory small enough to hold in memory: ReadDir answers from it).
   Status BindAll(const Dir& d, std::vector<TreePrefetcher::Job>* subdirs = nullptr,
                  int depth = 0, std::vector<FsDirEntry>* listing = nullptr);
-  // At most every 20 ms (called from lookup, getattr, readdir and open):
-  // drops the daemon's mappings of LMDB pages (they stay in the page
-  // cache) and every 200 ms trims malloc's free memory, so the RSS does not
-  // grow with the trees walked.
-  void MaybeReleasePages();
-  // Read-ahead across files: the directory's files after the stored file
-  // r (just opened) will probably be opened next, in ordinal order (tar,
-  // cp -r, rsync and grep -r read a directory in readdir order), so r's
-  // directory is a ContentReader::Sequence with ordinals as positions.
-  void ReadAheadFrom(const Resolved& r);
-  // The Sequence of directory tree, from a small most-recently-used table
-  // (a walk keeps the directories above the one it reads in it).
-  std::shared_ptr<ContentReader::Sequence> SequenceOf(const Id& tree);
-  // Calls fn(pos, entry, own=false) for the entries directly in the
-  // decoded directory subtree until fn returns false (the result); true at
-  // once when subtree is not decoded or cannot be read.
-  bool FilesBelow(const Id& subtree, uint64_t pos, const ContentReader::UpcomingNodeFn& fn);
+  // WalkReadAhead::Dirs: the decoded entries of a directory, and where a
+  // stored directory sits in its parent.
+  Status Scan(const Id& tree, uint64_t from,
+              const std::function<bool(uint64_t, Node&&)>& fn) override;
+  std::optional<Place> PlaceOf(uint64_t dir_ino) override;
 
   Repository& repo_;
   TreeCache& trees_;
   ContentReader& reader_;
   ViewSource& views_;
+  MemoryUpkeep& upkeep_;
   SnapshotTreeOptions opts_;
   Logger& log_;
   ObjectPool<BlobCodec> codecs_;  // zstd contexts for decoding trees, reused
   std::unique_ptr<TreeFetcher> trees_by_window_;  // null: tree blobs one by one
 
-  std::atomic<int64_t> last_release_ns_{0};  // monotonic time of the last page release
-  std::atomic<int64_t> last_trim_ns_{0};     // ... and of the last malloc_trim
   std::atomic<bool> kernel_checks_acls_{true};
-
-  static constexpr size_t kSequences = 64;
-  std::mutex seq_mu_;  // guards seqs_; never held while calling the reader
-  // Directory tree -> its Sequence, most recently opened first.
-  std::list<std::pair<Id, std::shared_ptr<ContentReader::Sequence>>> seqs_;
 
   // ReadIno's read states, most recently read first. GUARDED_BY(ino_mu_).
   std::mutex ino_mu_;
@@ -207,27 +188,8 @@ class SnapshotTree final : public Tree {
   std::vector<Id> decoding_;  // trees being decoded by some thread
   std::atomic<uint64_t> prefetched_{0};
 
-  // Listings the prefetcher made of small directories nobody had listed
-  // yet, for the first READDIRPLUS of each (then the kernel keeps it): the
-  // walker's request is answered without a scan, decode and probe of every
-  // entry. Taken once; oldest dropped beyond kReadyEntries entries in all.
-  struct ReadyListing {
-    std::vector<FsDirEntry> entries;
-    std::vector<TreePrefetcher::Job> subdirs;  // to prefetch when it is listed
-  };
-  static constexpr size_t kReadyEntries = 32768;
-  std::mutex ready_mu_;
-  std::unordered_map<uint64_t, ReadyListing> ready_;  // GUARDED_BY(ready_mu_): by dir inode
-  std::deque<uint64_t> ready_order_;                 // GUARDED_BY(ready_mu_): oldest first
-  size_t ready_entries_ = 0;                         // GUARDED_BY(ready_mu_)
-  // Directories listed or prepared in this mount, the most recent
-  // kListedKept (~3 MB): a directory decoded by an earlier mount is
-  // prepared ahead too, but never one listed already.
-  static constexpr size_t kListedKept = 65536;
-  std::unordered_set<uint64_t> listed_;  // GUARDED_BY(ready_mu_)
-  std::deque<uint64_t> listed_order_;    // GUARDED_BY(ready_mu_): oldest first
-  std::atomic<uint64_t> ready_served_{0};
-
+  ListingCache listings_;  // what the prefetcher listed ahead
+  WalkReadAhead read_ahead_;  // across files, in walk order
   ListingPolicy listing_policy_;
 
   // Last: its workers use the members above, so it is destroyed (and they

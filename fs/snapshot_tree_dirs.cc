@@ -1,6 +1,5 @@
 // SnapshotTree: stored directories (decoding into the TreeCache, the tree
 // prefetch, inode binding and readdir). The rest is in snapshot_tree.cc.
-#include <malloc.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -50,10 +49,11 @@ Status SnapshotTree::EnsureDir(const Id& tree, bool quiet) {
     });
   }
   if (entries.size() >= kReleaseEvery) repo_.cache().ReleaseMappedPages();
-  // The decoded entries (~200 bytes each) were freed into this thread's
-  // malloc arena, which keeps them: give a large directory's back now.
-  if (entries.size() >= 4096) malloc_trim(0);
-  MaybeReleasePages();
+  // The decoded entries (~200 bytes each) are freed into this thread's
+  // malloc arena, which keeps them: the upkeep thread trims a large
+  // directory's at its next check (off this request's path).
+  if (entries.size() >= 4096) upkeep_.TrimSoon();
+  upkeep_.Busy();
   {
     std::lock_guard<std::mutex> lock(decode_mu_);
     decoding_.erase(std::find(decoding_.begin(), decoding_.end(), tree));
@@ -71,7 +71,7 @@ void SnapshotTree::PrefetchDir(const TreePrefetcher::Job& job) {
   // ahead too: on a remount the walker's listing would otherwise read its
   // LMDB pages from disk while it waits (a warm tar's READDIRPLUS took
   // 108 us on average). Bind then only reads.
-  if (!FirstListing(job.ino)) return;  // listed, or prepared, in this mount already
+  if (!listings_.FirstListing(job.ino)) return;  // listed, or prepared, in this mount already
   if (!EnsureDir(job.tree, /*quiet=*/true).ok()) return;
   Dir d;
   d.ino = job.ino;
@@ -81,7 +81,7 @@ void SnapshotTree::PrefetchDir(const TreePrefetcher::Job& job) {
   auto count = trees_.DirCount(job.tree);
   const bool small = count && *count <= kReadDirMaxBatch;
   std::vector<TreePrefetcher::Job> subdirs;
-  ReadyListing ready;
+  ListingCache::Listing ready;
   if (!small) {
     if (!BindAll(d, job.depth > 1 ? &subdirs : nullptr, job.depth - 1).ok()) return;
   } else {
@@ -92,49 +92,10 @@ void SnapshotTree::PrefetchDir(const TreePrefetcher::Job& job) {
       subdirs = ready.subdirs;
       for (auto& j : subdirs) j.depth = job.depth - 1;
     }
-    std::lock_guard<std::mutex> lock(ready_mu_);
-    const size_t n = ready.entries.size();
-    if (ready_.try_emplace(job.ino, std::move(ready)).second) {
-      ready_order_.push_back(job.ino);
-      ready_entries_ += n;
-    }
-    // Listings taken leave their slot behind: drop those slots once they
-    // outnumber the listings (amortized O(1), the deque stays bounded).
-    if (ready_order_.size() > 2 * ready_.size() + 1024) {
-      std::erase_if(ready_order_, [&](uint64_t ino) { return !ready_.count(ino); });
-    }
-    while (ready_entries_ > kReadyEntries && !ready_order_.empty()) {
-      if (auto it = ready_.find(ready_order_.front()); it != ready_.end()) {
-        ready_entries_ -= it->second.entries.size();
-        ready_.erase(it);
-      }
-      ready_order_.pop_front();
-    }
+    listings_.Put(job.ino, std::move(ready));
   }
   prefetched_.fetch_add(1, std::memory_order_relaxed);  // counted once it is ready
   prefetch_->Push(std::move(subdirs));
-}
-
-bool SnapshotTree::FirstListing(uint64_t ino) {
-  std::lock_guard<std::mutex> lock(ready_mu_);
-  if (!listed_.insert(ino).second) return false;
-  listed_order_.push_back(ino);
-  if (listed_order_.size() > kListedKept) {
-    listed_.erase(listed_order_.front());
-    listed_order_.pop_front();
-  }
-  return true;
-}
-
-std::optional<SnapshotTree::ReadyListing> SnapshotTree::TakeReadyListing(uint64_t ino) {
-  std::lock_guard<std::mutex> lock(ready_mu_);
-  auto it = ready_.find(ino);
-  if (it == ready_.end()) return std::nullopt;
-  ReadyListing r = std::move(it->second);
-  ready_entries_ -= r.entries.size();
-  ready_.erase(it);  // its ready_order_ slot is skipped when it comes up
-  ready_served_.fetch_add(1, std::memory_order_relaxed);
-  return r;
 }
 
 Status SnapshotTree::ScanEntries(const Id& tree, uint64_t from,
@@ -212,7 +173,7 @@ Status SnapshotTree::BindAll(const Dir& d, std::vector<TreePrefetcher::Job>* sub
       rs[i].ino = bs[i].ino;
       listing->push_back(FsDirEntry{rs[i].node.name, AttrOf(rs[i]), ordinals[i] + 3});
     }
-    MaybeReleasePages();
+    upkeep_.Busy();
     if (bs.size() < kChunk) break;
   }
   if (subdirs) std::reverse(subdirs->begin() + static_cast<ptrdiff_t>(first_subdir), subdirs->end());
@@ -245,7 +206,7 @@ Status SnapshotTree::ReadDir(uint64_t ino, uint64_t offset, const DirFiller& fn)
     return fn(e);
   };
   if (offset == 0 && prefetch_) {
-    if (auto ready = TakeReadyListing(ino)) {  // small, so the policy decides
+    if (auto ready = listings_.Take(ino)) {  // small, so the policy decides
       prefetch_->Push(std::move(ready->subdirs));
       for (auto& e : ready->entries) {
         if (!emit(e)) return Status::OK();
@@ -253,9 +214,9 @@ Status SnapshotTree::ReadDir(uint64_t ino, uint64_t offset, const DirFiller& fn)
       return Status::OK();
     }
   }
-  if (offset == 0 && prefetch_) FirstListing(ino);  // no prefetch job prepares it again
+  if (offset == 0 && prefetch_) listings_.FirstListing(ino);  // no prefetch job prepares it again
   CAIRN_RETURN_IF_ERROR(EnsureDir(d.tree));
-  MaybeReleasePages();
+  upkeep_.Busy();
   std::optional<uint64_t> count;
   if (offset == 0 || !file_attrs) count = trees_.DirCount(d.tree);
   const bool small = count && *count <= kReadDirMaxBatch;
