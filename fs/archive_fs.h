@@ -97,6 +97,11 @@ class ArchiveFs final : public TreeHost {
   // What the FUSE session may assume of every tree of the mount together:
   // writable if any is, needs_open if any does, keep_cache only if all do.
   TreePolicy Policy() const;
+  // The policy of the tree owning ino (a number of no tree: the default).
+  TreePolicy PolicyOf(uint64_t ino) const {
+    const Tree* t = TreeOf(ino);
+    return t ? t->Policy() : TreePolicy{};
+  }
   // Whether some snapshot may hold POSIX ACLs (acl_entries unknown or > 0).
   bool MayHoldAcls();
   // Whether the kernel checks POSIX ACLs (FUSE_POSIX_ACL). It treats

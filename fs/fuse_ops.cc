@@ -29,6 +29,9 @@ struct FuseMount::State {
   std::string mountpoint;
   unsigned max_threads = 16;
   bool acl_cache = false;  // let the kernel cache POSIX ACLs (see OpInit)
+  // What every tree of the mount allows (ArchiveFs::Policy, read at mount):
+  // whether files may be opened by the kernel alone (no OPEN/RELEASE).
+  bool trees_need_open = false;
   std::atomic<bool> no_opendir{false};  // the kernel opens directories itself (see OpOpenDir)
   std::atomic<bool> no_open{false};     // ... and files (see OpOpen)
   std::once_flag stop_once;
@@ -98,7 +101,12 @@ void OpInit(void* userdata, fuse_conn_info* conn) {
     conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
     state->no_opendir = true;
   }
-  if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) state->no_open = true;
+  // Once OPEN answers ENOSYS the kernel never sends OPEN or RELEASE again,
+  // for any file of the mount (doc/semantics.md, "Opening files"): only
+  // when no tree needs them.
+  if ((conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) && !state->trees_need_open) {
+    state->no_open = true;
+  }
   conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;  // always plus: ls -l, tar and rsync stat everything
   if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
   if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
@@ -242,7 +250,8 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     fuse_reply_err(req, ErrnoFor(f.error()));
     return;
   }
-  fi->keep_cache = 1;  // snapshot files never change
+  // Pages stay cached across opens where the tree's files never change.
+  fi->keep_cache = Fs(req).PolicyOf(ino).keep_cache;
   fi->fh = reinterpret_cast<uint64_t>(f->release());
   if (fuse_reply_open(req, fi) != 0) {
     // The opener went away.
@@ -452,11 +461,16 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Mount(ArchiveFs& fs, const FuseMou
   state->mountpoint = opts.mountpoint;
   state->max_threads = opts.max_threads;
   state->acl_cache = geteuid() == 0;
+  const TreePolicy policy = fs.Policy();
+  state->trees_need_open = policy.needs_open;
   // ro: the kernel refuses writes itself (EROFS), and it stops invalidating
   // an inode's atime after every READ and READDIR, which made the next stat
   // of a file just read (tar checks each file after reading it) a GETATTR
   // round trip: 96k of them in a tar of 83k files.
-  std::vector<std::string> args = {"cairn", "-o", "fsname=cairn,subtype=cairn,ro"};
+  // Read-only trees only: `ro` (a writable tree costs the GETATTRs above,
+  // which noatime does not save: doc/semantics.md).
+  std::vector<std::string> args = {
+      "cairn", "-o", std::string("fsname=cairn,subtype=cairn") + (policy.writable ? "" : ",ro")};
   for (const auto& o : opts.options) {
     args.push_back("-o");
     args.push_back(o);
