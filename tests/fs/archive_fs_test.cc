@@ -143,9 +143,13 @@ TEST_F(ArchiveFsTest, XattrsIncludeTheFilesOwnAndCairns) {
   ASSERT_TRUE(big);
   EXPECT_EQ(*m.fs->GetXattr(big->ino, "user.cairn.sha256"), Sha256(AsBytes(big_)).Hex());
   EXPECT_EQ(*m.fs->GetXattr(big->ino, "user.cairn.snapshot"), s.id.Hex());
+  // Nothing of it read yet: only in the store; read once, all of it is in
+  // the reader's RAM cache (64 MiB by default, the file is 3 MiB).
   auto state = m.fs->GetXattr(big->ino, "user.cairn.state");
   ASSERT_TRUE(state);
-  EXPECT_TRUE(*state == "stored" || *state == "cached") << *state;
+  EXPECT_EQ(*state, "stored");
+  EXPECT_EQ(ReadAll(*m.fs, big->ino), big_);
+  EXPECT_EQ(*m.fs->GetXattr(big->ino, "user.cairn.state"), "cached");
   // Not listed, so that rsync -X and cp -a copies equal the source.
   auto names = m.fs->ListXattr(big->ino);
   ASSERT_TRUE(names);
@@ -409,21 +413,14 @@ TEST_F(ArchiveFsTest, HugeDirectoryListsWithOffsetsAndPersists) {
   Mounted m = Mount(faulty, root_ + "/trees");
   auto huge = Walk(*m.fs, InSnap(s, "huge"));
   ASSERT_TRUE(huge) << huge.error().message();
+  // Listed from the decoded tables: no GET at all (a wall-clock bound here
+  // could not tell a slow machine from a listing that re-reads blobs;
+  // bench/mount_bench.sh measures the time).
+  const uint64_t gets = faulty.Calls(StoreOp::kGet);
   size_t count = 0;
-  auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(m.fs->ReadDir(huge->ino, 0, [&](const FsDirEntry&) { return ++count, true; }).ok());
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::steady_clock::now() - t0).count();
   EXPECT_EQ(count, kFiles + 2u);
-  // A sanity bound, not a benchmark (bench/mount_bench.sh measures): wide
-  // enough for a loaded 2-core CI machine, wider under the sanitizers'
-  // unoptimised build.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  constexpr long kMaxMs = 60000;
-#else
-  constexpr long kMaxMs = 10000;
-#endif
-  EXPECT_LT(ms, kMaxMs) << "listing 100,000 decoded entries took " << ms << " ms";
+  EXPECT_EQ(faulty.Calls(StoreOp::kGet), gets) << "the listing read from the store";
   EXPECT_TRUE(m.fs->Lookup(huge->ino, "f99999"));
 }
 
