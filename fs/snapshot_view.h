@@ -1,7 +1,8 @@
 // SnapshotView: the synthetic part of the mount (root, snapshots/, series/,
 // hosts/, tags/, the snapshot roots and the symlinks), built from one
-// snapshot list and never changed afterwards; ArchiveFs swaps in a new one
-// on refresh. Its size grows with the number of snapshots only.
+// snapshot list and never changed afterwards; ViewSource (fs/view_source.h)
+// swaps in a new one on refresh. Its size grows with the number of
+// snapshots only. LayoutTree shows it; SnapshotTree finds its roots in it.
 #pragma once
 
 #include <cstdint>
