@@ -1,38 +1,28 @@
 #include "fs/archive_fs.h"
 
-#include <fcntl.h>
-#include <malloc.h>
-#include <sys/stat.h>
-
 #include <algorithm>
-
-#include "common/clock.h"
-#include "common/coding.h"
-#include "common/hex.h"
-#include "common/mapped_pages.h"
-#include "fs/archive_fs_internal.h"
 
 namespace cairn {
 
-using namespace archive_internal;  // NOLINT: this file is its user
-
 ArchiveFs::ArchiveFs(Repository& repo, TreeCache& trees, ContentReader& reader,
                      const ArchiveFsOptions& opts)
-    : repo_(repo),
-      trees_(trees),
-      reader_(reader),
-      opts_(opts),
-      log_(repo.logger()),
-      codecs_([&repo] { return repo.NewCodec(); }) {
-  if (opts_.tree_window_bytes > 0) {
-    trees_by_window_ =
-        std::make_unique<TreeFetcher>(repo, opts_.tree_window_bytes, opts_.tree_window_cache_bytes);
-  }
-  if (opts_.prefetch_threads > 0 && opts_.prefetch_depth > 0) {
-    // 64k jobs of ~100 bytes: a bounded few MB even on a huge tree.
-    prefetch_ = std::make_unique<TreePrefetcher>(
-        opts_.prefetch_threads, 65536, [this](const TreePrefetcher::Job& j) { PrefetchDir(j); });
-  }
+    : views_(repo, opts.refresh_interval_ns),
+      // The maps a walk fills: the decoded trees and the blob index.
+      upkeep_([&trees, &repo] {
+        trees.ReleaseMappedPages();
+        repo.cache().ReleaseMappedPages();
+      }) {
+  layout_ = std::make_unique<LayoutTree>(*this, views_, opts.uid, opts.gid, opts.control_socket);
+  SnapshotTreeOptions so;
+  so.uid = opts.uid;
+  so.gid = opts.gid;
+  so.prefetch_threads = opts.prefetch_threads;
+  so.prefetch_depth = opts.prefetch_depth;
+  so.tree_window_bytes = opts.tree_window_bytes;
+  so.tree_window_cache_bytes = opts.tree_window_cache_bytes;
+  snapshots_ = std::make_unique<SnapshotTree>(*this, repo, trees, reader, views_, upkeep_, so);
+  trees_[static_cast<size_t>(TreeKind::kLayout)] = layout_.get();
+  trees_[static_cast<size_t>(TreeKind::kSnapshot)] = snapshots_.get();
 }
 
 ArchiveFs::~ArchiveFs() = default;
@@ -45,350 +35,183 @@ Result<std::unique_ptr<ArchiveFs>> ArchiveFs::Create(Repository& repo, TreeCache
   return fs;
 }
 
-std::shared_ptr<const SnapshotView> ArchiveFs::CurrentView() {
-  std::lock_guard<std::mutex> lock(view_mu_);
-  return view_;
-}
-
-Status ArchiveFs::Refresh() {
-  std::lock_guard<std::mutex> lock(refresh_mu_);
-  last_attempt_ns_.store(MonotonicNs());
-  CAIRN_RETURN_IF_ERROR(repo_.SyncIndex());
-  CAIRN_ASSIGN_OR_RETURN(auto snaps, repo_.ListSnapshots());
-  auto v = std::make_shared<SnapshotView>(BuildSnapshotView(std::move(snaps)));
-  uint64_t pack_bytes = 0;
-  CAIRN_RETURN_IF_ERROR(repo_.cache().ForEachPack([&](const Id&, uint64_t size) {
-    pack_bytes += size;
-  }));
-  v->stats.stored_bytes = pack_bytes;
-  v->built_ns = MonotonicNs();
-  std::lock_guard<std::mutex> vlock(view_mu_);
-  if (view_) {
-    // The kernel keeps the layout directories' listings until their mtime
-    // changes (fuse_ops.cc, OpOpenDir): a refresh that changes the list
-    // stamps them with the time now (never earlier than the newest
-    // snapshot), one that changes nothing keeps the old stamps.
-    bool changed = view_->snaps.size() != v->snaps.size() ||
-                   !std::equal(v->snaps.begin(), v->snaps.end(), view_->snaps.begin(),
-                               [](const Snapshot& a, const Snapshot& b) { return a.id == b.id; });
-    int64_t now = NowNs();
-    for (auto& [ino, n] : v->nodes) {
-      if (n.kind != SynthNode::kDir) continue;
-      const SynthNode* old = view_->Find(ino);
-      if (changed || !old) {
-        n.mtime_ns = std::max(n.mtime_ns, now);
-      } else {
-        n.mtime_ns = old->mtime_ns;
-      }
-    }
-    if (changed) log_.Info("mount: snapshot list refreshed: {} snapshots", v->snaps.size());
-  }
-  view_ = std::move(v);
-  return Status::OK();
-}
-
-void ArchiveFs::MaybeRefresh() {
-  int64_t now = MonotonicNs();
-  if (now - last_attempt_ns_.load() < opts_.refresh_interval_ns) return;
-  Status s = Refresh();
-  // A failed refresh keeps the old list; the next try waits a full interval.
-  if (!s.ok()) log_.Warn("mount: cannot refresh the snapshot list: {}", s.message());
-}
-
-void ArchiveFs::MaybeReleasePages() {
-  // Every 20 ms the resident set is checked (/proc/self/statm, a few
-  // microseconds); above kResidentBudget the LMDB maps are dropped (one
-  // madvise each). A cold walk with the tree prefetch maps tens of MB of
-  // tree-cache pages per 200 ms; dropping them more often than needed
-  // costs re-faults of the B-trees' hot pages (a cold find of 13k
-  // directories: 3.3 s with a sweep every 200 ms, 3.5-4.3 s every 20 ms),
-  // dropping them every 200 ms let a 1M-file walk reach 188 MB.
-  constexpr int64_t kInterval = 20'000'000;
-  constexpr uint64_t kResidentBudget = 80 << 20;
-  constexpr int64_t kTrimInterval = 200'000'000;
-  int64_t now = MonotonicNs();
-  int64_t last = last_release_ns_.load();
-  if (now - last < kInterval || !last_release_ns_.compare_exchange_strong(last, now)) return;
-  if (ResidentBytes() < kResidentBudget) return;
-  trees_.ReleaseMappedPages();
-  repo_.cache().ReleaseMappedPages();
-  // Memory freed by other threads' work (FUSE buffers, decoded batches)
-  // stays in glibc's per-thread arenas until trimmed (walks every arena:
-  // less often).
-  int64_t trimmed = last_trim_ns_.load();
-  if (now - trimmed >= kTrimInterval && last_trim_ns_.compare_exchange_strong(trimmed, now)) {
-    malloc_trim(0);
-  }
-}
-
-Result<ArchiveFs::Resolved> ArchiveFs::Resolve(uint64_t ino) {
-  Resolved r;
-  r.ino = ino;
-  r.view = CurrentView();
-  if ((r.synth = r.view->Find(ino))) return r;
-  auto raw = trees_.Locator(ino);
-  if (!raw) return Err(Status::NotFound("inode " + std::to_string(ino) + " is unknown"));
-  auto loc = DecodeLocator(*raw);
-  if (!loc) {
-    return Err(Status::Corruption("tree cache: inode " + std::to_string(ino) +
-                                  " is damaged; remove the cache with `cairn cache clear`"));
-  }
-  if (!r.view->FindSnapshot(loc->snap)) {
-    return Err(Status::NotFound("snapshot " + loc->snap.Short() + " was removed"));
-  }
-  CAIRN_RETURN_IF_ERROR(EnsureDir(loc->parent_tree));
-  auto e = trees_.FindName(loc->parent_tree, loc->name);
-  if (!e) return Err(Status::NotFound(loc->name + ": not in its directory"));
-  CAIRN_ASSIGN_OR_RETURN(auto decoded, DecodeEntry(e->value, loc->name));
-  r.snap = loc->snap;
-  r.parent = loc->parent;
-  r.parent_tree = loc->parent_tree;
-  r.ordinal = e->ordinal;
-  r.node = std::move(decoded.first);
-  r.stored_bytes = decoded.second;
-  return r;
-}
-
-Result<ArchiveFs::Dir> ArchiveFs::DirOf(uint64_t ino) {
-  CAIRN_ASSIGN_OR_RETURN(Resolved r, Resolve(ino));
-  Dir d;
-  d.ino = ino;
-  d.view = r.view;
-  if (r.synth) {
-    d.parent = r.synth->parent;
-    if (r.synth->kind == SynthNode::kDir) {
-      d.synth = r.synth;
-      return d;
-    }
-    if (r.synth->kind == SynthNode::kSnapshotRoot) {
-      d.snap = r.view->snaps[r.synth->snap].id;
-      d.tree = r.view->snaps[r.synth->snap].tree;
-      return d;
-    }
-  } else if (r.node.type == NodeType::kDir) {
-    d.parent = r.parent;
-    d.snap = r.snap;
-    d.tree = r.node.subtree;
-    return d;
-  }
-  return Err(Status::InvalidArgument(PathOf(ino) + " is not a directory"));
-}
-
-FsAttr ArchiveFs::AttrOf(const Resolved& r) const {
-  FsAttr a;
-  a.ino = r.ino;
-  if (r.synth) {
-    a.uid = opts_.uid;
-    a.gid = opts_.gid;
-    a.atime_ns = a.mtime_ns = a.ctime_ns = r.synth->mtime_ns;
-    if (r.synth->kind == SynthNode::kSymlink) {
-      a.mode = S_IFLNK | 0777;
-      a.size = r.synth->target.size();
-    } else {
-      a.mode = S_IFDIR | 0555;
-      a.size = r.synth->children.size();
-      // A snapshot root never changes; the layout directories do.
-      a.immutable = r.synth->kind == SynthNode::kSnapshotRoot;
-    }
-    return a;
-  }
-  const Node& n = r.node;
-  a.mode = TypeBits(n.type) | (n.mode & 07777);
-  a.nlink = n.type == NodeType::kFile ? std::max<uint32_t>(n.nlink, 1) : 1;
-  a.uid = n.uid;
-  a.gid = n.gid;
-  a.size = n.type == NodeType::kSymlink ? n.symlink_target.size() : n.size;
-  a.blocks = (r.stored_bytes + 511) / 512;
-  a.rdev = n.rdev;
-  a.atime_ns = n.atime_ns ? n.atime_ns : n.mtime_ns;
-  a.mtime_ns = n.mtime_ns;
-  a.ctime_ns = n.ctime_ns;
-  a.immutable = true;
-  return a;
-}
-
-Result<FsAttr> ArchiveFs::GetAttr(uint64_t ino) {
-  MaybeReleasePages();  // a cached listing brings getattr/lookup, no readdir
-  // The kernel revalidates a layout directory's attributes before it lists
-  // it from its cache: the periodic refresh happens here then.
-  CAIRN_ASSIGN_OR_RETURN(Resolved r, Resolve(ino));
-  if (r.synth && r.synth->kind == SynthNode::kDir) {
-    MaybeRefresh();
-    if (CurrentView() != r.view) {
-      CAIRN_ASSIGN_OR_RETURN(r, Resolve(ino));  // the refresh swapped the view
-    }
-  }
-  return AttrOf(r);
+Result<Tree*> ArchiveFs::Owner(uint64_t ino) const {
+  if (Tree* t = TreeOf(ino)) return t;
+  return Err(Status::NotFound("inode " + std::to_string(ino) + " is unknown"));
 }
 
 Result<FsAttr> ArchiveFs::Lookup(uint64_t parent, std::string_view name) {
-  MaybeReleasePages();
-  CAIRN_ASSIGN_OR_RETURN(Dir d, DirOf(parent));
-  if (d.synth) {
-    MaybeRefresh();
-    CAIRN_ASSIGN_OR_RETURN(d, DirOf(parent));
-    if (!d.synth) return Err(Status::NotFound(std::string(name)));
-    auto it = std::lower_bound(d.synth->children.begin(), d.synth->children.end(),
-                               std::make_pair(std::string(name), uint64_t{0}));
-    if (it == d.synth->children.end() || it->first != name) {
-      return Err(Status::NotFound(PathOf(parent) + "/" + std::string(name)));
-    }
-    return GetAttr(it->second);
-  }
-  CAIRN_RETURN_IF_ERROR(EnsureDir(d.tree));
-  auto e = trees_.FindName(d.tree, name);
-  if (!e) return Err(Status::NotFound(PathOf(parent) + "/" + std::string(name)));
-  Resolved r;
-  r.snap = d.snap;
-  CAIRN_ASSIGN_OR_RETURN(auto decoded, DecodeEntry(e->value, name));
-  r.node = std::move(decoded.first);
-  r.stored_bytes = decoded.second;
-  TreeCache::Binding b = MakeBinding(d.snap, parent, d.tree, r.node, e->ordinal);
-  CAIRN_RETURN_IF_ERROR(trees_.Bind(std::span(&b, 1)));
-  r.ino = b.ino;
-  if (r.node.type != NodeType::kDir) listing_policy_.FileLookedUp();
-  return AttrOf(r);
+  CAIRN_ASSIGN_OR_RETURN(Tree * t, Owner(parent));
+  return t->Lookup(parent, name);
 }
 
-Result<std::unique_ptr<ArchiveFs::OpenFile>> ArchiveFs::Open(uint64_t ino, int flags) {
-  if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) {
-    CAIRN_RETURN_IF_ERROR(CheckWritable(ino, "open for writing"));
-  }
-  CAIRN_ASSIGN_OR_RETURN(Resolved r, Resolve(ino));
-  if (r.synth || r.node.type != NodeType::kFile) {
-    return Err(Status::InvalidArgument(PathOf(ino) + " is not a regular file"));
-  }
-  MaybeReleasePages();
-  auto f = std::make_unique<OpenFile>();
-  f->ino = ino;
-  f->file = reader_.Open(r.node, PathOf(ino));
-  ReadAheadFrom(r);
-  return f;
+Result<FsAttr> ArchiveFs::GetAttr(uint64_t ino) {
+  CAIRN_ASSIGN_OR_RETURN(Tree * t, Owner(ino));
+  return t->GetAttr(ino);
 }
 
+Status ArchiveFs::ReadDir(uint64_t ino, uint64_t offset, const DirFiller& fn) {
+  CAIRN_ASSIGN_OR_RETURN(Tree * t, Owner(ino));
+  return t->ReadDir(ino, offset, fn);
+}
+
+Result<std::unique_ptr<OpenFile>> ArchiveFs::Open(uint64_t ino, int flags) {
+  CAIRN_ASSIGN_OR_RETURN(Tree * t, Owner(ino));
+  return t->Open(ino, flags);
+}
+
+// An OpenFile belongs to the tree of its inode (the one that opened it).
 Result<size_t> ArchiveFs::Read(OpenFile& f, uint64_t offset, std::span<uint8_t> out) {
-  return reader_.Read(*f.file, offset, out);
+  CAIRN_ASSIGN_OR_RETURN(Tree * t, Owner(f.ino));
+  return t->Read(f, offset, out);
 }
 
 Result<size_t> ArchiveFs::ReadIno(uint64_t ino, uint64_t offset, std::span<uint8_t> out) {
-  std::shared_ptr<OpenFile> f;
-  {
-    std::lock_guard<std::mutex> lock(ino_mu_);
-    if (auto it = ino_files_.find(ino); it != ino_files_.end()) {
-      ino_lru_.splice(ino_lru_.begin(), ino_lru_, it->second);
-      f = *it->second;
-    }
-  }
-  if (!f) {
-    CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<OpenFile> opened, Open(ino, O_RDONLY));
-    f = std::move(opened);
-    std::lock_guard<std::mutex> lock(ino_mu_);
-    auto [it, fresh] = ino_files_.try_emplace(ino);
-    if (fresh) {
-      ino_lru_.push_front(f);
-      it->second = ino_lru_.begin();
-      if (ino_lru_.size() > kInodeFiles) {
-        ino_files_.erase(ino_lru_.back()->ino);
-        ino_lru_.pop_back();
-      }
-    } else {
-      f = *it->second;  // a parallel read of the same inode got there first
-    }
-  }
-  return reader_.Read(*f->file, offset, out);
+  CAIRN_ASSIGN_OR_RETURN(Tree * t, Owner(ino));
+  return t->ReadIno(ino, offset, out);
+}
+
+Status ArchiveFs::Release(std::unique_ptr<OpenFile> f) {
+  if (!f) return Status::OK();
+  CAIRN_ASSIGN_OR_RETURN(Tree * t, Owner(f->ino));
+  return t->Release(std::move(f));
 }
 
 Result<std::string> ArchiveFs::ReadLink(uint64_t ino) {
-  CAIRN_ASSIGN_OR_RETURN(Resolved r, Resolve(ino));
-  if (r.synth && r.synth->kind == SynthNode::kSymlink) return r.synth->target;
-  if (!r.synth && r.node.type == NodeType::kSymlink) return r.node.symlink_target;
-  return Err(Status::InvalidArgument(PathOf(ino) + " is not a symlink"));
-}
-
-// Only the entry's own attributes are listed: cairn's user.cairn.* are read
-// by name (getfattr -n), so copies (rsync -X, cp -a, tar --xattrs) of the
-// mount equal the source.
-Result<std::vector<std::string>> ArchiveFs::ListXattr(uint64_t ino) {
-  CAIRN_ASSIGN_OR_RETURN(Resolved r, Resolve(ino));
-  std::vector<std::string> names;
-  if (!r.synth) {
-    for (const auto& x : r.node.xattrs) names.push_back(x.name);
-  }
-  return names;
+  CAIRN_ASSIGN_OR_RETURN(Tree * t, Owner(ino));
+  return t->ReadLink(ino);
 }
 
 Result<std::string> ArchiveFs::GetXattr(uint64_t ino, std::string_view name) {
-  CAIRN_ASSIGN_OR_RETURN(Resolved r, Resolve(ino));
-  auto none = [&] {
-    return Err(Status::NotFound(PathOf(ino) + " has no attribute " + std::string(name)));
-  };
-  // An entry without an SELinux label says "not supported" rather than "no
-  // such attribute": ls -l (and other libselinux users) then stop asking on
-  // this st_dev instead of making one round trip per file. A stored label
-  // is returned as usual.
-  auto no_selinux = [&] {
-    return Err(Status::Unsupported(PathOf(ino) + " has no SELinux label"));
-  };
-  if (r.synth) {
-    if (r.synth->kind == SynthNode::kSnapshotRoot && name == "user.cairn.snapshot") {
-      return r.view->snaps[r.synth->snap].id.Hex();
-    }
-    if (ino == kRootIno && name == "user.cairn.control" && !opts_.control_socket.empty()) {
-      return opts_.control_socket;
-    }
-    return name == kSelinuxXattr ? no_selinux() : none();
+  CAIRN_ASSIGN_OR_RETURN(Tree * t, Owner(ino));
+  return t->GetXattr(ino, name);
+}
+
+Result<std::vector<std::string>> ArchiveFs::ListXattr(uint64_t ino) {
+  CAIRN_ASSIGN_OR_RETURN(Tree * t, Owner(ino));
+  return t->ListXattr(ino);
+}
+
+void ArchiveFs::Forget(uint64_t ino, uint64_t nlookup) {
+  if (Tree* t = TreeOf(ino)) t->Forget(ino, nlookup);
+}
+
+Result<FsAttr> ArchiveFs::SetAttr(uint64_t ino, const FsSetAttr& changes, OpenFile* f) {
+  CAIRN_ASSIGN_OR_RETURN(Tree * t, Owner(ino));
+  return t->SetAttr(ino, changes, f);
+}
+
+Result<FsAttr> ArchiveFs::MkNod(uint64_t parent, std::string_view name, uint32_t mode,
+                                uint64_t rdev) {
+  CAIRN_ASSIGN_OR_RETURN(Tree * t, Owner(parent));
+  return t->MkNod(parent, name, mode, rdev);
+}
+
+Result<FsAttr> ArchiveFs::MkDir(uint64_t parent, std::string_view name, uint32_t mode) {
+  CAIRN_ASSIGN_OR_RETURN(Tree * t, Owner(parent));
+  return t->MkDir(parent, name, mode);
+}
+
+Result<FsAttr> ArchiveFs::Symlink(uint64_t parent, std::string_view name,
+                                  std::string_view target) {
+  CAIRN_ASSIGN_OR_RETURN(Tree * t, Owner(parent));
+  return t->Symlink(parent, name, target);
+}
+
+// A link or rename within one tree is that tree's to answer. Between two
+// trees it is CrossDevice (mv then copies), unless one of them refuses
+// changes anyway: then its refusal (EROFS) says more.
+Result<FsAttr> ArchiveFs::Link(uint64_t ino, uint64_t new_parent, std::string_view name) {
+  CAIRN_ASSIGN_OR_RETURN(Tree * from, Owner(ino));
+  CAIRN_ASSIGN_OR_RETURN(Tree * to, Owner(new_parent));
+  if (from == to || !from->Policy().writable) return from->Link(ino, new_parent, name);
+  if (!to->Policy().writable) return to->Link(ino, new_parent, name);
+  return Err(Status::CrossDevice("link " + PathOf(ino) + " into " + PathOf(new_parent) +
+                                 ": different trees of the mount"));
+}
+
+Status ArchiveFs::Rename(uint64_t parent, std::string_view name, uint64_t new_parent,
+                         std::string_view new_name, unsigned flags) {
+  CAIRN_ASSIGN_OR_RETURN(Tree * from, Owner(parent));
+  CAIRN_ASSIGN_OR_RETURN(Tree * to, Owner(new_parent));
+  if (from == to || !from->Policy().writable) {
+    return from->Rename(parent, name, new_parent, new_name, flags);
   }
-  for (const auto& x : r.node.xattrs) {
-    if (x.name == name) return x.value;
+  if (!to->Policy().writable) return to->Rename(parent, name, new_parent, new_name, flags);
+  return Status::CrossDevice("rename " + PathOf(parent) + "/" + std::string(name) + " to " +
+                             PathOf(new_parent) + ": different trees of the mount");
+}
+
+Status ArchiveFs::Unlink(uint64_t parent, std::string_view name) {
+  CAIRN_ASSIGN_OR_RETURN(Tree * t, Owner(parent));
+  return t->Unlink(parent, name);
+}
+
+Status ArchiveFs::RmDir(uint64_t parent, std::string_view name) {
+  CAIRN_ASSIGN_OR_RETURN(Tree * t, Owner(parent));
+  return t->RmDir(parent, name);
+}
+
+Result<Tree::Created> ArchiveFs::Create(uint64_t parent, std::string_view name, uint32_t mode,
+                                        int flags) {
+  CAIRN_ASSIGN_OR_RETURN(Tree * t, Owner(parent));
+  return t->Create(parent, name, mode, flags);
+}
+
+Result<size_t> ArchiveFs::Write(uint64_t ino, OpenFile* f, uint64_t offset,
+                                std::span<const uint8_t> data) {
+  CAIRN_ASSIGN_OR_RETURN(Tree * t, Owner(ino));
+  return t->Write(ino, f, offset, data);
+}
+
+Status ArchiveFs::Fsync(uint64_t ino, OpenFile* f, bool datasync) {
+  CAIRN_ASSIGN_OR_RETURN(Tree * t, Owner(ino));
+  return t->Fsync(ino, f, datasync);
+}
+
+Status ArchiveFs::SetXattr(uint64_t ino, std::string_view name, std::string_view value,
+                           int flags) {
+  CAIRN_ASSIGN_OR_RETURN(Tree * t, Owner(ino));
+  return t->SetXattr(ino, name, value, flags);
+}
+
+Status ArchiveFs::RemoveXattr(uint64_t ino, std::string_view name) {
+  CAIRN_ASSIGN_OR_RETURN(Tree * t, Owner(ino));
+  return t->RemoveXattr(ino, name);
+}
+
+Result<FsStats> ArchiveFs::StatFs() { return views_.Current()->stats; }
+
+TreePolicy ArchiveFs::Policy() const {
+  TreePolicy all;
+  for (const Tree* t : trees_) {
+    if (!t) continue;
+    const TreePolicy p = t->Policy();
+    all.writable |= p.writable;
+    all.needs_open |= p.needs_open;
+    all.keep_cache &= p.keep_cache;
   }
-  if (name == kSelinuxXattr) return no_selinux();
-  if (name.starts_with(kAclXattrPrefix) && !kernel_checks_acls_.load()) {
-    const Snapshot* snap = r.view->FindSnapshot(r.snap);
-    if (snap && snap->stats.acl_entries && *snap->stats.acl_entries == 0) {
-      return Err(Status::Unsupported("snapshot " + snap->id.Short() + " holds no POSIX ACLs"));
-    }
-  }
-  if (name == "user.cairn.snapshot") return r.snap.Hex();
-  if (r.node.type == NodeType::kFile) {
-    if (name == "user.cairn.sha256") return r.node.sha256.Hex();
-    if (name == "user.cairn.state") return reader_.State(r.node);
-  }
-  return none();
+  return all;
 }
 
 bool ArchiveFs::MayHoldAcls() {
-  auto view = CurrentView();
+  auto view = views_.Current();
   return std::any_of(view->snaps.begin(), view->snaps.end(), [](const Snapshot& s) {
     return !s.stats.acl_entries || *s.stats.acl_entries > 0;
   });
 }
 
-Result<FsStats> ArchiveFs::StatFs() { return CurrentView()->stats; }
-
-void ArchiveFs::Forget(uint64_t, uint64_t) {}
-
-Status ArchiveFs::CheckWritable(uint64_t ino, std::string_view op) {
-  return Status::Locked(std::string(op) + " " + PathOf(ino) +
-                        ": snapshots are read-only (the mount is read-only)");
-}
-
 std::string ArchiveFs::PathOf(uint64_t ino) {
-  auto view = CurrentView();
   std::vector<std::string> parts;
   for (int depth = 0; depth < 4096 && ino != kRootIno; ++depth) {
-    if (const SynthNode* s = view->Find(ino)) {
-      parts.push_back(s->name);
-      ino = s->parent;
-      continue;
-    }
-    auto raw = trees_.Locator(ino);
-    auto loc = raw ? DecodeLocator(*raw) : std::nullopt;
-    if (!loc) {
+    Tree* t = TreeOf(ino);
+    auto named = t ? t->NameOf(ino) : std::nullopt;
+    if (!named) {
       parts.push_back("<inode " + std::to_string(ino) + ">");
       break;
     }
-    parts.push_back(loc->name);
-    ino = loc->parent;
+    parts.push_back(std::move(named->first));
+    ino = named->second;
   }
   std::string path;
   for (auto it = parts.rbegin(); it != parts.rend(); ++it) {

@@ -1,8 +1,10 @@
-// The only file that includes the FUSE headers (STYLE.md). Every callback
-// takes the ArchiveFs from fuse_req_userdata, calls it, and translates the
-// Status into an errno here.
+// The only file that includes the FUSE headers. Every callback takes the
+// ArchiveFs from fuse_req_userdata, calls it, and replies with the errno
+// that fs/errno_map.h gives its Status.
 #define FUSE_USE_VERSION 314
 #include "fs/fuse_ops.h"
+
+#include "fs/errno_map.h"
 
 #include <fuse_lowlevel.h>
 #include <spawn.h>
@@ -27,6 +29,9 @@ struct FuseMount::State {
   std::string mountpoint;
   unsigned max_threads = 16;
   bool acl_cache = false;  // let the kernel cache POSIX ACLs (see OpInit)
+  // What every tree of the mount allows (ArchiveFs::Policy, read at mount):
+  // whether files may be opened by the kernel alone (no OPEN/RELEASE).
+  bool trees_need_open = false;
   std::atomic<bool> no_opendir{false};  // the kernel opens directories itself (see OpOpenDir)
   std::atomic<bool> no_open{false};     // ... and files (see OpOpen)
   std::once_flag stop_once;
@@ -38,27 +43,6 @@ namespace {
 // pages for a day. The layout directories change on refresh.
 constexpr double kImmutableTimeout = 86400.0;
 constexpr double kMutableTimeout = 1.0;
-
-int ErrnoFor(const Status& s) {
-  switch (s.code()) {
-    case ErrorCode::kOk: return 0;
-    case ErrorCode::kNotFound: return ENOENT;
-    case ErrorCode::kPermissionDenied: return EACCES;
-    case ErrorCode::kLocked: return EROFS;  // snapshots are immutable
-    case ErrorCode::kInvalidArgument: return EINVAL;
-    case ErrorCode::kNoSpace: return ENOSPC;
-    case ErrorCode::kCancelled: return EINTR;
-    case ErrorCode::kUnsupported: return EOPNOTSUPP;
-    case ErrorCode::kAlreadyExists: return EEXIST;
-    default: return EIO;  // Corruption, Transient (after retries), IOError, ...
-  }
-}
-
-// A read never says "no such file" about a file it has open: missing or
-// damaged data is EIO.
-int ReadErrno(const Status& s) {
-  return s.Is(ErrorCode::kNotFound) || s.Is(ErrorCode::kCorruption) ? EIO : ErrnoFor(s);
-}
 
 ArchiveFs& Fs(fuse_req_t req) {
   return *static_cast<FuseMount::State*>(fuse_req_userdata(req))->fs;
@@ -117,7 +101,12 @@ void OpInit(void* userdata, fuse_conn_info* conn) {
     conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
     state->no_opendir = true;
   }
-  if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) state->no_open = true;
+  // Once OPEN answers ENOSYS the kernel never sends OPEN or RELEASE again,
+  // for any file of the mount (doc/semantics.md, "Opening files"): only
+  // when no tree needs them.
+  if ((conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) && !state->trees_need_open) {
+    state->no_open = true;
+  }
   conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;  // always plus: ls -l, tar and rsync stat everything
   if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
   if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
@@ -229,7 +218,7 @@ void ReadDirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool 
     return true;
   });
   if (!s.ok() && used == 0) {
-    fuse_reply_err(req, s.Is(ErrorCode::kInvalidArgument) ? ENOTDIR : ErrnoFor(s));
+    fuse_reply_err(req, ErrnoFor(s));
     return;
   }
   fuse_reply_buf(req, buf.get(), used);
@@ -258,19 +247,20 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
   auto f = Fs(req).Open(ino, fi->flags);
   if (!f) {
-    const Status& s = f.error();
-    fuse_reply_err(req, s.Is(ErrorCode::kInvalidArgument) ? EISDIR : ErrnoFor(s));
+    fuse_reply_err(req, ErrnoFor(f.error()));
     return;
   }
-  fi->keep_cache = 1;  // snapshot files never change
+  // Pages stay cached across opens where the tree's files never change.
+  fi->keep_cache = Fs(req).PolicyOf(ino).keep_cache;
   fi->fh = reinterpret_cast<uint64_t>(f->release());
   if (fuse_reply_open(req, fi) != 0) {
-    delete reinterpret_cast<ArchiveFs::OpenFile*>(fi->fh);  // the opener went away
+    // The opener went away.
+    (void)Fs(req).Release(std::unique_ptr<OpenFile>(reinterpret_cast<OpenFile*>(fi->fh)));
   }
 }
 
 void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
-  auto* f = reinterpret_cast<ArchiveFs::OpenFile*>(fi->fh);  // null: opened by the kernel
+  auto* f = reinterpret_cast<OpenFile*>(fi->fh);  // null: opened by the kernel
   // Not zero-filled: only the *n bytes read are sent (up to 1 MiB a call).
   auto buf = std::make_unique_for_overwrite<uint8_t[]>(size);
   std::span out(buf.get(), size);
@@ -284,8 +274,8 @@ void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_in
 }
 
 void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  delete reinterpret_cast<ArchiveFs::OpenFile*>(fi->fh);
-  fuse_reply_err(req, 0);
+  Status s = Fs(req).Release(std::unique_ptr<OpenFile>(reinterpret_cast<OpenFile*>(fi->fh)));
+  fuse_reply_err(req, ErrnoFor(s));
 }
 
 void OpStatFs(fuse_req_t req, fuse_ino_t) {
@@ -306,7 +296,7 @@ void OpStatFs(fuse_req_t req, fuse_ino_t) {
 void OpGetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   auto v = Fs(req).GetXattr(ino, name);
   if (!v) {
-    fuse_reply_err(req, v.error().Is(ErrorCode::kNotFound) ? ENODATA : ErrnoFor(v.error()));
+    fuse_reply_err(req, XattrErrno(v.error()));
     return;
   }
   if (size == 0) {
@@ -335,40 +325,97 @@ void OpListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   }
 }
 
-// Every change goes through ArchiveFs::CheckWritable (EROFS until head/).
-void Refuse(fuse_req_t req, fuse_ino_t ino, const char* op) {
-  fuse_reply_err(req, ErrnoFor(Fs(req).CheckWritable(ino, op)));
+// Changes go to the tree of the inode (a read-only tree refuses them with
+// ReadOnly: EROFS). Under the `ro` mount option the kernel refuses them
+// before they get here.
+void ReplyEntry(fuse_req_t req, const Result<FsAttr>& a) {
+  if (!a) {
+    fuse_reply_err(req, ErrnoFor(a.error()));
+    return;
+  }
+  fuse_entry_param e = ToEntry(*a);
+  fuse_reply_entry(req, &e);
 }
-void OpSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat*, int, fuse_file_info*) {
-  Refuse(req, ino, "setattr");
+
+void OpSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
+               fuse_file_info* fi) {
+  FsSetAttr c;
+  if (to_set & FUSE_SET_ATTR_MODE) c.mode = attr->st_mode & 07777;
+  if (to_set & FUSE_SET_ATTR_UID) c.uid = attr->st_uid;
+  if (to_set & FUSE_SET_ATTR_GID) c.gid = attr->st_gid;
+  if (to_set & FUSE_SET_ATTR_SIZE) c.size = static_cast<uint64_t>(attr->st_size);
+  auto ns = [](const timespec& t) { return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; };
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  if (to_set & FUSE_SET_ATTR_ATIME_NOW) {
+    c.atime_ns = ns(now);
+  } else if (to_set & FUSE_SET_ATTR_ATIME) {
+    c.atime_ns = ns(attr->st_atim);
+  }
+  if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
+    c.mtime_ns = ns(now);
+  } else if (to_set & FUSE_SET_ATTR_MTIME) {
+    c.mtime_ns = ns(attr->st_mtim);
+  }
+  auto a = Fs(req).SetAttr(ino, c, fi ? reinterpret_cast<OpenFile*>(fi->fh) : nullptr);
+  if (!a) {
+    fuse_reply_err(req, ErrnoFor(a.error()));
+    return;
+  }
+  struct stat st = ToStat(*a);
+  fuse_reply_attr(req, &st, a->immutable ? kImmutableTimeout : kMutableTimeout);
 }
-void OpMknod(fuse_req_t req, fuse_ino_t parent, const char*, mode_t, dev_t) {
-  Refuse(req, parent, "mknod in");
+void OpMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
+  ReplyEntry(req, Fs(req).MkNod(parent, name, mode, rdev));
 }
-void OpMkdir(fuse_req_t req, fuse_ino_t parent, const char*, mode_t) {
-  Refuse(req, parent, "mkdir in");
+void OpMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  ReplyEntry(req, Fs(req).MkDir(parent, name, mode));
 }
-void OpWrite(fuse_req_t req, fuse_ino_t ino, const char*, size_t, off_t, fuse_file_info*) {
-  Refuse(req, ino, "write to");
+void OpSymlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) {
+  ReplyEntry(req, Fs(req).Symlink(parent, name, target));
 }
-void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char*) { Refuse(req, parent, "unlink in"); }
-void OpRmdir(fuse_req_t req, fuse_ino_t parent, const char*) { Refuse(req, parent, "rmdir in"); }
-void OpSymlink(fuse_req_t req, const char*, fuse_ino_t parent, const char*) {
-  Refuse(req, parent, "symlink in");
+void OpLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* name) {
+  ReplyEntry(req, Fs(req).Link(ino, new_parent, name));
 }
-void OpRename(fuse_req_t req, fuse_ino_t parent, const char*, fuse_ino_t, const char*,
-              unsigned int) {
-  Refuse(req, parent, "rename in");
+void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
+             fuse_file_info* fi) {
+  auto n = Fs(req).Write(ino, reinterpret_cast<OpenFile*>(fi->fh), static_cast<uint64_t>(off),
+                         std::span(reinterpret_cast<const uint8_t*>(buf), size));
+  if (!n) {
+    fuse_reply_err(req, ErrnoFor(n.error()));
+    return;
+  }
+  fuse_reply_write(req, *n);
 }
-void OpLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t, const char*) { Refuse(req, ino, "link"); }
-void OpCreate(fuse_req_t req, fuse_ino_t parent, const char*, mode_t, fuse_file_info*) {
-  Refuse(req, parent, "create in");
+void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  fuse_reply_err(req, ErrnoFor(Fs(req).Unlink(parent, name)));
 }
-void OpSetXattr(fuse_req_t req, fuse_ino_t ino, const char*, const char*, size_t, int) {
-  Refuse(req, ino, "setxattr");
+void OpRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  fuse_reply_err(req, ErrnoFor(Fs(req).RmDir(parent, name)));
 }
-void OpRemoveXattr(fuse_req_t req, fuse_ino_t ino, const char*) {
-  Refuse(req, ino, "removexattr");
+void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_parent,
+              const char* new_name, unsigned int flags) {
+  fuse_reply_err(req, ErrnoFor(Fs(req).Rename(parent, name, new_parent, new_name, flags)));
+}
+void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
+              fuse_file_info* fi) {
+  auto c = Fs(req).Create(parent, name, mode, fi->flags);
+  if (!c) {
+    fuse_reply_err(req, ErrnoFor(c.error()));
+    return;
+  }
+  fuse_entry_param e = ToEntry(c->attr);
+  fi->fh = reinterpret_cast<uint64_t>(c->file.release());
+  if (fuse_reply_create(req, &e, fi) != 0) {
+    (void)Fs(req).Release(std::unique_ptr<OpenFile>(reinterpret_cast<OpenFile*>(fi->fh)));
+  }
+}
+void OpSetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
+                int flags) {
+  fuse_reply_err(req, ErrnoFor(Fs(req).SetXattr(ino, name, std::string_view(value, size), flags)));
+}
+void OpRemoveXattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
+  fuse_reply_err(req, XattrErrno(Fs(req).RemoveXattr(ino, name)));
 }
 
 fuse_lowlevel_ops MakeOps() {
@@ -414,11 +461,16 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Mount(ArchiveFs& fs, const FuseMou
   state->mountpoint = opts.mountpoint;
   state->max_threads = opts.max_threads;
   state->acl_cache = geteuid() == 0;
+  const TreePolicy policy = fs.Policy();
+  state->trees_need_open = policy.needs_open;
   // ro: the kernel refuses writes itself (EROFS), and it stops invalidating
   // an inode's atime after every READ and READDIR, which made the next stat
   // of a file just read (tar checks each file after reading it) a GETATTR
   // round trip: 96k of them in a tar of 83k files.
-  std::vector<std::string> args = {"cairn", "-o", "fsname=cairn,subtype=cairn,ro"};
+  // Read-only trees only: `ro` (a writable tree costs the GETATTRs above,
+  // which noatime does not save: doc/semantics.md).
+  std::vector<std::string> args = {
+      "cairn", "-o", std::string("fsname=cairn,subtype=cairn") + (policy.writable ? "" : ",ro")};
   for (const auto& o : opts.options) {
     args.push_back("-o");
     args.push_back(o);

@@ -5,7 +5,7 @@
 
 namespace cairn {
 
-uint64_t HashIno(std::initializer_list<std::string_view> parts) {
+uint64_t HashIno(TreeKind kind, std::initializer_list<std::string_view> parts) {
   uint64_t h = 14695981039346656037ull;
   for (std::string_view p : parts) {
     for (unsigned char c : p) {
@@ -21,8 +21,9 @@ uint64_t HashIno(std::initializer_list<std::string_view> parts) {
   h ^= h >> 27;
   h *= 0x94d049bb133111ebull;
   h ^= h >> 31;
-  if (h < (uint64_t{1} << 16)) h += uint64_t{1} << 16;
-  return h;
+  h &= kInoInTreeMask;
+  if (h < kFirstHashedIno) h += kFirstHashedIno;
+  return InoOfKind(kind, h);
 }
 
 std::string LayoutName(std::string_view key) {
@@ -42,7 +43,7 @@ std::string LayoutName(std::string_view key) {
   return out;
 }
 
-uint64_t SnapshotRootIno(const Id& snap) { return HashIno({"snapshot", AsChars(snap.view())}); }
+uint64_t SnapshotRootIno(const Id& snap) { return HashIno(TreeKind::kSnapshot, {"snapshot", AsChars(snap.view())}); }
 
 namespace {
 
@@ -70,17 +71,17 @@ void AddLink(SnapshotView& v, uint64_t ino, std::string name, uint64_t parent,
 void AddGroups(SnapshotView& v, uint64_t top, std::string_view kind,
                const std::map<std::string, std::vector<size_t>>& groups) {
   for (const auto& [key, idx] : groups) {
-    uint64_t dir = HashIno({kind, key});
+    uint64_t dir = HashIno(TreeKind::kLayout, {kind, key});
     const Snapshot& newest = v.snaps[idx.back()];
     AddDir(v, dir, LayoutName(key), top, newest.time_ns);
     v.nodes[top].children.emplace_back(LayoutName(key), dir);
     for (size_t i : idx) {
       const Snapshot& s = v.snaps[i];
       std::string name = SnapshotDirName(s);
-      AddLink(v, HashIno({kind, key, AsChars(s.id.view())}), name, dir,
+      AddLink(v, HashIno(TreeKind::kLayout, {kind, key, AsChars(s.id.view())}), name, dir,
               "../../snapshots/" + name, s.time_ns);
     }
-    AddLink(v, HashIno({kind, key, "latest", AsChars(newest.id.view())}), "latest", dir,
+    AddLink(v, HashIno(TreeKind::kLayout, {kind, key, "latest", AsChars(newest.id.view())}), "latest", dir,
             "../../snapshots/" + SnapshotDirName(newest), newest.time_ns);
   }
 }
@@ -123,7 +124,7 @@ SnapshotView BuildSnapshotView(std::vector<Snapshot> snaps) {
     }
   }
   if (!v.snaps.empty()) {
-    AddLink(v, HashIno({"latest", AsChars(v.snaps.back().id.view())}), "latest", kSnapshotsIno,
+    AddLink(v, HashIno(TreeKind::kLayout, {"latest", AsChars(v.snaps.back().id.view())}), "latest", kSnapshotsIno,
             SnapshotDirName(v.snaps.back()), newest);
   }
   AddGroups(v, kSeriesIno, "series", series);

@@ -1,7 +1,8 @@
 // SnapshotView: the synthetic part of the mount (root, snapshots/, series/,
 // hosts/, tags/, the snapshot roots and the symlinks), built from one
-// snapshot list and never changed afterwards; ArchiveFs swaps in a new one
-// on refresh. Its size grows with the number of snapshots only.
+// snapshot list and never changed afterwards; ViewSource (fs/view_source.h)
+// swaps in a new one on refresh. Its size grows with the number of
+// snapshots only. LayoutTree shows it; SnapshotTree finds its roots in it.
 #pragma once
 
 #include <cstdint>
@@ -12,11 +13,13 @@
 #include <vector>
 
 #include "common/id.h"
+#include "fs/inode_number.h"
 #include "repo/snapshot.h"
 
 namespace cairn {
 
-// Fixed inode numbers of the layout.
+// Fixed inode numbers of the layout (the root is 1; all in the layout
+// tree's range, fs/inode_number.h).
 inline constexpr uint64_t kSnapshotsIno = 2;
 inline constexpr uint64_t kSeriesIno = 3;
 inline constexpr uint64_t kHostsIno = 4;
@@ -62,13 +65,11 @@ struct SnapshotView {
 // the snapshots; the caller adds repository figures.
 SnapshotView BuildSnapshotView(std::vector<Snapshot> snaps);
 
-// A stable 64-bit hash of the parts (FNV-1a with a final mix), never below
-// 1 << 16 (the fixed and reserved numbers).
-uint64_t HashIno(std::initializer_list<std::string_view> parts);
 // A series, host or tag as a directory name: '%' and '/' percent-encoded
 // ("web:/srv" -> "web:%2Fsrv"), "" "." ".." as "%00" "%2E" "%2E%2E".
 std::string LayoutName(std::string_view key);
-// Inode number of the snapshot root with this id.
+// Inode number of the snapshot root with this id: the snapshot tree's
+// (fs/inode_number.h), like every entry below it.
 uint64_t SnapshotRootIno(const Id& snap);
 
 }  // namespace cairn

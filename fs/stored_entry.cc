@@ -1,17 +1,25 @@
 // How a stored entry is kept in the TreeCache: entry values, inode
-// locators and bindings (fs/archive_fs_internal.h).
+// locators and bindings (fs/stored_entry.h).
 #include <sys/stat.h>
 
 #include "common/coding.h"
-#include "fs/archive_fs_internal.h"
-#include "fs/snapshot_view.h"
+#include "fs/stored_entry.h"
 
-namespace cairn::archive_internal {
+#include <string>
+
+#include "fs/inode_number.h"
+
+namespace cairn::stored_entry {
 
 // Locator of a stored inode (TreeCache inodes table):
-//   kind u8 (1 = stored snapshot entry; the head/ issue adds staged kinds)
-//   | snapshot id (32) | parent inode fixed64 | parent tree id (32) | name
-constexpr uint8_t kStoredEntry = 1;
+//   kind u8 | snapshot id (32) | parent inode fixed64 | parent tree id (32)
+//   | name
+// kind 2 = a stored snapshot entry numbered in the snapshot tree's range
+// (fs/inode_number.h). Kind 1 was the scheme before the kind field: its
+// records (and their identities, see MakeBinding) are never matched, so a
+// cache written by an older cairn cannot hand out a number outside the
+// range; `cairn cache clear` reclaims their space.
+constexpr uint8_t kStoredEntry = 2;
 
 Bytes EncodeLocator(const Id& snap, uint64_t parent, const Id& parent_tree,
                     std::string_view name) {
@@ -70,20 +78,22 @@ uint32_t TypeBits(NodeType t) {
 
 // Inode binding of a stored node below parent: hardlinked files by
 // (snapshot, device, inode) so the group shares one number, the rest by
-// (snapshot, parent inode, name), i.e. by path.
+// (snapshot, parent inode, name), i.e. by path. Identities start with 'h'
+// and 'p' (the scheme before the kind field used 'H' and 'P': never equal).
 //
 // The preferred number of a path-bound entry is its directory's base plus
 // its ordinal: the base is a hash of (snapshot, parent inode) with the low
 // kOrdinalBits clear, so one directory's numbers are consecutive and its
 // records sit on adjacent pages of the inode table. A walk, readdir or
 // `ls -l` of a directory then maps a few pages per thousand entries instead
-// of one page per entry scattered over the whole table (DESIGN.md: flat
-// memory). A directory of more than 2^kOrdinalBits entries runs into the
+// of one page per entry scattered over the whole table (the daemon's
+// memory stays flat on a walk). A directory of more than 2^kOrdinalBits entries runs into the
 // next base; linear probing in TreeCache::Bind keeps every number unique.
 constexpr int kOrdinalBits = 20;
 
 static uint64_t DirBase(std::string_view sid, ByteView parent) {
-  return HashIno({"D", sid, AsChars(parent)}) & ~((uint64_t{1} << kOrdinalBits) - 1);
+  return HashIno(TreeKind::kSnapshot, {"D", sid, AsChars(parent)}) &
+         ~((uint64_t{1} << kOrdinalBits) - 1);
 }
 
 TreeCache::Binding MakeBinding(const Id& snap, uint64_t parent, const Id& parent_tree,
@@ -95,14 +105,14 @@ TreeCache::Binding MakeBinding(const Id& snap, uint64_t parent, const Id& parent
     Bytes dev_ino;
     PutFixed64(dev_ino, n.device);
     PutFixed64(dev_ino, n.inode);
-    b.identity.push_back('H');
+    b.identity.push_back('h');
     Append(b.identity, snap.view());
     Append(b.identity, dev_ino);
-    b.wanted = HashIno({"H", sid, AsChars(dev_ino)});
+    b.wanted = HashIno(TreeKind::kSnapshot, {"H", sid, AsChars(dev_ino)});
   } else {
     Bytes par;
     PutFixed64(par, parent);
-    b.identity.push_back('P');
+    b.identity.push_back('p');
     Append(b.identity, snap.view());
     Append(b.identity, par);
     Append(b.identity, AsBytes(n.name));
@@ -111,4 +121,17 @@ TreeCache::Binding MakeBinding(const Id& snap, uint64_t parent, const Id& parent
   return b;
 }
 
-}  // namespace cairn::archive_internal
+Status CheckBound(std::span<const TreeCache::Binding> bs) {
+  for (const TreeCache::Binding& b : bs) {
+    // Linear probing could run past the end of the range only in a table
+    // filled beyond any real use (or damaged).
+    if (KindOfIno(b.ino) != TreeKind::kSnapshot) {
+      return Status::Corruption("tree cache: inode " + std::to_string(b.ino) +
+                                " is outside the snapshot entries' range; remove the cache "
+                                "with `cairn cache clear`");
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace cairn::stored_entry

@@ -14,6 +14,7 @@ TreePrefetcher::~TreePrefetcher() {
     stack_.clear();
   }
   cv_.notify_all();
+  idle_cv_.notify_all();
   for (auto& t : threads_) t.join();
 }
 
@@ -23,36 +24,28 @@ void TreePrefetcher::Push(std::vector<Job> jobs) {
     std::lock_guard<std::mutex> lock(mu_);
     if (stop_) return;
     for (auto& j : jobs) stack_.push_back(std::move(j));
-    while (stack_.size() > max_jobs_) {
-      stack_.pop_front();
-      ++dropped_;
-    }
+    while (stack_.size() > max_jobs_) stack_.pop_front();
   }
   cv_.notify_all();
 }
 
-uint64_t TreePrefetcher::jobs_run() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return run_count_;
-}
-
-uint64_t TreePrefetcher::jobs_dropped() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return dropped_;
+void TreePrefetcher::WaitIdle() {
+  std::unique_lock<std::mutex> lock(mu_);
+  idle_cv_.wait(lock, [&] { return stop_ || (stack_.empty() && running_ == 0); });
 }
 
 void TreePrefetcher::Work() {
+  std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    Job job;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stop_ || !stack_.empty(); });
-      if (stop_) return;
-      job = std::move(stack_.back());
-      stack_.pop_back();
-      ++run_count_;
-    }
+    cv_.wait(lock, [&] { return stop_ || !stack_.empty(); });
+    if (stop_) return;
+    Job job = std::move(stack_.back());
+    stack_.pop_back();
+    ++running_;
+    lock.unlock();
     run_(job);
+    lock.lock();
+    if (--running_ == 0 && stack_.empty()) idle_cv_.notify_all();
   }
 }
 

@@ -50,8 +50,9 @@ class TreePrefetcher {
   // Adds jobs; the last one of the batch runs first.
   void Push(std::vector<Job> jobs);
 
-  uint64_t jobs_run() const;      // for tests
-  uint64_t jobs_dropped() const;  // for tests
+  // Blocks until no job is queued or running (tests: "the prefetcher has
+  // done all it was asked to", which a job pushing more jobs extends).
+  void WaitIdle();
 
  private:
   void Work();
@@ -59,10 +60,11 @@ class TreePrefetcher {
   const size_t max_jobs_;
   const RunFn run_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;       // a job was pushed, or stop
+  std::condition_variable idle_cv_;  // a job finished
   std::deque<Job> stack_;  // GUARDED_BY(mu_); back = next
   bool stop_ = false;      // GUARDED_BY(mu_)
-  uint64_t run_count_ = 0, dropped_ = 0;  // GUARDED_BY(mu_)
+  size_t running_ = 0;     // GUARDED_BY(mu_): jobs taken and not finished
   std::vector<std::thread> threads_;
 };
 

@@ -120,12 +120,10 @@ class ArchiveFsTest : public ::testing::Test {
   std::string InSnap(const Snapshot& s, const std::string& rel) {
     return "snapshots/" + SnapshotDirName(s) + src_ + "/" + rel;
   }
-  // Waits (up to 5 s) until the prefetcher has prepared n directories.
-  static void WaitForPrefetched(ArchiveFs& fs, uint64_t n) {
-    for (int i = 0; i < 500 && fs.prefetched_dirs() < n; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  }
+  // Waits until the prefetcher has done every job it was given (and the
+  // jobs those gave it): then nothing more is prepared until the next
+  // listing.
+  static void WaitForPrefetched(ArchiveFs& fs) { fs.WaitForPrefetches(); }
   static std::vector<std::string> Names(ArchiveFs& fs, uint64_t ino) {
     std::vector<std::string> out;
     Status s = fs.ReadDir(ino, 0, [&](const FsDirEntry& e) {

@@ -82,9 +82,7 @@ TEST_F(ArchiveFsTest, ListingADirectoryDecodesItsSubdirectoriesAhead) {
       EXPECT_EQ(m.fs->prefetched_dirs(), 0u);
     } else {
       // sub and sub/deeper; not sub/deeper/deepest (beyond the depth).
-      WaitForPrefetched(*m.fs, 2);
-      EXPECT_EQ(m.fs->prefetched_dirs(), 2u);
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      WaitForPrefetched(*m.fs);
       EXPECT_EQ(m.fs->prefetched_dirs(), 2u) << "decoded beyond the depth budget";
     }
     // Prefetched or not, the walk sees the same tree and the same numbers.
@@ -136,7 +134,7 @@ TEST_F(ArchiveFsTest, RemountPreparesListingsOfDecodedDirectoriesOnce) {
   auto top = Walk(*m.fs, "snapshots/" + SnapshotDirName(s) + src_);
   ASSERT_TRUE(top);
   Names(*m.fs, top->ino);  // queues sub, then sub/deeper
-  WaitForPrefetched(*m.fs, 2);
+  WaitForPrefetched(*m.fs);
   EXPECT_EQ(m.fs->prefetched_dirs(), 2u) << "decoded directories were not prepared";
   auto sub = Walk(*m.fs, InSnap(s, "sub"));
   ASSERT_TRUE(sub);
@@ -144,12 +142,12 @@ TEST_F(ArchiveFsTest, RemountPreparesListingsOfDecodedDirectoriesOnce) {
             (std::vector<std::string>{".", "..", "big.bin", "deeper", "hardlink", "link"}));
   EXPECT_EQ(m.fs->ready_listings_served(), 1u);
   // Listing sub queued sub/deeper again: prepared already, it is skipped.
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  WaitForPrefetched(*m.fs);
   EXPECT_EQ(m.fs->prefetched_dirs(), 2u) << "a directory was prepared twice";
   // The top directory, listed by the walker, is not prepared when listed
   // again (its parent's listing would queue it).
   Names(*m.fs, top->ino);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  WaitForPrefetched(*m.fs);
   EXPECT_EQ(m.fs->prefetched_dirs(), 2u);
 }
 
@@ -207,7 +205,7 @@ TEST_F(ArchiveFsTest, FilesOfADirectoryOpenedInOrderAreReadAheadAcrossFiles) {
   const auto names = Names(*m.fs, dir->ino);
   // Only decoded directories are read ahead into: let the prefetcher
   // decode zz-dir (queued by the listing) first.
-  WaitForPrefetched(*m.fs, 1);
+  WaitForPrefetched(*m.fs);
   for (const std::string& name : names) {
     if (name == "." || name == ".." || name == "zz-dir") continue;
     auto a = m.fs->Lookup(dir->ino, name);

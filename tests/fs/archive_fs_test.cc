@@ -143,9 +143,13 @@ TEST_F(ArchiveFsTest, XattrsIncludeTheFilesOwnAndCairns) {
   ASSERT_TRUE(big);
   EXPECT_EQ(*m.fs->GetXattr(big->ino, "user.cairn.sha256"), Sha256(AsBytes(big_)).Hex());
   EXPECT_EQ(*m.fs->GetXattr(big->ino, "user.cairn.snapshot"), s.id.Hex());
+  // Nothing of it read yet: only in the store; read once, all of it is in
+  // the reader's RAM cache (64 MiB by default, the file is 3 MiB).
   auto state = m.fs->GetXattr(big->ino, "user.cairn.state");
   ASSERT_TRUE(state);
-  EXPECT_TRUE(*state == "stored" || *state == "cached") << *state;
+  EXPECT_EQ(*state, "stored");
+  EXPECT_EQ(ReadAll(*m.fs, big->ino), big_);
+  EXPECT_EQ(*m.fs->GetXattr(big->ino, "user.cairn.state"), "cached");
   // Not listed, so that rsync -X and cp -a copies equal the source.
   auto names = m.fs->ListXattr(big->ino);
   ASSERT_TRUE(names);
@@ -293,15 +297,44 @@ TEST_F(ArchiveFsTest, DirectoryInodesAreConsecutiveAndIndependentOfFirstUse) {
 TEST_F(ArchiveFsTest, WritesAreRefusedAsReadOnly) {
   Snapshot s = Backup(store_);
   Mounted m = Mount(store_, root_ + "/trees");
-  auto hello = Walk(*m.fs, InSnap(s, "hello.txt"));
-  ASSERT_TRUE(hello);
+  ArchiveFs& fs = *m.fs;
+  auto hello = Walk(fs, InSnap(s, "hello.txt"));
+  auto sub = Walk(fs, InSnap(s, "sub"));
+  ASSERT_TRUE(hello && sub);
+  auto read_only = [](const Status& st) {
+    EXPECT_TRUE(st.Is(ErrorCode::kReadOnly)) << st.message();
+    EXPECT_NE(st.message().find("read-only"), std::string::npos) << st.message();
+  };
   for (int flags : {O_WRONLY, O_RDWR, O_RDONLY | O_TRUNC}) {
-    auto f = m.fs->Open(hello->ino, flags);
+    auto f = fs.Open(hello->ino, flags);
     ASSERT_FALSE(f);
-    EXPECT_TRUE(f.error().Is(ErrorCode::kLocked)) << f.error().message();
+    read_only(f.error());
   }
-  EXPECT_TRUE(m.fs->CheckWritable(ArchiveFs::kRootIno, "mkdir in").Is(ErrorCode::kLocked));
-  EXPECT_TRUE(m.fs->CheckWritable(hello->ino, "setattr").Is(ErrorCode::kLocked));
+  // Every change, in the layout and in a snapshot.
+  for (uint64_t dir : {uint64_t{ArchiveFs::kRootIno}, uint64_t{kSnapshotsIno}, sub->ino}) {
+    read_only(AsStatus(fs.MkDir(dir, "new", 0755)));
+    read_only(AsStatus(fs.MkNod(dir, "new", S_IFIFO | 0644, 0)));
+    read_only(AsStatus(fs.Symlink(dir, "new", "target")));
+    read_only(AsStatus(fs.Create(dir, "new", 0644, O_WRONLY | O_CREAT)));
+    read_only(fs.Unlink(dir, "x"));
+    read_only(fs.RmDir(dir, "x"));
+    read_only(fs.Rename(dir, "x", dir, "y", 0));
+  }
+  FsSetAttr chmod;
+  chmod.mode = 0600;
+  for (uint64_t ino : {uint64_t{ArchiveFs::kRootIno}, hello->ino}) {
+    read_only(AsStatus(fs.SetAttr(ino, chmod, nullptr)));
+    const uint8_t byte = 'x';
+    read_only(AsStatus(fs.Write(ino, nullptr, 0, std::span(&byte, 1))));
+    read_only(fs.SetXattr(ino, "user.x", "y", 0));
+    read_only(fs.RemoveXattr(ino, "user.x"));
+  }
+  read_only(AsStatus(fs.Link(hello->ino, sub->ino, "again")));
+  // Between two trees: still the read-only tree's refusal, not EXDEV.
+  read_only(fs.Rename(sub->ino, "big.bin", ArchiveFs::kRootIno, "big.bin", 0));
+  read_only(AsStatus(fs.Link(hello->ino, ArchiveFs::kRootIno, "again")));
+  EXPECT_TRUE(fs.Fsync(hello->ino, nullptr, false).ok()) << "nothing to sync is no error";
+  EXPECT_FALSE(fs.Policy().writable);
 }
 
 TEST_F(ArchiveFsTest, InodesAreStableAcrossInstancesAndCacheDirs) {
@@ -380,21 +413,14 @@ TEST_F(ArchiveFsTest, HugeDirectoryListsWithOffsetsAndPersists) {
   Mounted m = Mount(faulty, root_ + "/trees");
   auto huge = Walk(*m.fs, InSnap(s, "huge"));
   ASSERT_TRUE(huge) << huge.error().message();
+  // Listed from the decoded tables: no GET at all (a wall-clock bound here
+  // could not tell a slow machine from a listing that re-reads blobs;
+  // bench/mount_bench.sh measures the time).
+  const uint64_t gets = faulty.Calls(StoreOp::kGet);
   size_t count = 0;
-  auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(m.fs->ReadDir(huge->ino, 0, [&](const FsDirEntry&) { return ++count, true; }).ok());
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::steady_clock::now() - t0).count();
   EXPECT_EQ(count, kFiles + 2u);
-  // A sanity bound, not a benchmark (bench/mount_bench.sh measures): wide
-  // enough for a loaded 2-core CI machine, wider under the sanitizers'
-  // unoptimised build.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  constexpr long kMaxMs = 60000;
-#else
-  constexpr long kMaxMs = 10000;
-#endif
-  EXPECT_LT(ms, kMaxMs) << "listing 100,000 decoded entries took " << ms << " ms";
+  EXPECT_EQ(faulty.Calls(StoreOp::kGet), gets) << "the listing read from the store";
   EXPECT_TRUE(m.fs->Lookup(huge->ino, "f99999"));
 }
 
@@ -431,7 +457,7 @@ TEST_F(ArchiveFsTest, ListingsGiveFileAttributesOnceFilesAreLookedUp) {
     auto sub = Walk(*m.fs, InSnap(s, "sub"));
     ASSERT_TRUE(sub);
     if (threads == 1) {  // wait for the prefetcher's listing of sub
-      WaitForPrefetched(*m.fs, 2);
+      WaitForPrefetched(*m.fs);
     }
     const uint64_t served = m.fs->ready_listings_served();
     list(sub->ino);

@@ -1,10 +1,11 @@
-// Private to fs/archive_fs*.cc: how a stored entry is kept in the
-// TreeCache (entry values, inode locators and bindings) and ArchiveFs's
-// internal records. Not part of ArchiveFs's interface.
+// Private to fs/snapshot_tree*.cc: how a stored entry is kept in the
+// TreeCache (entry values, inode locators and bindings). Not part of
+// SnapshotTree's interface.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -12,16 +13,13 @@
 #include "cache/tree_cache.h"
 #include "common/bytes.h"
 #include "common/id.h"
-#include "fs/archive_fs.h"
 #include "repo/tree.h"
 
 namespace cairn {
 
-namespace archive_internal {
+namespace stored_entry {
 
-// Locator of a stored inode (TreeCache inodes table):
-//   kind u8 (1 = stored snapshot entry; the head/ issue adds staged kinds)
-//   | snapshot id (32) | parent inode fixed64 | parent tree id (32) | name
+// Locator of a stored inode (TreeCache inodes table), see stored_entry.cc.
 struct Locator {
   Id snap;
   uint64_t parent = 0;
@@ -39,9 +37,15 @@ Result<std::pair<Node, uint64_t>> DecodeEntry(ByteView v, std::string_view name)
 
 uint32_t TypeBits(NodeType t);
 
-// Inode binding of a stored node below parent (see stored_entry.cc).
+// Inode binding of a stored node below parent (see stored_entry.cc); the
+// number bound is in the snapshot tree's range unless the cache is damaged
+// (CheckBound).
 TreeCache::Binding MakeBinding(const Id& snap, uint64_t parent, const Id& parent_tree,
                                const Node& n, uint64_t ordinal);
+
+// OK when every number bound (by TreeCache::Bind) is in the snapshot
+// tree's range; Corruption otherwise (a damaged inode table).
+Status CheckBound(std::span<const TreeCache::Binding> bs);
 
 inline constexpr std::string_view kSelinuxXattr = "security.selinux";
 inline constexpr std::string_view kAclXattrPrefix = "system.posix_acl_";
@@ -53,29 +57,6 @@ inline constexpr std::string_view kAclXattrPrefix = "system.posix_acl_";
 inline constexpr size_t kReadDirFirstBatch = 32;
 inline constexpr size_t kReadDirMaxBatch = 1024;
 
-}  // namespace archive_internal
-
-// What an inode is: a synthetic node of the view, or a stored node.
-struct ArchiveFs::Resolved {
-  uint64_t ino = 0;
-  std::shared_ptr<const SnapshotView> view;  // keeps synth alive
-  const SynthNode* synth = nullptr;
-  Id snap;  // stored: the snapshot it belongs to
-  uint64_t parent = 0;
-  Id parent_tree;        // stored: the directory tree holding the entry
-  uint64_t ordinal = 0;  // stored: its position in that directory
-  Node node;
-  uint64_t stored_bytes = 0;
-};
-
-// A directory whose entries come from a tree (snapshot roots and stored
-// directories) or from the view (synthetic directories).
-struct ArchiveFs::Dir {
-  uint64_t ino = 0;
-  std::shared_ptr<const SnapshotView> view;
-  const SynthNode* synth = nullptr;  // synthetic
-  Id snap, tree;                     // from a tree
-  uint64_t parent = kRootIno;        // for ".."
-};
+}  // namespace stored_entry
 
 }  // namespace cairn

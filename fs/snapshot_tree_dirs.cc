@@ -1,18 +1,17 @@
-// ArchiveFs: stored directories (decoding into the TreeCache, the tree
-// prefetch, inode binding and readdir). The rest is in archive_fs.cc.
-#include <malloc.h>
+// SnapshotTree: stored directories (decoding into the TreeCache, the tree
+// prefetch, inode binding and readdir). The rest is in snapshot_tree.cc.
 #include <sys/stat.h>
 
 #include <algorithm>
 
-#include "fs/archive_fs.h"
-#include "fs/archive_fs_internal.h"
+#include "fs/snapshot_tree.h"
+#include "fs/stored_entry.h"
 
 namespace cairn {
 
-using namespace archive_internal;  // NOLINT: this file is its user
+using namespace stored_entry;  // NOLINT: this file is its user
 
-Status ArchiveFs::EnsureDir(const Id& tree, bool quiet) {
+Status SnapshotTree::EnsureDir(const Id& tree, bool quiet) {
   if (trees_.DirCount(tree)) return Status::OK();
   {
     std::unique_lock<std::mutex> lock(decode_mu_);
@@ -50,10 +49,11 @@ Status ArchiveFs::EnsureDir(const Id& tree, bool quiet) {
     });
   }
   if (entries.size() >= kReleaseEvery) repo_.cache().ReleaseMappedPages();
-  // The decoded entries (~200 bytes each) were freed into this thread's
-  // malloc arena, which keeps them: give a large directory's back now.
-  if (entries.size() >= 4096) malloc_trim(0);
-  MaybeReleasePages();
+  // The decoded entries (~200 bytes each) are freed into this thread's
+  // malloc arena, which keeps them: the upkeep thread trims a large
+  // directory's at its next check (off this request's path).
+  if (entries.size() >= 4096) upkeep_.TrimSoon();
+  upkeep_.Busy();
   {
     std::lock_guard<std::mutex> lock(decode_mu_);
     decoding_.erase(std::find(decoding_.begin(), decoding_.end(), tree));
@@ -66,12 +66,12 @@ Status ArchiveFs::EnsureDir(const Id& tree, bool quiet) {
   return s;
 }
 
-void ArchiveFs::PrefetchDir(const TreePrefetcher::Job& job) {
+void SnapshotTree::PrefetchDir(const TreePrefetcher::Job& job) {
   // A directory decoded by an earlier mount (or listed already) is listed
   // ahead too: on a remount the walker's listing would otherwise read its
   // LMDB pages from disk while it waits (a warm tar's READDIRPLUS took
   // 108 us on average). Bind then only reads.
-  if (!FirstListing(job.ino)) return;  // listed, or prepared, in this mount already
+  if (!listings_.FirstListing(job.ino)) return;  // listed, or prepared, in this mount already
   if (!EnsureDir(job.tree, /*quiet=*/true).ok()) return;
   Dir d;
   d.ino = job.ino;
@@ -81,7 +81,7 @@ void ArchiveFs::PrefetchDir(const TreePrefetcher::Job& job) {
   auto count = trees_.DirCount(job.tree);
   const bool small = count && *count <= kReadDirMaxBatch;
   std::vector<TreePrefetcher::Job> subdirs;
-  ReadyListing ready;
+  ListingCache::Listing ready;
   if (!small) {
     if (!BindAll(d, job.depth > 1 ? &subdirs : nullptr, job.depth - 1).ok()) return;
   } else {
@@ -92,52 +92,13 @@ void ArchiveFs::PrefetchDir(const TreePrefetcher::Job& job) {
       subdirs = ready.subdirs;
       for (auto& j : subdirs) j.depth = job.depth - 1;
     }
-    std::lock_guard<std::mutex> lock(ready_mu_);
-    const size_t n = ready.entries.size();
-    if (ready_.try_emplace(job.ino, std::move(ready)).second) {
-      ready_order_.push_back(job.ino);
-      ready_entries_ += n;
-    }
-    // Listings taken leave their slot behind: drop those slots once they
-    // outnumber the listings (amortized O(1), the deque stays bounded).
-    if (ready_order_.size() > 2 * ready_.size() + 1024) {
-      std::erase_if(ready_order_, [&](uint64_t ino) { return !ready_.count(ino); });
-    }
-    while (ready_entries_ > kReadyEntries && !ready_order_.empty()) {
-      if (auto it = ready_.find(ready_order_.front()); it != ready_.end()) {
-        ready_entries_ -= it->second.entries.size();
-        ready_.erase(it);
-      }
-      ready_order_.pop_front();
-    }
+    listings_.Put(job.ino, std::move(ready));
   }
   prefetched_.fetch_add(1, std::memory_order_relaxed);  // counted once it is ready
   prefetch_->Push(std::move(subdirs));
 }
 
-bool ArchiveFs::FirstListing(uint64_t ino) {
-  std::lock_guard<std::mutex> lock(ready_mu_);
-  if (!listed_.insert(ino).second) return false;
-  listed_order_.push_back(ino);
-  if (listed_order_.size() > kListedKept) {
-    listed_.erase(listed_order_.front());
-    listed_order_.pop_front();
-  }
-  return true;
-}
-
-std::optional<ArchiveFs::ReadyListing> ArchiveFs::TakeReadyListing(uint64_t ino) {
-  std::lock_guard<std::mutex> lock(ready_mu_);
-  auto it = ready_.find(ino);
-  if (it == ready_.end()) return std::nullopt;
-  ReadyListing r = std::move(it->second);
-  ready_entries_ -= r.entries.size();
-  ready_.erase(it);  // its ready_order_ slot is skipped when it comes up
-  ready_served_.fetch_add(1, std::memory_order_relaxed);
-  return r;
-}
-
-Status ArchiveFs::ScanEntries(const Id& tree, uint64_t from,
+Status SnapshotTree::ScanEntries(const Id& tree, uint64_t from,
                               const std::function<bool(uint64_t, Node&&, uint64_t)>& fn) {
   Status decode_error;
   CAIRN_RETURN_IF_ERROR(trees_.ScanDir(tree, from, [&](uint64_t ord, std::string_view name,
@@ -152,7 +113,7 @@ Status ArchiveFs::ScanEntries(const Id& tree, uint64_t from,
   return decode_error;
 }
 
-Result<std::vector<FsDirEntry>> ArchiveFs::StoredEntries(const Dir& d, uint64_t from, size_t max) {
+Result<std::vector<FsDirEntry>> SnapshotTree::StoredEntries(const Dir& d, uint64_t from, size_t max) {
   std::vector<Resolved> rs;
   std::vector<uint64_t> ordinals;
   CAIRN_RETURN_IF_ERROR(ScanEntries(d.tree, from, [&](uint64_t ord, Node&& node, uint64_t stored) {
@@ -169,6 +130,7 @@ Result<std::vector<FsDirEntry>> ArchiveFs::StoredEntries(const Dir& d, uint64_t 
     bs.push_back(MakeBinding(d.snap, d.ino, d.tree, rs[i].node, ordinals[i]));
   }
   CAIRN_RETURN_IF_ERROR(trees_.Bind(bs));
+  CAIRN_RETURN_IF_ERROR(CheckBound(bs));
   std::vector<FsDirEntry> out(rs.size());
   for (size_t i = 0; i < rs.size(); ++i) {
     rs[i].ino = bs[i].ino;
@@ -179,7 +141,7 @@ Result<std::vector<FsDirEntry>> ArchiveFs::StoredEntries(const Dir& d, uint64_t 
   return out;
 }
 
-Status ArchiveFs::BindAll(const Dir& d, std::vector<TreePrefetcher::Job>* subdirs, int depth,
+Status SnapshotTree::BindAll(const Dir& d, std::vector<TreePrefetcher::Job>* subdirs, int depth,
                           std::vector<FsDirEntry>* listing) {
   constexpr size_t kChunk = 8192;
   const size_t first_subdir = subdirs ? subdirs->size() : 0;
@@ -203,6 +165,7 @@ Status ArchiveFs::BindAll(const Dir& d, std::vector<TreePrefetcher::Job>* subdir
       return bs.size() < kChunk;
     }));
     CAIRN_RETURN_IF_ERROR(trees_.Bind(bs));
+    CAIRN_RETURN_IF_ERROR(CheckBound(bs));
     for (const auto& [i, subtree] : dirs) {
       subdirs->push_back(TreePrefetcher::Job{d.snap, bs[i].ino, d.ino, subtree, depth});
     }
@@ -210,16 +173,14 @@ Status ArchiveFs::BindAll(const Dir& d, std::vector<TreePrefetcher::Job>* subdir
       rs[i].ino = bs[i].ino;
       listing->push_back(FsDirEntry{rs[i].node.name, AttrOf(rs[i]), ordinals[i] + 3});
     }
-    MaybeReleasePages();
+    upkeep_.Busy();
     if (bs.size() < kChunk) break;
   }
   if (subdirs) std::reverse(subdirs->begin() + static_cast<ptrdiff_t>(first_subdir), subdirs->end());
   return Status::OK();
 }
 
-Status ArchiveFs::ReadDir(uint64_t ino, uint64_t offset,
-                          const std::function<bool(const FsDirEntry&)>& fn) {
-  if (ino == kSnapshotsIno || ino == kRootIno) MaybeRefresh();
+Status SnapshotTree::ReadDir(uint64_t ino, uint64_t offset, const DirFiller& fn) {
   CAIRN_ASSIGN_OR_RETURN(Dir d, DirOf(ino));
   FsDirEntry dot;
   dot.attr.mode = S_IFDIR | 0555;
@@ -236,15 +197,6 @@ Status ArchiveFs::ReadDir(uint64_t ino, uint64_t offset,
     if (!fn(dot)) return Status::OK();
   }
   uint64_t from = offset < 2 ? 0 : offset - 2;
-  if (d.synth) {
-    for (uint64_t i = from; i < d.synth->children.size(); ++i) {
-      auto r = Resolve(d.synth->children[i].second);
-      if (!r) continue;  // gone in a refresh since
-      FsDirEntry e{d.synth->children[i].first, AttrOf(*r), i + 3};
-      if (!fn(e)) return Status::OK();
-    }
-    return Status::OK();
-  }
   // Whether the files of this listing carry attributes (ListingPolicy);
   // subdirectories always do, and so does every entry of a directory too
   // large for one batch.
@@ -254,7 +206,7 @@ Status ArchiveFs::ReadDir(uint64_t ino, uint64_t offset,
     return fn(e);
   };
   if (offset == 0 && prefetch_) {
-    if (auto ready = TakeReadyListing(ino)) {  // small, so the policy decides
+    if (auto ready = listings_.Take(ino)) {  // small, so the policy decides
       prefetch_->Push(std::move(ready->subdirs));
       for (auto& e : ready->entries) {
         if (!emit(e)) return Status::OK();
@@ -262,9 +214,9 @@ Status ArchiveFs::ReadDir(uint64_t ino, uint64_t offset,
       return Status::OK();
     }
   }
-  if (offset == 0 && prefetch_) FirstListing(ino);  // no prefetch job prepares it again
+  if (offset == 0 && prefetch_) listings_.FirstListing(ino);  // no prefetch job prepares it again
   CAIRN_RETURN_IF_ERROR(EnsureDir(d.tree));
-  MaybeReleasePages();
+  upkeep_.Busy();
   std::optional<uint64_t> count;
   if (offset == 0 || !file_attrs) count = trees_.DirCount(d.tree);
   const bool small = count && *count <= kReadDirMaxBatch;

@@ -1,0 +1,169 @@
+#include "fs/layout_tree.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
+namespace cairn {
+
+LayoutTree::LayoutTree(TreeHost& host, ViewSource& views, uint32_t uid, uint32_t gid,
+                       std::string control_socket)
+    : Tree(host), views_(views), uid_(uid), gid_(gid), control_socket_(std::move(control_socket)) {}
+
+// Read-only; its directories change on refresh (short kernel timeouts per
+// entry: FsAttr::immutable is false), its symlinks never (a moved `latest`
+// is a new inode).
+TreePolicy LayoutTree::Policy() const { return TreePolicy{}; }
+
+const SynthNode* LayoutTree::Own(const SnapshotView& view, uint64_t ino) {
+  const SynthNode* n = view.Find(ino);
+  return n && n->kind != SynthNode::kSnapshotRoot ? n : nullptr;
+}
+
+Result<const SynthNode*> LayoutTree::NodeOf(const SnapshotView& view, uint64_t ino) {
+  if (const SynthNode* n = Own(view, ino)) return n;
+  return Err(Status::NotFound("inode " + std::to_string(ino) + " is unknown"));
+}
+
+Result<const SynthNode*> LayoutTree::DirNodeOf(const SnapshotView& view, uint64_t ino) {
+  CAIRN_ASSIGN_OR_RETURN(const SynthNode* n, NodeOf(view, ino));
+  if (n->kind != SynthNode::kDir) {
+    return Err(Status::NotADirectory(host_.PathOf(ino) + " is not a directory"));
+  }
+  return n;
+}
+
+FsAttr LayoutTree::AttrOf(uint64_t ino, const SynthNode& n) const {
+  FsAttr a;
+  a.ino = ino;
+  a.uid = uid_;
+  a.gid = gid_;
+  a.atime_ns = a.mtime_ns = a.ctime_ns = n.mtime_ns;
+  if (n.kind == SynthNode::kSymlink) {
+    a.mode = S_IFLNK | 0777;
+    a.size = n.target.size();
+  } else {
+    a.mode = S_IFDIR | 0555;
+    a.size = n.children.size();
+  }
+  return a;
+}
+
+Result<FsAttr> LayoutTree::GetAttr(uint64_t ino) {
+  auto view = views_.Current();
+  CAIRN_ASSIGN_OR_RETURN(const SynthNode* n, NodeOf(*view, ino));
+  // The kernel revalidates a layout directory's attributes before it lists
+  // it from its cache: the periodic refresh happens here then.
+  if (n->kind == SynthNode::kDir) {
+    views_.MaybeRefresh();
+    if (auto now = views_.Current(); now != view) {  // the refresh swapped the view
+      view = std::move(now);
+      CAIRN_ASSIGN_OR_RETURN(n, NodeOf(*view, ino));
+    }
+  }
+  return AttrOf(ino, *n);
+}
+
+Result<FsAttr> LayoutTree::Lookup(uint64_t parent, std::string_view name) {
+  CAIRN_RETURN_IF_ERROR(DirNodeOf(*views_.Current(), parent));
+  views_.MaybeRefresh();
+  auto view = views_.Current();
+  auto d = DirNodeOf(*view, parent);
+  if (!d) return Err(Status::NotFound(std::string(name)));  // gone in the refresh
+  const auto& children = (*d)->children;
+  auto it = std::lower_bound(children.begin(), children.end(),
+                             std::make_pair(std::string(name), uint64_t{0}));
+  if (it == children.end() || it->first != name) {
+    return Err(Status::NotFound(host_.PathOf(parent) + "/" + std::string(name)));
+  }
+  return host_.GetAttr(it->second);
+}
+
+Status LayoutTree::ReadDir(uint64_t ino, uint64_t offset, const DirFiller& fn) {
+  if (ino == kSnapshotsIno || ino == kRootIno) views_.MaybeRefresh();
+  auto view = views_.Current();
+  CAIRN_ASSIGN_OR_RETURN(const SynthNode* d, DirNodeOf(*view, ino));
+  FsDirEntry dot;
+  dot.attr.mode = S_IFDIR | 0555;
+  if (offset == 0) {
+    dot.name = ".";
+    dot.attr.ino = ino;
+    dot.next_offset = 1;
+    if (!fn(dot)) return Status::OK();
+  }
+  if (offset <= 1) {
+    dot.name = "..";
+    dot.attr.ino = d->parent;
+    dot.next_offset = 2;
+    if (!fn(dot)) return Status::OK();
+  }
+  for (uint64_t i = offset < 2 ? 0 : offset - 2; i < d->children.size(); ++i) {
+    const auto& [name, child] = d->children[i];
+    const SynthNode* own = Own(*view, child);
+    auto attr = own ? Result<FsAttr>(AttrOf(child, *own)) : host_.GetAttr(child);
+    if (!attr) continue;  // gone in a refresh since
+    if (!fn(FsDirEntry{name, *attr, i + 3})) return Status::OK();
+  }
+  return Status::OK();
+}
+
+// Nothing here is a regular file: directories, and symlinks the kernel
+// follows before it opens anything.
+Status LayoutTree::NotAFile(uint64_t ino) {
+  CAIRN_ASSIGN_OR_RETURN(const SynthNode* n, NodeOf(*views_.Current(), ino));
+  if (n->kind == SynthNode::kDir) {
+    return Status::IsADirectory(host_.PathOf(ino) + " is a directory");
+  }
+  return Status::InvalidArgument(host_.PathOf(ino) + " is not a regular file");
+}
+
+Result<std::unique_ptr<OpenFile>> LayoutTree::Open(uint64_t ino, int flags) {
+  if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) {
+    return Err(Refuse("open for writing", ino));
+  }
+  return Err(NotAFile(ino));
+}
+
+Result<size_t> LayoutTree::Read(OpenFile& f, uint64_t, std::span<uint8_t>) {
+  return Err(NotAFile(f.ino));
+}
+
+Result<size_t> LayoutTree::ReadIno(uint64_t ino, uint64_t, std::span<uint8_t>) {
+  return Err(NotAFile(ino));
+}
+
+Result<std::string> LayoutTree::ReadLink(uint64_t ino) {
+  auto view = views_.Current();
+  CAIRN_ASSIGN_OR_RETURN(const SynthNode* n, NodeOf(*view, ino));
+  if (n->kind != SynthNode::kSymlink) {
+    return Err(Status::InvalidArgument(host_.PathOf(ino) + " is not a symlink"));
+  }
+  return n->target;
+}
+
+Result<std::string> LayoutTree::GetXattr(uint64_t ino, std::string_view name) {
+  CAIRN_RETURN_IF_ERROR(NodeOf(*views_.Current(), ino));
+  if (ino == kRootIno && name == "user.cairn.control" && !control_socket_.empty()) {
+    return control_socket_;
+  }
+  // "not supported" for a missing SELinux label: see SnapshotTree::GetXattr.
+  if (name == "security.selinux") {
+    return Err(Status::Unsupported(host_.PathOf(ino) + " has no SELinux label"));
+  }
+  return Err(Status::NotFound(host_.PathOf(ino) + " has no attribute " + std::string(name)));
+}
+
+Result<std::vector<std::string>> LayoutTree::ListXattr(uint64_t ino) {
+  CAIRN_RETURN_IF_ERROR(NodeOf(*views_.Current(), ino));
+  return std::vector<std::string>{};
+}
+
+std::optional<std::pair<std::string, uint64_t>> LayoutTree::NameOf(uint64_t ino) {
+  auto view = views_.Current();
+  const SynthNode* n = Own(*view, ino);
+  if (!n) return std::nullopt;
+  return std::make_pair(n->name, n->parent);
+}
+
+}  // namespace cairn
