@@ -145,12 +145,14 @@ class Source {
   // The tree id of directory path when the source knows, without looking
   // below it, that nothing in it changed since `prev` (its node in the
   // parent snapshot) was recorded: the walker then keeps prev.subtree and
-  // neither lists, reads nor re-encodes anything below. The snapshot's
-  // stats then count the directory but nothing under it. The local file
-  // system cannot know this cheaply (a directory's mtime ignores changes to
-  // the files in it), so LocalSource always answers nullopt and the walker
-  // compares each file with the parent; head/ knows which directories were
-  // touched since the snapshot it started from.
+  // neither lists, reads nor re-encodes anything below. Asked only for a
+  // directory at or below a named path whose parent-snapshot node is a
+  // directory (the ancestors of the named paths hold partial trees). The
+  // snapshot's stats then count the directory but nothing under it. The
+  // local file system cannot know this cheaply (a directory's mtime ignores
+  // changes to the files in it), so LocalSource always answers nullopt and
+  // the walker compares each file with the parent; head/ knows which
+  // directories were touched since the snapshot it started from.
   virtual std::optional<Id> UnchangedSubtree(const std::string& /*path*/,
                                              const EntryInfo& /*dir*/, const Node& /*prev*/) {
     return std::nullopt;
