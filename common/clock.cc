@@ -10,20 +10,19 @@ namespace cairn {
 int64_t NowNs() {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+  return TimespecToNs(ts);
 }
 
 int64_t MonotonicNs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+  return TimespecToNs(ts);
 }
 
-static int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-
 std::string FormatTime(int64_t ns, int frac_digits) {
-  time_t secs = static_cast<time_t>(FloorDiv(ns, 1000000000));
-  int64_t frac = ns - int64_t{secs} * 1000000000;
+  const timespec ts = NsToTimespec(ns);  // floors: -1 ns is 23:59:59.999999999
+  const time_t secs = ts.tv_sec;
+  const int64_t frac = ts.tv_nsec;
   tm t;
   gmtime_r(&secs, &t);
   char buf[64];
@@ -41,7 +40,7 @@ std::string FormatTime(int64_t ns, int frac_digits) {
 }
 
 std::string FormatLocalTime(int64_t ns) {
-  time_t secs = static_cast<time_t>(FloorDiv(ns, 1000000000));
+  const time_t secs = NsToTimespec(ns).tv_sec;
   tm t;
   localtime_r(&secs, &t);
   char buf[64];
@@ -98,7 +97,7 @@ std::optional<int64_t> ParseTime(std::string_view s) {
   t.tm_min = mi;
   t.tm_sec = se;
   int64_t secs = timegm(&t) - offset;
-  return secs * 1000000000 + frac;
+  return secs * kNsPerSecond + frac;
 }
 
 std::optional<int64_t> ParseDuration(std::string_view s) {

@@ -1,12 +1,15 @@
 // Backup: walk -> read -> chunk -> hash -> dedup -> compress -> encrypt ->
-// pack -> store, using all cores (DESIGN.md). The calling thread walks the
-// source; file readers (chunking, hashing) and blob encoders run on pools;
-// packs upload on BlobSaver's threads. A directory's tree is written as soon
-// as its last child is done, so nothing waits for a whole level.
+// pack -> store, using all cores (doc/format.md has what is stored). The
+// calling thread walks a Source (repo/source.h: the local file system,
+// standard input, later head/); file readers (chunking, hashing) and blob
+// encoders run on pools; packs upload on BlobSaver's threads. A TreeSaver
+// writes a directory's tree as soon as its last child is done, so nothing
+// waits for a whole level.
 //
 // Files unchanged since the parent snapshot (same type, size, mtime, ctime,
 // inode, and all blobs in the index) are not read again; unchanged
-// directories therefore encode to the same tree id.
+// directories therefore encode to the same tree id. A directory the Source
+// knows to be unchanged keeps the parent's tree id without being visited.
 #pragma once
 
 #include <atomic>
@@ -17,13 +20,14 @@
 #include "common/status.h"
 #include "repo/repository.h"
 #include "repo/snapshot.h"
+#include "repo/source.h"
 
 namespace cairn {
 
 struct BackupOptions {
-  std::vector<std::string> paths;     // absolute, normalised (no trailing '/')
-  std::vector<std::string> excludes;  // see ExcludeMatcher
-  bool one_file_system = false;
+  // Absolute, normalised (no trailing '/'), in the source's namespace; the
+  // snapshot records them. Only they and what lies below them are read.
+  std::vector<std::string> paths;
   std::string series;    // empty: "<hostname>:<paths joined by ','>"
   std::string hostname;  // empty: this host
   std::vector<std::string> tags;
@@ -33,10 +37,6 @@ struct BackupOptions {
   // Packs uploading at once while chunking goes on; 0: BlobSaver's default.
   // For S3 the CLI sets it to --connections, so every connection is busy.
   size_t upload_threads = 0;
-  // --stdin: back up the bytes of stdin_fd as one file named stdin_name.
-  bool from_stdin = false;
-  std::string stdin_name = "stdin";
-  int stdin_fd = 0;
 };
 
 // Counters a progress display polls. Written by the engine's threads.
@@ -62,11 +62,20 @@ class BackupObserver {
 struct BackupResult {
   Snapshot snapshot;
   uint64_t skipped = 0;
+  // Directories whose tree was encoded in this run (a tree the Source
+  // reported unchanged is reused, not encoded).
+  uint64_t trees_written = 0;
 };
 
-// skipped > 0 when some items could not be read: the snapshot is written
-// without them and each was reported to the observer. Cancelled when *cancel became true: no
-// snapshot is written, but stored packs are indexed for the next run.
+// Backs up opts.paths of source into a new snapshot. skipped > 0 when some
+// items could not be read: the snapshot is written without them and each was
+// reported to the observer (a source that does not SkipUnreadable fails
+// instead). Cancelled when *cancel became true: no snapshot is written, but
+// stored packs are indexed for the next run.
+Result<BackupResult> RunBackup(Repository& repo, Source& source, const BackupOptions& opts,
+                               BackupProgress* progress, BackupObserver* observer,
+                               const std::atomic<bool>* cancel);
+// The same over the local file system, without excludes.
 Result<BackupResult> RunBackup(Repository& repo, const BackupOptions& opts,
                                BackupProgress* progress, BackupObserver* observer,
                                const std::atomic<bool>* cancel);

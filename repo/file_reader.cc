@@ -1,12 +1,6 @@
 #include "repo/file_reader.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-
-#include "common/errno_status.h"
 
 namespace cairn {
 
@@ -44,9 +38,9 @@ void FileReader::EmitChunk(ByteView chunk, FileContent& out) {
   });
 }
 
-Status FileReader::ReadRegion(int fd, uint64_t offset, uint64_t length, bool to_eof,
+Status FileReader::ReadRegion(SourceFile& file, uint64_t offset, uint64_t length, bool to_eof,
                               FileContent& out, Sha256Stream& sha, Bytes& buf,
-                              const std::string& what, const std::atomic<bool>* cancel) {
+                              const std::atomic<bool>* cancel) {
   const size_t max = repo_.chunker().params().max_size;
   // buf[start, end) holds bytes read and not yet chunked. It is refilled
   // until it holds max bytes (or the region ends), so every cut sees a full
@@ -56,7 +50,6 @@ Status FileReader::ReadRegion(int fd, uint64_t offset, uint64_t length, bool to_
   size_t start = 0, end = 0;
   uint64_t remaining = length;
   bool eof = false;
-  bool stream = false;  // fd cannot seek: read() instead of pread()
   for (;;) {
     if (cancel && cancel->load(std::memory_order_relaxed)) {
       return Status::Cancelled("interrupted");
@@ -73,28 +66,19 @@ Status FileReader::ReadRegion(int fd, uint64_t offset, uint64_t length, bool to_
       }
       size_t room = std::min(buf.size() - end, kReadSize);
       if (!to_eof) room = static_cast<size_t>(std::min<uint64_t>(room, remaining));
-      ssize_t n = 0;
+      size_t n = 0;
       if (room) {
-        n = stream ? ::read(fd, buf.data() + end, room)
-                   : ::pread(fd, buf.data() + end, room, static_cast<off_t>(offset));
-      }
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno == ESPIPE && !stream) {  // a pipe (--stdin): read it in order
-          stream = true;
-          continue;
-        }
-        return StatusFromErrno(errno, "reading " + what);
+        CAIRN_ASSIGN_OR_RETURN(n, file.ReadAt(offset, std::span<uint8_t>(buf.data() + end, room)));
       }
       if (n == 0) {
         eof = true;
         break;
       }
-      sha.Update(ByteView(buf.data() + end, static_cast<size_t>(n)));
-      end += static_cast<size_t>(n);
-      offset += static_cast<uint64_t>(n);
-      out.bytes_read += static_cast<uint64_t>(n);
-      if (!to_eof && (remaining -= static_cast<uint64_t>(n)) == 0) eof = true;
+      sha.Update(ByteView(buf.data() + end, n));
+      end += n;
+      offset += n;
+      out.bytes_read += n;
+      if (!to_eof && (remaining -= n) == 0) eof = true;
     }
     if (start == end) break;
     size_t cut = repo_.chunker().NextCut(ByteView(buf.data() + start, end - start));
@@ -106,8 +90,7 @@ Status FileReader::ReadRegion(int fd, uint64_t offset, uint64_t length, bool to_
   return Status::OK();
 }
 
-Result<FileContent> FileReader::Read(int fd, bool sparse, uint64_t limit,
-                                     const std::string& what, const std::atomic<bool>* cancel) {
+Result<FileContent> FileReader::Read(SourceFile& file, const std::atomic<bool>* cancel) {
   FileContent out;
   auto buf = buffers_.Acquire();
   // A buffer grown for a big file goes back to the system afterwards: most
@@ -120,9 +103,9 @@ Result<FileContent> FileReader::Read(int fd, bool sparse, uint64_t limit,
   } shrink{*buf};
   auto sha = hashers_.Acquire();
   (void)sha->Finish();  // a pooled hasher may hold a failed file's state
-  if (!sparse) {
-    (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    CAIRN_RETURN_IF_ERROR(ReadRegion(fd, 0, limit, limit == UINT64_MAX, out, *sha, *buf, what,
+  const uint64_t limit = file.limit();
+  if (!file.sparse()) {
+    CAIRN_RETURN_IF_ERROR(ReadRegion(file, 0, limit, limit == SourceFile::kToEnd, out, *sha, *buf,
                                      cancel));
     out.sha256 = sha->Finish();
     return out;
@@ -139,32 +122,28 @@ Result<FileContent> FileReader::Read(int fd, bool sparse, uint64_t limit,
     }
   };
   for (;;) {
-    off_t data = ::lseek(fd, static_cast<off_t>(pos), SEEK_DATA);
-    if (data < 0) {
-      if (errno != ENXIO) return Err(StatusFromErrno(errno, "seeking data in " + what));
+    CAIRN_ASSIGN_OR_RETURN(std::optional<uint64_t> data, file.SeekData(pos));
+    if (!data) {
       // No data after pos: the rest is a hole up to the end of the file.
-      off_t endpos = ::lseek(fd, 0, SEEK_END);
-      if (endpos < 0) return Err(StatusFromErrno(errno, "seeking in " + what));
-      endpos = std::min<off_t>(endpos, static_cast<off_t>(limit));
-      if (static_cast<uint64_t>(endpos) > pos) add_hole(static_cast<uint64_t>(endpos) - pos);
+      CAIRN_ASSIGN_OR_RETURN(uint64_t endpos, file.SeekEnd());
+      endpos = std::min(endpos, limit);
+      if (endpos > pos) add_hole(endpos - pos);
       break;
     }
-    if (static_cast<uint64_t>(data) >= limit) {
+    if (*data >= limit) {
       add_hole(limit - pos);
       break;
     }
-    off_t hole = ::lseek(fd, data, SEEK_HOLE);
-    if (hole < 0) return Err(StatusFromErrno(errno, "seeking hole in " + what));
-    hole = std::min<off_t>(hole, static_cast<off_t>(limit));
-    add_hole(static_cast<uint64_t>(data) - pos);
-    const uint64_t want = static_cast<uint64_t>(hole - data);
+    CAIRN_ASSIGN_OR_RETURN(uint64_t hole, file.SeekHole(*data));
+    hole = std::min(hole, limit);
+    add_hole(*data - pos);
+    const uint64_t want = hole - *data;
     const uint64_t before = out.size;
-    CAIRN_RETURN_IF_ERROR(ReadRegion(fd, static_cast<uint64_t>(data), want, false, out, *sha,
-                                     *buf, what, cancel));
+    CAIRN_RETURN_IF_ERROR(ReadRegion(file, *data, want, false, out, *sha, *buf, cancel));
     // A region that came up short means the file shrank while being read:
     // the content ends where the bytes ended.
     if (out.size - before < want) break;
-    pos = static_cast<uint64_t>(hole);
+    pos = hole;
     if (pos >= limit) break;
   }
   out.sha256 = sha->Finish();

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "common/clock.h"
 #include "common/errno_status.h"
 
 namespace cairn {
@@ -66,12 +67,6 @@ std::optional<uint32_t> IdNameCache::GroupId(const std::string& name) {
   return id;
 }
 
-Result<struct stat> LStat(const std::string& path) {
-  struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) return Err(StatusFromErrno(errno, path));
-  return st;
-}
-
 std::optional<NodeType> TypeFromMode(mode_t mode) {
   switch (mode & S_IFMT) {
     case S_IFREG: return NodeType::kFile;
@@ -83,29 +78,6 @@ std::optional<NodeType> TypeFromMode(mode_t mode) {
     case S_IFBLK: return NodeType::kBlockDev;
     default: return std::nullopt;
   }
-}
-
-static int64_t Ns(const timespec& ts) { return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec; }
-
-void FillNodeFromStat(const struct stat& st, IdNameCache& names, Node& node) {
-  node.type = TypeFromMode(st.st_mode).value_or(NodeType::kFile);
-  node.mode = st.st_mode & 07777;
-  node.uid = st.st_uid;
-  node.gid = st.st_gid;
-  node.user = names.UserName(st.st_uid);
-  node.group = names.GroupName(st.st_gid);
-  node.size = node.type == NodeType::kFile || node.type == NodeType::kSymlink
-                  ? static_cast<uint64_t>(st.st_size)
-                  : 0;
-  node.mtime_ns = Ns(st.st_mtim);
-  node.ctime_ns = Ns(st.st_ctim);
-  node.atime_ns = Ns(st.st_atim);
-  node.device = st.st_dev;
-  node.inode = st.st_ino;
-  node.nlink = node.type == NodeType::kDir ? 1 : static_cast<uint32_t>(st.st_nlink);
-  node.rdev = node.type == NodeType::kCharDev || node.type == NodeType::kBlockDev
-                  ? static_cast<uint64_t>(st.st_rdev)
-                  : 0;
 }
 
 Result<std::vector<Xattr>> ReadXattrs(const std::string& path) {
@@ -221,17 +193,7 @@ Status ApplyMetadata(int fd, const std::string& path, const Node& node, bool cho
     int rc = fd >= 0 ? ::fchmod(fd, node.mode) : ::chmod(path.c_str(), node.mode);
     if (rc != 0) return StatusFromErrno(errno, "setting mode of " + path);
   }
-  timespec ts[2];
-  ts[0].tv_sec = node.atime_ns / 1000000000;
-  ts[0].tv_nsec = node.atime_ns % 1000000000;
-  ts[1].tv_sec = node.mtime_ns / 1000000000;
-  ts[1].tv_nsec = node.mtime_ns % 1000000000;
-  for (auto& t : ts) {
-    if (t.tv_nsec < 0) {  // times before 1970
-      t.tv_nsec += 1000000000;
-      t.tv_sec -= 1;
-    }
-  }
+  const timespec ts[2] = {NsToTimespec(node.atime_ns), NsToTimespec(node.mtime_ns)};
   int rc = fd >= 0 ? ::futimens(fd, ts) : ::utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW);
   if (rc != 0) return StatusFromErrno(errno, "setting times of " + path);
   return Status::OK();

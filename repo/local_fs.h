@@ -1,5 +1,5 @@
 // Reading and writing metadata on the local file system, shared by backup
-// (source side) and restore (target side). errno becomes Status here.
+// (LocalSource) and restore (the target side). errno becomes Status here.
 #pragma once
 
 #include <sys/stat.h>
@@ -29,12 +29,8 @@ class IdNameCache {
   std::unordered_map<std::string, std::optional<uint32_t>> uids_, gids_;  // GUARDED_BY(mu_)
 };
 
-Result<struct stat> LStat(const std::string& path);
 // Node type from st_mode; nullopt for an unknown type.
 std::optional<NodeType> TypeFromMode(mode_t mode);
-// Fills every metadata field of node from st (not name, content, sha256,
-// subtree, xattrs).
-void FillNodeFromStat(const struct stat& st, IdNameCache& names, Node& node);
 // Extended attributes of path (not following symlinks), sorted by name.
 // Unsupported file systems (ENOTSUP) give an empty list.
 Result<std::vector<Xattr>> ReadXattrs(const std::string& path);

@@ -8,6 +8,8 @@
 
 #include "common/clock.h"
 #include "repo/backup.h"
+#include "repo/local_source.h"
+#include "repo/stdin_source.h"
 #include "tools/cli.h"
 #include "tools/format.h"
 #include "tools/progress.h"
@@ -80,10 +82,11 @@ Status RunBackupCmd(Context& ctx, const BackupArgs& a) {
     CAIRN_ASSIGN_OR_RETURN(auto lines, ReadLines(f));
     for (const auto& p : lines) o.paths.push_back(AbsolutePath(p));
   }
-  o.excludes = a.excludes;
+  LocalSourceOptions local;
+  local.excludes = a.excludes;
   for (const auto& f : a.exclude_files) {
     CAIRN_ASSIGN_OR_RETURN(auto lines, ReadLines(f));
-    o.excludes.insert(o.excludes.end(), lines.begin(), lines.end());
+    local.excludes.insert(local.excludes.end(), lines.begin(), lines.end());
   }
   if (a.from_stdin && !o.paths.empty()) {
     return Status::InvalidArgument("--stdin takes no paths (name the file with --stdin-name)");
@@ -92,21 +95,27 @@ Status RunBackupCmd(Context& ctx, const BackupArgs& a) {
     return Status::InvalidArgument("nothing to back up: give at least one path, --files-from "
                                    "or --stdin");
   }
-  o.one_file_system = a.one_file_system;
+  local.one_file_system = a.one_file_system;
   o.tags = a.tags;
   o.series = a.series;
   o.hostname = a.host;
   o.force_read = a.force;
   o.threads = a.threads;
-  o.from_stdin = a.from_stdin;
-  o.stdin_name = a.stdin_name;
-  o.stdin_fd = STDIN_FILENO;
   CAIRN_ASSIGN_OR_RETURN(auto repo, ctx.OpenRepository());
   // Over a remote store each upload thread keeps one connection busy.
   if (const unsigned c = repo->store().Traits().connections; c > 0) o.upload_threads = c;
   if (!a.parent.empty()) {
     CAIRN_ASSIGN_OR_RETURN(Snapshot parent, repo->FindSnapshot(a.parent, a.series));
     o.parent = parent.id;
+  }
+  // --stdin is a source of its own holding one file, /<name>.
+  std::unique_ptr<Source> source;
+  if (a.from_stdin) {
+    CAIRN_ASSIGN_OR_RETURN(auto in, StdinSource::Make(a.stdin_name, STDIN_FILENO));
+    o.paths = {in->path()};
+    source = std::move(in);
+  } else {
+    source = std::make_unique<LocalSource>(std::move(local));
   }
 
   BackupProgress progress;
@@ -131,7 +140,7 @@ Status RunBackupCmd(Context& ctx, const BackupArgs& a) {
     }
     return s;
   });
-  auto result = RunBackup(*repo, o, &progress, &observer, &ctx.cancel);
+  auto result = RunBackup(*repo, *source, o, &progress, &observer, &ctx.cancel);
   line.Stop();
   if (!result) return result.error();
   const Snapshot& snap = result->snapshot;

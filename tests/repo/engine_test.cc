@@ -13,6 +13,7 @@
 #include "repo/check.h"
 #include "repo/index.h"
 #include "repo/index_rebuild.h"
+#include "repo/local_source.h"
 #include "repo/pack.h"
 #include "repo/restore.h"
 #include "repo/tree_walk.h"
@@ -292,6 +293,32 @@ TEST_F(EngineTest, CancelledBackupWritesNoSnapshotAndIndexesItsPacks) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), ErrorCode::kCancelled);
   EXPECT_TRUE(store.Keys("snapshots/").empty());
+}
+
+// --exclude and a missing named path, through LocalSource.
+TEST_F(EngineTest, LocalSourceExcludesAndMissingPaths) {
+  MemoryStore store;
+  auto repo = MakeRepo(store);
+  LocalSourceOptions lo;
+  lo.excludes = {"small1*", src_ + "/sub/b.bin"};
+  LocalSource source(lo);
+  BackupOptions o;
+  o.paths = {src_};
+  auto r = RunBackup(*repo, source, o, nullptr, nullptr, nullptr);
+  ASSERT_TRUE(r) << r.error().message();
+  // 53 files less b.bin, small1 and small10..small19.
+  EXPECT_EQ(r->snapshot.stats.files, 53u - 1 - 11);
+  auto codec = repo->NewCodec();
+  EXPECT_FALSE(ResolvePath(*repo, *codec, r->snapshot, src_ + "/sub/b.bin"));
+  EXPECT_FALSE(ResolvePath(*repo, *codec, r->snapshot, src_ + "/sub/small12"));
+  EXPECT_TRUE(ResolvePath(*repo, *codec, r->snapshot, src_ + "/sub/small2"));
+
+  o.paths = {src_ + "/missing"};
+  auto missing = RunBackup(*repo, source, o, nullptr, nullptr, nullptr);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(missing.error().message().rfind("backup path " + src_ + "/missing: ", 0), 0u)
+      << missing.error().message();
 }
 
 }  // namespace
