@@ -138,6 +138,9 @@ class CrossFilePrefetcher {
   // Claims files after seq.last_pos_ while less than half the window is
   // ahead. Caller holds seq.mu_. Returns the own files claimed.
   size_t TopUpLocked(PrefetchSequence& seq, const UpcomingFn& upcoming, const ClaimFn& claim) const;
+  // Files opened in order earn credit, wasted ones cost it (each call
+  // moves it by at most kMaxCredit either way; it stays within
+  // [kMinCredit, kMaxCredit]); wasted ones are counted.
   void AdjustCredit(size_t opened_ahead, size_t wasted);
 
   const uint64_t max_window_;

@@ -25,6 +25,7 @@ Result<Bytes> TreeFetcher::Load(const Id& id, BlobCodec& codec) {
 
 Result<TreeFetcher::Window> TreeFetcher::WindowFor(const Id& id, const BlobLocation& loc) {
   const uint64_t need_end = uint64_t{loc.offset} + loc.length;
+  // PackWindow's start, without its pack size lookup on a hit.
   const Key key{loc.pack, loc.offset - loc.offset % window_bytes_};
   std::promise<Result<Window>> promise;
   {
