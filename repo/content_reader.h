@@ -1,61 +1,49 @@
-// ContentReader: the mount's read path. Reads byte ranges of stored files:
-// binary search of the file's extents, decoded blobs from a bounded RAM LRU,
-// else stored bytes from the disk BlobCache (authenticated and decrypted on
-// every hit), else ranged GETs of packs with adjacent blobs of one pack
-// coalesced into one GET. Sequential reads of a File are detected and read
-// ahead in a window that doubles (1 MiB up to max_readahead_bytes) while
-// they stay sequential, fetched in parallel on fetch_threads (a read is
-// sequential when it starts at 0 or exactly where one of the last 8 reads
-// ended, so the kernel's slightly reordered parallel reads still count;
-// random reads trigger no read-ahead). Concurrent readers of one blob share
-// one fetch. Blobs fetched from the store are written to the disk cache by
-// one background thread (see FlushDiskCache).
+// ContentReader: the read path of the mount and of `cairn cat`. Reads byte
+// ranges of stored files: binary search of the file's extents, then per
+// blob the first of
+//   1. the RAM cache of decoded blobs (RamBlobCache),
+//   2. a fetch of the blob already in flight (concurrent readers of one
+//      blob share one fetch),
+//   3. the disk BlobCache (stored bytes, authenticated and decrypted on
+//      every hit),
+//   4. ranged GETs of packs, adjacent blobs of one pack coalesced into one
+//      GET (PackRangeBuilder); what they fetch is written to the disk cache
+//      in the background (DiskCacheWriter, see FlushDiskCache).
 //
-// Read-ahead across files (Sequence, Opened): the caller may say that files
-// come in a sequence and will probably be opened in the order of their
-// positions (fs/ keeps one Sequence per directory being read, positions
-// being entry ordinals; ContentReader knows nothing of directories). When
-// a file of a Sequence is opened, the blobs of the files after it are
-// fetched into the RAM cache in the background (small tasks taken in file
-// order by the fetch threads), coalesced by pack, up to a window of bytes that starts at
-// 128 KiB and doubles (up to max_prefetch_bytes and an eighth of the RAM
-// cache; whole files are scheduled, so what is ahead stays under twice
-// the window and does not evict what is being read) each time an opened file is one that was fetched ahead.
-// An open that goes backwards, or skips files that were fetched ahead,
-// stops (resp. halves) the window. Files fetched ahead and never opened
-// cost the reader "credit": the first open of a new Sequence reads ahead
-// only while recently fetched-ahead files were being opened, so random
-// opens across many directories pay at most a few small windows.
-// `upcoming` may also produce files that are not the Sequence's own
-// ("foreign": what the caller expects to be read next but opened in another
-// Sequence, e.g. the first files of the next directories of a walk): they
-// are fetched within the same window, and dropped without counting as
-// opened or wasted once an own file at or past their position is opened.
+// In-file read-ahead: sequential reads of a File are read ahead in a window
+// that doubles (1 MiB up to max_readahead_bytes) while they stay
+// sequential, fetched in parallel on fetch_threads. A read is sequential
+// when it starts at 0 or exactly where one of the last 8 reads ended, so
+// the kernel's slightly reordered parallel reads still count; random reads
+// trigger no read-ahead.
+//
+// Read-ahead across files: Sequence and Opened hand the rules to
+// CrossFilePrefetcher (cross_file_prefetcher.h has the contract), with a
+// window of at most max_prefetch_bytes and an eighth of the RAM cache, so
+// what is ahead does not evict what is being read. This class claims the
+// blobs it picks and fetches them into the RAM cache in small tasks taken
+// in file order by the fetch threads, coalesced by pack.
+//
 // A failed background fetch (in-file or cross-file) is not cached and does
 // not fail a read: the reader that waited for it fetches the blob again
 // itself once, and only that fetch's error reaches the caller.
 //
 // Thread safety: ContentReader is thread-safe. A File may be read from
 // several threads at once (the kernel issues parallel reads on one handle);
-// its sequential-read state has its own lock. File::mu_, ContentReader::mu_
-// and put_mu_ are never held together, and none is held while fetching,
-// decoding or copying.
+// its sequential-read state has its own lock. Lock order: Sequence's lock,
+// then ContentReader::mu_. File::mu_, ContentReader::mu_ and the disk
+// cache writer's lock are never held together, and none is held while
+// fetching, decoding or copying.
 #pragma once
 
 #include <array>
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
-#include <functional>
 #include <future>
-#include <list>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <span>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -64,6 +52,9 @@
 #include "common/object_pool.h"
 #include "common/status.h"
 #include "common/thread_pool.h"
+#include "repo/cross_file_prefetcher.h"
+#include "repo/disk_cache_writer.h"
+#include "repo/ram_blob_cache.h"
 #include "repo/repository.h"
 #include "repo/tree.h"
 
@@ -92,14 +83,14 @@ struct ContentReaderOptions {
 
 // Counters for tests, benchmarks and statfs-like reporting. Monotonic.
 struct ContentReaderStats {
-  uint64_t ram_hits = 0;      // blobs found in the RAM cache (by reads and read-ahead)
-  uint64_t disk_hits = 0;     // blobs served from the disk cache
-  uint64_t store_gets = 0;    // ranged GETs issued
-  uint64_t store_blobs = 0;   // blobs fetched by those GETs
-  uint64_t store_bytes = 0;   // bytes fetched by those GETs
-  uint64_t readahead_blobs = 0;  // blobs fetched ahead of the reader
-  uint64_t ram_bytes = 0;        // decoded bytes in the RAM cache now (not monotonic)
-  uint64_t disk_puts = 0;        // blobs written to the disk cache
+  uint64_t ram_hits = 0;           // blobs found in the RAM cache (by reads and read-ahead)
+  uint64_t disk_hits = 0;          // blobs served from the disk cache
+  uint64_t store_gets = 0;         // ranged GETs issued
+  uint64_t store_blobs = 0;        // blobs fetched by those GETs
+  uint64_t store_bytes = 0;        // bytes fetched by those GETs
+  uint64_t readahead_blobs = 0;    // blobs fetched ahead of the reader
+  uint64_t ram_bytes = 0;          // decoded bytes in the RAM cache now (not monotonic)
+  uint64_t disk_puts = 0;          // blobs written to the disk cache
   uint64_t disk_puts_dropped = 0;  // not written: the writer was too far behind
   // Read-ahead across files (Sequence):
   uint64_t prefetch_files = 0;      // files whose blobs were scheduled ahead of their open
@@ -157,61 +148,22 @@ class ContentReader {
     // last one is kept.
     std::array<uint64_t, 8> recent_ends_{};
     size_t recent_next_ = 0;
-    int random_run_ = 0;         // consecutive reads that continued nothing
-    uint64_t window_ = 0;        // current read-ahead window (0: none)
-    bool streaming_ = false;     // counted in *streams_
-    uint64_t ahead_until_ = 0;   // read-ahead scheduled up to this offset
+    int random_run_ = 0;                     // consecutive reads that continued nothing
+    uint64_t window_ = 0;                    // current read-ahead window (0: none)
+    bool streaming_ = false;                 // counted in *streams_
+    uint64_t ahead_until_ = 0;               // read-ahead scheduled up to this offset
     std::unordered_set<Id, IdHash> logged_;  // blobs whose failure was logged
   };
 
   std::unique_ptr<File> Open(const Node& file, std::string what /*path, for messages*/);
 
   // A sequence of files that will probably be opened in the order of their
-  // positions (see the top of this file). Holds no blobs itself (what it
-  // fetched ahead lives in the RAM cache) and no thread. Must not outlive
-  // its ContentReader. Thread-safe: its state has its own lock, taken
-  // before (never inside) ContentReader::mu_.
-  class Sequence {
-   public:
-    // The current window in bytes (0: read-ahead across files is off).
-    uint64_t window() const {
-      std::lock_guard<std::mutex> lock(mu_);
-      return window_;
-    }
-    // Files fetched ahead and never opened count as wasted.
-    ~Sequence();
-    Sequence(const Sequence&) = delete;
-    Sequence& operator=(const Sequence&) = delete;
-
-   private:
-    friend class ContentReader;
-    explicit Sequence(ContentReader* reader) : reader_(reader) {}
-    struct Ahead {  // a file scheduled ahead of its open
-      uint64_t pos = 0;
-      uint64_t bytes = 0;  // of its content scheduled (fetched or already cached)
-      bool own = true;     // false: a foreign file (see the top of this file)
-    };
-    size_t OwnAheadLocked() const;  // entries of ahead_ that are own files
-    ContentReader* const reader_;
-    mutable std::mutex mu_;
-    // All GUARDED_BY(mu_).
-    bool started_ = false;     // a file was opened
-    uint64_t last_pos_ = 0;    // position of the last file opened
-    uint64_t window_ = 0;      // bytes to keep scheduled ahead of last_pos_
-    uint64_t next_pos_ = 0;    // the next position to ask `upcoming` for
-    bool exhausted_ = false;   // `upcoming` had nothing from next_pos_ on
-    std::deque<Ahead> ahead_;  // scheduled, not opened yet; by position
-  };
-  std::unique_ptr<Sequence> NewSequence();
-
-  // Produces the files of a sequence at positions >= from, in order: calls
-  // fn(pos, node, own) until fn returns false or the sequence ends. Nodes
-  // that are not regular files are skipped by the reader (fs/ may pass a
-  // directory's every entry). own is false for a foreign file, whose pos is
-  // the position of the own entry it comes after (several may share one).
-  // An error only ends this round of read-ahead.
-  using UpcomingNodeFn = std::function<bool(uint64_t pos, const Node& node, bool own)>;
-  using UpcomingFn = std::function<Status(uint64_t from, const UpcomingNodeFn& fn)>;
+  // positions, and the files after a position (CrossFilePrefetcher has the
+  // contract). A Sequence must not outlive its ContentReader.
+  using Sequence = PrefetchSequence;
+  using UpcomingNodeFn = CrossFilePrefetcher::UpcomingNodeFn;
+  using UpcomingFn = CrossFilePrefetcher::UpcomingFn;
+  std::unique_ptr<Sequence> NewSequence() { return prefetcher_.NewSequence(); }
   // The file at position pos of seq was opened (the caller reads it next,
   // probably, and fetches what of it is not cached itself). Updates the
   // window and schedules fetches of the next files' blobs in the
@@ -231,13 +183,12 @@ class ContentReader {
   ContentReaderStats stats() const;
 
   // Blobs fetched from the store are written to the disk cache by a
-  // background thread, so a cold read never waits for the cache's disk.
-  // When opts.max_pending_cache_writes bytes wait, read-ahead waits for
-  // room (the cache fills completely while the reader is not held up),
-  // and a reader's own fetch drops its write (the cache is best effort;
-  // counted in disk_puts_dropped). Blocks
-  // until the fetches running now (read-ahead included) and every write
-  // they queued are done.
+  // background thread (DiskCacheWriter), so a cold read never waits for the
+  // cache's disk. When opts.max_pending_cache_writes bytes wait, read-ahead
+  // waits for room (the cache fills completely while the reader is not held
+  // up), and a reader's own fetch drops its write (the cache is best
+  // effort; counted in disk_puts_dropped). Blocks until the fetches running
+  // now (read-ahead included) and every write they queued are done.
   void FlushDiskCache();
 
  private:
@@ -260,16 +211,6 @@ class ContentReader {
     Future future;
     Fetcher by = Fetcher::kRead;
   };
-  struct PendingPut {  // a stored blob inside a fetched range
-    Id id;
-    std::shared_ptr<const Bytes> range;
-    size_t offset = 0, length = 0;
-  };
-  struct RamEntry {
-    Plain plain;
-    std::list<Id>::iterator lru;
-    bool prefetched = false;  // fetched ahead across files, not read yet
-  };
 
   // Slots for the extents [first, last] of f (holes get empty ones). Blobs
   // neither cached nor being fetched get an in-flight entry and are
@@ -285,9 +226,6 @@ class ContentReader {
   // Fetches wants: in the calling thread for a kRead, else on the pool in
   // parallel tasks (read-ahead, in-file or across files).
   void Fetch(std::vector<Want> wants, Fetcher by);
-  // Read-ahead across files: files opened that were fetched ahead earn
-  // credit, wasted ones (fetched ahead, never opened) cost it; both counted.
-  void AdjustCredit(size_t opened_ahead, size_t wasted);
   // Disk cache hits first, then ranged GETs with adjacent blobs of one pack
   // coalesced; every want is finished (value or error).
   // A background fetch (read-ahead) may wait for room in the disk cache
@@ -297,41 +235,30 @@ class ContentReader {
   // in-flight entry.
   void Finish(Want& w, Result<Plain> r);
   Result<Plain> Decode(const Want& w, ByteView stored);
-  void RamInsertLocked(const Id& id, Plain p, bool prefetched);  // caller holds mu_
-  Plain RamFindLocked(const Id& id);            // caller holds mu_; bumps LRU
   // Read-ahead after a sequential read ending at end.
   void ReadAhead(File& f, uint64_t end);
   size_t ExtentAt(const File& f, uint64_t offset) const;  // index of the extent holding offset
-  // Queues a disk cache write. When the queue is full: waits for room if
-  // may_wait, else drops it.
-  void QueuePut(PendingPut p, bool may_wait);
-  void PutLoop();  // the disk cache writer thread
 
   const Repository& repo_;
   BlobCache* disk_;
   const ContentReaderOptions opts_;
   mutable ObjectPool<BlobCodec> codecs_;
 
+  // Guards the RAM cache, the fetches in flight and the counters, so that
+  // "cached, or being fetched, or to fetch?" is one atomic step. Held only
+  // for table lookups and updates: never while fetching, decoding, copying
+  // or writing to disk. Taken after a Sequence's lock, never with a File's
+  // or the disk cache writer's.
   mutable std::mutex mu_;
-  std::unordered_map<Id, RamEntry, IdHash> ram_;      // GUARDED_BY(mu_)
-  std::list<Id> ram_lru_;                              // GUARDED_BY(mu_): oldest first
-  uint64_t ram_bytes_ = 0;                             // GUARDED_BY(mu_)
+  RamBlobCache ram_;                                   // GUARDED_BY(mu_)
   std::unordered_map<Id, InFlight, IdHash> inflight_;  // GUARDED_BY(mu_)
+  ContentReaderStats stats_;                           // GUARDED_BY(mu_)
   // Files reading ahead now: they share the RAM cache, so each one's
   // window is capped at memory_cache_bytes / (2 * streams_).
   std::atomic<int> streams_{0};
-  ContentReaderStats stats_;                           // GUARDED_BY(mu_)
-  // Read-ahead across files: > 0 lets the first open of a Sequence read
-  // ahead; + for opened files that were fetched ahead, - for wasted ones.
-  std::atomic<int> credit_{2};
 
-  std::mutex put_mu_;
-  std::condition_variable put_cv_;     // new work, room in the queue, or the queue drained
-  std::deque<PendingPut> puts_;        // GUARDED_BY(put_mu_)
-  uint64_t put_bytes_ = 0;             // GUARDED_BY(put_mu_): queued bytes
-  bool put_busy_ = false;              // GUARDED_BY(put_mu_): a Put is running
-  bool put_stop_ = false;              // GUARDED_BY(put_mu_)
-  std::thread put_thread_;             // only when there is a disk cache
+  CrossFilePrefetcher prefetcher_;
+  std::unique_ptr<DiskCacheWriter> disk_writer_;  // only when there is a disk cache
 
   // Last: destroyed first, so running read-ahead tasks finish while the
   // members above still exist.

@@ -14,6 +14,7 @@
 #include "common/thread_pool.h"
 #include "repo/index.h"
 #include "repo/pack.h"
+#include "repo/pack_reads.h"
 
 namespace cairn {
 
@@ -362,26 +363,11 @@ Result<Bytes> Repository::LoadBlob(BlobType type, const Id& id, BlobCodec& codec
 Result<Bytes> Repository::GetPackRange(BlobType type, const Id& id, const BlobLocation& loc,
                                        uint64_t offset, uint64_t length) const {
   auto stored = store_->Get(PackKey(loc.pack), offset, length);
-  if (!stored) {
-    Status e = stored.error();
-    if (e.Is(ErrorCode::kNotFound)) {
-      return Err(Status::NotFound("pack " + loc.pack.Short() + " holding " +
-                                  std::string(BlobTypeName(type)) + " blob " + id.Short() +
-                                  " is missing from the store; run `cairn check`"));
-    }
-    if (e.Is(ErrorCode::kOutOfRange)) {  // offset past the end: truncated pack
-      return Err(TruncatedPack(type, id, loc));
-    }
-    return Err(e);
+  if (!stored) return Err(PackReadError(stored.error(), loc.pack, type, &id));
+  if (stored->size() < loc.offset - offset + loc.length) {
+    return Err(TruncatedPack(loc.pack, type, &id));
   }
-  if (stored->size() < loc.offset - offset + loc.length) return Err(TruncatedPack(type, id, loc));
   return std::move(*stored);
-}
-
-Status Repository::TruncatedPack(BlobType type, const Id& id, const BlobLocation& loc) {
-  return Status::Corruption("pack " + loc.pack.Short() + " is truncated (" +
-                            std::string(BlobTypeName(type)) + " blob " + id.Short() +
-                            " lies past its end); run `cairn check`");
 }
 
 TreeLoadFn Repository::TreeLoader(BlobCodec& codec) const {

@@ -114,7 +114,6 @@ class Repository {
   Result<Id> AddKey(std::string_view password, const ScryptParams& kdf);
 
  private:
-  static Status TruncatedPack(BlobType type, const Id& id, const BlobLocation& loc);
   Repository(std::unique_ptr<ObjectStore> store, RepoConfig config, MasterKeys keys, Id key_id,
              std::unique_ptr<CacheDb> cache, Logger* logger);
   static Result<std::unique_ptr<Repository>> Finish(std::unique_ptr<ObjectStore> store,

@@ -18,12 +18,11 @@
 #include "common/thread_pool.h"
 #include "repo/local_fs.h"
 #include "repo/pack.h"
+#include "repo/pack_reads.h"
 
 namespace cairn {
 namespace {
 
-constexpr uint64_t kMaxRead = 8 * 1024 * 1024;  // one ranged read at most (memory per worker)
-constexpr uint64_t kMaxGap = 256 * 1024;         // read through gaps this small
 constexpr uint8_t kZeros[64 * 1024] = {};
 
 struct Item {
@@ -48,10 +47,7 @@ bool Matches(const std::vector<std::string>& patterns, const std::string& path,
 }
 
 // A ranged read of one pack and the blobs it covers.
-struct ReadPlan {
-  Id pack;
-  uint64_t offset = 0, length = 0;
-};
+using ReadPlan = PackRange;
 
 class RestoreRun {
  public:
@@ -148,16 +144,7 @@ Status RestoreRun::Collect(const Id& tree, std::string path, long parent, bool i
 
 Result<Bytes> RestoreRun::Fetch(const ReadPlan& r) {
   auto bytes = repo_.store().Get(PackKey(r.pack), r.offset, r.length);
-  if (!bytes) {
-    if (bytes.error().Is(ErrorCode::kNotFound)) {
-      return Err(Status::NotFound("pack " + r.pack.Short() + " is missing from the store; run "
-                                  "`cairn check`"));
-    }
-    if (bytes.error().Is(ErrorCode::kOutOfRange)) {
-      return Err(Status::Corruption("pack " + r.pack.Short() + " is truncated; run `cairn check`"));
-    }
-    return Err(bytes.error());
-  }
+  if (!bytes) return Err(PackReadError(bytes.error(), r.pack, BlobType::kData, nullptr));
   return bytes;
 }
 
@@ -267,19 +254,15 @@ void RestoreRun::RestoreLarge(size_t index) {
                   loc->offset >= window_plan.offset &&
                   loc->offset + loc->length <= window_plan.offset + window.size();
     if (!inside) {
-      ReadPlan plan{loc->pack, loc->offset, loc->length};
+      PackRangeBuilder plan(*loc, CoalescePolicy{});
       for (size_t f = e + 1; f < it.node.content.size(); ++f) {
         const Extent& y = it.node.content[f];
         if (y.hole) continue;
         auto l = repo_.FindBlob(y.blob);
-        uint64_t end = plan.offset + plan.length;
-        if (!l || l->pack != plan.pack || l->offset < end || l->offset - end > kMaxGap ||
-            l->offset + l->length - plan.offset > kMaxRead)
-          break;
-        plan.length = l->offset + l->length - plan.offset;
+        if (!l || !plan.TryAdd(*l)) break;
       }
-      CAIRN_ASSIGN_OR_RETURN(window, Fetch(plan));
-      window_plan = plan;
+      CAIRN_ASSIGN_OR_RETURN(window, Fetch(plan.range()));
+      window_plan = plan.range();
     }
     ByteView stored(window.data() + (loc->offset - window_plan.offset),
                     std::min<size_t>(loc->length, window.size() - (loc->offset - window_plan.offset)));
@@ -396,22 +379,16 @@ Result<RestoreStats> RestoreRun::Run() {
         ++k;
         continue;
       }
-      ReadPlan plan{keyed[k].loc.pack, keyed[k].loc.offset, keyed[k].loc.length};
+      // Identical small files are stored as one blob: they join the read.
+      PackRangeBuilder plan(keyed[k].loc, CoalescePolicy{.join_repeats = true});
       std::vector<size_t> batch{keyed[k].index};
       size_t j = k + 1;
-      for (; j < keyed.size() && keyed[j].single && keyed[j].loc.pack == plan.pack; ++j) {
-        const BlobLocation& l = keyed[j].loc;
-        uint64_t end = plan.offset + plan.length;
-        if (l.offset < end) {  // the same blob again (identical small files)
-          if (l.offset + l.length > end) break;
-        } else if (l.offset - end > kMaxGap || l.offset + l.length - plan.offset > kMaxRead) {
-          break;
-        }
-        plan.length = std::max(end, uint64_t{l.offset} + l.length) - plan.offset;
+      for (; j < keyed.size() && keyed[j].single && plan.TryAdd(keyed[j].loc); ++j) {
         batch.push_back(keyed[j].index);
       }
       k = j;
-      pool.Submit([this, batch = std::move(batch), plan] { RestoreBatch(batch, plan); });
+      pool.Submit(
+          [this, batch = std::move(batch), read = plan.range()] { RestoreBatch(batch, read); });
     }
     pool.Wait();
   }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "repo/pack_reads.h"
+
 namespace cairn {
 
 TreeFetcher::TreeFetcher(const Repository& repo, uint64_t window_bytes, uint64_t max_bytes)
@@ -22,9 +24,9 @@ Result<Bytes> TreeFetcher::Load(const Id& id, BlobCodec& codec) {
 }
 
 Result<TreeFetcher::Window> TreeFetcher::WindowFor(const Id& id, const BlobLocation& loc) {
-  const uint64_t start = loc.offset - loc.offset % window_bytes_;
   const uint64_t need_end = uint64_t{loc.offset} + loc.length;
-  const Key key{loc.pack, start};
+  // PackWindow's start, without its pack size lookup on a hit.
+  const Key key{loc.pack, loc.offset - loc.offset % window_bytes_};
   std::promise<Result<Window>> promise;
   {
     std::unique_lock<std::mutex> lock(mu_);
@@ -51,13 +53,10 @@ Result<TreeFetcher::Window> TreeFetcher::WindowFor(const Id& id, const BlobLocat
     }
     inflight_.emplace(key, promise.get_future().share());
   }
-  uint64_t end = std::max(start + window_bytes_, need_end);
-  if (auto size = repo_.cache().PackSize(loc.pack); size && *size >= need_end) {
-    end = std::min(end, *size);
-  }
+  const PackRange r = PackWindow(loc, window_bytes_, repo_.cache().PackSize(loc.pack));
   Result<Window> got =
-      repo_.GetPackRange(BlobType::kTree, id, loc, start, end - start).map([&](Bytes b) {
-        return Window{start, std::make_shared<const Bytes>(std::move(b))};
+      repo_.GetPackRange(BlobType::kTree, id, loc, r.offset, r.length).map([&](Bytes b) {
+        return Window{r.offset, std::make_shared<const Bytes>(std::move(b))};
       });
   std::lock_guard<std::mutex> lock(mu_);
   inflight_.erase(key);

@@ -1,7 +1,7 @@
 // TreeFetcher: loads tree blobs by windows of their packs. A backup writes a
 // snapshot's trees together into tree packs (a 2.5 GB tree of 13k
 // directories has all its trees in one 2.6 MB pack), so a walk that needs
-// one tree needs its neighbours soon. A miss GETs the aligned window of
+// one tree needs its neighbours soon. A miss GETs the aligned window (PackWindow) of
 // window_bytes of the pack that holds the blob (more when the blob runs past
 // the window's end) and keeps the stored window in RAM, so the neighbours
 // decode from it without a request: a cold `find` over s3:// made one GET

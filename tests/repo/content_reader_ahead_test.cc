@@ -7,16 +7,20 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
+#include <thread>
 
 #include "backend/retrying_store.h"
 #include "repo/backup.h"
 #include "repo/content_reader.h"
 #include "repo/pack.h"
 #include "repo/tree_walk.h"
-#include "tests/support/borrowed_store.h"
 #include "tests/support/faulty_store.h"
 #include "tests/support/memory_store.h"
 
@@ -50,6 +54,68 @@ std::string Random(size_t n, uint64_t seed) {
   return s;
 }
 
+// Forwards to a store; GETs of packs can be held at a gate, and are
+// counted as they start and return.
+class GateStore final : public ObjectStore {
+ public:
+  explicit GateStore(ObjectStore& s) : s_(s) {}
+  Result<ObjectInfo> Head(std::string_view k) override { return s_.Head(k); }
+  Status List(std::string_view p, const std::function<Status(const ObjectInfo&)>& fn) override {
+    return s_.List(p, fn);
+  }
+  Status Delete(std::string_view k) override { return s_.Delete(k); }
+  std::string Describe() const override { return s_.Describe(); }
+
+  void Hold() {
+    std::lock_guard<std::mutex> lock(mu_);
+    held_ = true;
+  }
+  void Release() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      held_ = false;
+    }
+    cv_.notify_all();
+  }
+  void WaitStarted(int n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return started_ >= n; });
+  }
+  // From now on, a pack GET returning counts as late (see late()).
+  void MarkDestroyed() { destroyed_ = true; }
+  int started() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return started_;
+  }
+  int late() const { return late_.load(); }  // pack GETs that returned after MarkDestroyed
+
+ protected:
+  Result<Bytes> DoGet(std::string_view k, uint64_t o, uint64_t l) override {
+    if (!k.starts_with("packs/")) return s_.Get(k, o, l);
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      ++started_;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return !held_; });
+    }
+    auto r = s_.Get(k, o, l);
+    if (destroyed_.load()) late_.fetch_add(1);
+    return r;
+  }
+  Status DoPut(std::string_view k, ByteView d, const PutOptions& o) override {
+    return s_.Put(k, d, o);
+  }
+
+ private:
+  ObjectStore& s_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool held_ = false;  // GUARDED_BY(mu_)
+  int started_ = 0;    // GUARDED_BY(mu_)
+  std::atomic<bool> destroyed_{false};
+  std::atomic<int> late_{0};
+};
+
 constexpr size_t kFiles = 60;
 
 class ContentReaderAheadTest : public ::testing::Test {
@@ -81,7 +147,9 @@ class ContentReaderAheadTest : public ::testing::Test {
     faulty_ = std::make_unique<FaultyStore>(mem_);
     RetryPolicy so;
     so.retry_base_delay_ms = 1;
-    auto retrying = std::make_unique<RetryingStore>(std::make_unique<BorrowedStore>(*faulty_), so);
+    auto gate = std::make_unique<GateStore>(*faulty_);
+    gate_ = gate.get();
+    auto retrying = std::make_unique<RetryingStore>(std::move(gate), so);
     auto repo = Repository::Init(std::move(retrying), "pw", init, open);
     ASSERT_TRUE(repo) << repo.error().message();
     repo_ = std::move(*repo);
@@ -143,6 +211,7 @@ class ContentReaderAheadTest : public ::testing::Test {
   CountingLogger log_;
   MemoryStore mem_;
   std::unique_ptr<FaultyStore> faulty_;
+  GateStore* gate_ = nullptr;  // owned by the repository's store chain
   std::unique_ptr<Repository> repo_;
   std::vector<std::string> names_, contents_;
   std::vector<Node> entries_;  // the directory's entries, by position
@@ -395,14 +464,33 @@ TEST_F(ContentReaderAheadTest, CorruptFileFailsOnlyItsOwnReadWithOneLogLine) {
   EXPECT_EQ(log_.Errors().size(), 1u);
 }
 
-TEST_F(ContentReaderAheadTest, DestroyedWhilePrefetchIsRunning) {
-  faulty_->DelayMs(20);
+TEST_F(ContentReaderAheadTest, DestroyedWhilePrefetchIsRunningWaitsForItsFetches) {
   auto reader = std::make_unique<ContentReader>(*repo_, nullptr, ContentReaderOptions{});
   auto seq = reader->NewSequence();
+  gate_->Hold();
   reader->Opened(*seq, pos_[0], Upcoming());
-  seq.reset();     // wasted, counted while the reader lives
-  reader.reset();  // waits for the fetches still running
-  faulty_->ClearFaults();
+  gate_->WaitStarted(1);  // a prefetch GET is running now, held in the store
+  const ContentReaderStats st = reader->stats();
+  ASSERT_GT(st.prefetch_files, 0u);
+  seq.reset();
+  EXPECT_EQ(reader->stats().prefetch_wasted, st.prefetch_files)
+      << "files fetched ahead and never opened are wasted, counted while the reader lives";
+
+  std::atomic<bool> returned{false};
+  std::thread destroy([&] {
+    reader.reset();
+    gate_->MarkDestroyed();
+    returned = true;
+  });
+  // A destructor that did not wait would return at once; this one must not
+  // return before the held GET does. (A slow machine can only make this
+  // check miss a bug, never fail a correct destructor.)
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(returned.load()) << "the reader was destroyed under a running fetch";
+  gate_->Release();
+  destroy.join();  // bounded: the fetches finish once the store answers
+  EXPECT_EQ(gate_->late(), 0) << "a fetch completed into a destroyed reader";
+  EXPECT_GE(gate_->started(), 1);
 }
 
 }  // namespace
