@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/errno_status.h"
 #include "common/thread_pool.h"
+#include "common/version.h"
 #include "repo/blob_saver.h"
 #include "repo/file_reader.h"
 #include "repo/local_fs.h"
@@ -552,7 +553,7 @@ Result<BackupResult> BackupRun::Run() {
   snap.paths = paths;
   if (parent) snap.parent = parent->id;
   snap.tree = root_id_;
-  snap.program_version = "cairn 0.1.0";
+  snap.program_version = kVersionString;
   SnapshotStats& st = snap.stats;
   BlobSaverStats ss = saver_->stats();
   st.files = files_;
