@@ -40,6 +40,8 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 BASE_TMP=${TMPDIR:-/var/tmp}
 DATA="$BASE_TMP/cairn-bench-data"
 SCRATCH="$BASE_TMP/cairn-bench"
@@ -52,8 +54,6 @@ COLD=1
 TABLE_ONLY=""
 
 usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
-die() { echo "backup_bench.sh: error: $*" >&2; exit 1; }
-say() { echo "== $*" >&2; }
 
 while (($#)); do
   case "$1" in
@@ -149,20 +149,11 @@ print_table() {  # $1 = results dir, $2 = 1 for Markdown
 }
 
 if [[ -n "$TABLE_ONLY" ]]; then
-  print_table "$TABLE_ONLY" 0
-  if ((MARKDOWN)); then echo; print_table "$TABLE_ONLY" 1; fi
+  show_tables "$TABLE_ONLY"
   exit 0
 fi
 
 # ---- requirements --------------------------------------------------------------
-# apt_need CMD PACKAGE: install the Debian package when the command is missing.
-apt_need() {
-  command -v "$1" >/dev/null 2>&1 && return 0
-  [[ $(id -u) -eq 0 ]] || die "$1 is missing: apt-get install $2"
-  say "installing $2 (for $1)"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >&2
-}
 apt_need /usr/bin/time time
 apt_need rsync rsync
 apt_need diff diffutils
@@ -170,24 +161,10 @@ for t in "${TOOL_LIST[@]}"; do
   case "$t" in restic) apt_need restic restic ;; borg) apt_need borg borgbackup ;; esac
 done
 
-drop_caches() {
-  ((COLD)) || return 0
-  sync
-  echo 3 >/proc/sys/vm/drop_caches
-}
-if ((COLD)); then
-  { sync && echo 3 >/proc/sys/vm/drop_caches; } 2>/dev/null ||
-    die "cannot drop the page cache (needs root and a writable /proc/sys/vm); --warm runs without"
-fi
+check_drop_caches
 
 # ---- dataset -----------------------------------------------------------------
-if [[ -n "$SIZE_GB" ]]; then
-  "$HERE/dataset.sh" "$DATA" --size-gb "$SIZE_GB" >&2
-elif [[ ! -f "$DATA/dataset.marker" ]]; then
-  "$HERE/dataset.sh" "$DATA" >&2
-fi
-[[ -f "$DATA/dataset.marker" && -d "$DATA/base" && -d "$DATA/modified" ]] ||
-  die "no complete dataset in $DATA (bench/dataset.sh DIR builds one)"
+ensure_dataset base modified
 DATA=$(cd "$DATA" && pwd)
 
 mkdir -p "$SCRATCH"
@@ -209,9 +186,7 @@ export BORG_BASE_DIR="$SCRATCH/cache-borg" BORG_DISPLAY_PASSPHRASE=no
 export BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes BORG_RELOCATED_REPO_ACCESS_IS_OK=yes
 unset RESTIC_REPOSITORY RESTIC_PASSWORD_FILE BORG_REPO CAIRN_REPO CAIRN_PASSWORD_FILE || true
 
-record() {  # tool step wall cpu rss_mb size_mb status [note]
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" "${8:-}" >>"$RESULTS"
-}
+record() { tsv_append "$RESULTS" 8 "$@"; }  # tool step wall cpu rss_mb size_mb status [note]
 
 # measure TOOL STEP CMD...: drop caches, run CMD under /usr/bin/time, log its
 # output to LOGS/TOOL-STEP.log and record wall, CPU and peak RSS. Returns the
@@ -359,9 +334,8 @@ run_tool() {
 # ---- run -----------------------------------------------------------------------
 {
   base_info=$(sed -n 's/^base *//p' "$DATA/dataset.info")
-  printf 'title\tbackup benchmark, %s, %s, %s cores, %s GB RAM, page cache %s\n' \
-    "$(date -u +%Y-%m-%d)" "$(uname -m)" "$(nproc)" \
-    "$(awk '/MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)" "$( ((COLD)) && echo 'dropped before each step' || echo 'WARM (not dropped)')"
+  printf 'title\tbackup benchmark, %s, page cache %s\n' \
+    "$(machine_info)" "$( ((COLD)) && echo 'dropped before each step' || echo 'WARM (not dropped)')"
   printf 'note1\tdataset %s: base %s\n' "$DATA" "$base_info"
   printf 'note2\t%s\n' "$(grep '^changes' "$DATA/dataset.info")"
   printf 'note3\tsizes in MB = 10^6 bytes; ratio < 1: cairn is faster / smaller; logs in %s\n' "$LOGS"
@@ -377,10 +351,6 @@ for tool in "${TOOL_LIST[@]}"; do
 done
 if ((!KEEP)); then rm -rf "$SRC"; fi
 
-print_table "$SCRATCH" 0
-if ((MARKDOWN)); then
-  echo
-  print_table "$SCRATCH" 1
-fi
+show_tables "$SCRATCH"
 # A failed step or restore makes the whole run fail.
 ! awk -F'\t' '$7 == "FAILED" { bad = 1 } END { exit !bad }' "$RESULTS"

@@ -41,6 +41,8 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 BASE_TMP=${TMPDIR:-/var/tmp}
 SCRATCH="$BASE_TMP/cairn-s3-bench"
 DATA="$BASE_TMP/cairn-bench-data"
@@ -63,8 +65,6 @@ TABLE_ONLY=""
 BUCKET=cairn-bench
 
 usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
-die() { echo "s3_bench.sh: error: $*" >&2; exit 1; }
-say() { echo "== $*" >&2; }
 
 while (($#)); do
   case "$1" in
@@ -158,19 +158,11 @@ print_table() {  # $1 = results dir, $2 = 1 for Markdown
 }
 
 if [[ -n "$TABLE_ONLY" ]]; then
-  print_table "$TABLE_ONLY" 0
-  if ((MARKDOWN)); then echo; print_table "$TABLE_ONLY" 1; fi
+  show_tables "$TABLE_ONLY"
   exit 0
 fi
 
 # ---- requirements ------------------------------------------------------------------
-apt_need() {  # apt_need FILE PACKAGE
-  [[ -x "$1" ]] || command -v "$1" >/dev/null 2>&1 && return 0
-  [[ $(id -u) -eq 0 ]] || die "$1 is missing: apt-get install $2"
-  say "installing $2 (for $1)"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >&2
-}
 apt_need /usr/bin/time time
 apt_need "$AWS" awscli
 ((SKIP_BACKUP)) || apt_need restic restic
@@ -178,12 +170,8 @@ apt_need "$AWS" awscli
   die "$STORE_BENCH not found: scripts/build.sh build -DCAIRN_BUILD_BENCH=ON && ninja -C build cairn_store_bench (or --store-bench PATH)"
 if ((!SKIP_BACKUP)); then
   [[ -x "$CAIRN" ]] || die "cairn binary $CAIRN not found (build it, or pass --cairn PATH)"
-  if ((COLD)); then
-    { sync && echo 3 >/proc/sys/vm/drop_caches; } 2>/dev/null ||
-      die "cannot drop the page cache (needs root and a writable /proc/sys/vm); --warm runs without"
-  fi
+  check_drop_caches
 fi
-drop_caches() { ((COLD)) || return 0; sync; echo 3 >/proc/sys/vm/drop_caches; }
 
 mkdir -p "$SCRATCH"
 SCRATCH=$(cd "$SCRATCH" && pwd)
@@ -192,9 +180,7 @@ RESULTS="$SCRATCH/results.tsv"
 rm -rf "$LOGS" "$SCRATCH/files" "$SCRATCH/dl" "$SCRATCH/repo-local" "$SCRATCH"/cache-*
 mkdir -p "$LOGS"
 : >"$RESULTS"
-record() {  # what tool value unit status [note]
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "${6:-}" >>"$RESULTS"
-}
+record() { tsv_append "$RESULTS" 6 "$@"; }  # what tool value unit status [note]
 
 # ---- the server ----------------------------------------------------------------------
 RGW="$HERE/../tests/s3/rgw.sh"
@@ -282,12 +268,7 @@ fi
 
 # ---- backup ----------------------------------------------------------------------------
 if ((!SKIP_BACKUP)); then
-  if [[ -n "$SIZE_GB" ]]; then
-    "$HERE/dataset.sh" "$DATA" --size-gb "$SIZE_GB" >&2
-  elif [[ ! -f "$DATA/dataset.marker" ]]; then
-    "$HERE/dataset.sh" "$DATA" >&2
-  fi
-  [[ -f "$DATA/dataset.marker" && -d "$DATA/base" ]] || die "no complete dataset in $DATA (bench/dataset.sh DIR builds one)"
+  ensure_dataset base
   SRC="$DATA/base"
   export CAIRN_PASSWORD=cairn-bench RESTIC_PASSWORD=cairn-bench
   export RESTIC_CACHE_DIR="$SCRATCH/cache-restic"
@@ -392,10 +373,8 @@ fi
 
 # ---- the table -------------------------------------------------------------------------
 {
-  printf 'title\tS3 benchmark, %s, %s, %s cores, %s GB RAM, radosgw %s (bluestore on a sparse file) on 127.0.0.1\n' \
-    "$(date -u +%Y-%m-%d)" "$(uname -m)" "$(nproc)" \
-    "$(awk '/MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)" \
-    "$(radosgw --version 2>/dev/null | awk '{ print $3 }')"
+  printf 'title\tS3 benchmark, %s, radosgw %s (bluestore on a sparse file) on 127.0.0.1\n' \
+    "$(machine_info)" "$(radosgw --version 2>/dev/null | awk '{ print $3 }')"
   printf 'label-big\t%s x 16 MiB\n' "$NBIG"
   printf 'label-small\t%s x 1 MiB\n' "$NSMALL"
   printf 'note1\t%s; cairn: bench/cairn_store_bench, %s threads through OpenStore; page cache warm for throughput\n' \
@@ -410,6 +389,5 @@ fi
   printf 'note3\tlogs in %s\n' "$LOGS"
 } >"$SCRATCH/meta.tsv"
 
-print_table "$SCRATCH" 0
-if ((MARKDOWN)); then echo; print_table "$SCRATCH" 1; fi
+show_tables "$SCRATCH"
 ! awk -F'\t' '$5 == "FAILED" { bad = 1 } END { exit !bad }' "$RESULTS"

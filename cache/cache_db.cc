@@ -7,7 +7,6 @@
 #include <cstring>
 #include <algorithm>
 #include <filesystem>
-#include <vector>
 
 #include "cache/lmdb_util.h"
 #include "common/coding.h"
@@ -93,17 +92,6 @@ std::optional<uint64_t> CacheDb::PackSize(const Id& pack) const {
   MDB_val k = Val(pack.view()), v;
   if (mdb_get(txn.get(), packs_, &k, &v) != 0 || v.mv_size != 8) return std::nullopt;
   return DecodeFixed64(static_cast<const uint8_t*>(v.mv_data));
-}
-
-Status CacheDb::AddSegment(const Id& segment, std::span<const CachedBlob> blobs,
-                           std::span<const std::pair<Id, uint64_t>> packs) {
-  std::vector<uint32_t> order(blobs.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<uint32_t>(i);
-  std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
-    return std::memcmp(blobs[x].id.bytes.data(), blobs[y].id.bytes.data(), Id::kSize) < 0;
-  });
-  return AddSegment(
-      segment, blobs.size(), [&](size_t i) { return blobs[order[i]]; }, packs);
 }
 
 Status CacheDb::AddSegment(const Id& segment, size_t count,

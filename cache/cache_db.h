@@ -79,9 +79,6 @@ class CacheDb {
   Status AddSegment(const Id& segment, size_t count,
                     const std::function<CachedBlob(size_t)>& blob_at,
                     std::span<const std::pair<Id, uint64_t>> packs);
-  // The same for blobs held in memory, in any order (sorted here).
-  Status AddSegment(const Id& segment, std::span<const CachedBlob> blobs,
-                    std::span<const std::pair<Id, uint64_t>> packs);
   bool HasSegment(const Id& segment) const;
   Status ForEachSegment(const std::function<void(const Id&)>& fn) const;
   Status ForEachBlob(const std::function<void(const Id&, const BlobLocation&)>& fn) const;

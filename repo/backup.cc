@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "common/version.h"
 #include "repo/backup_run.h"
 #include "repo/local_fs.h"
 #include "repo/local_source.h"
@@ -157,7 +158,7 @@ Result<BackupResult> BackupRun::SaveSnapshot(int64_t start, const std::string& h
   snap.paths = opts_.paths;
   if (parent) snap.parent = parent->id;
   snap.tree = root;
-  snap.program_version = "cairn 0.1.0";
+  snap.program_version = kVersionString;
   SnapshotStats& st = snap.stats;
   BlobSaverStats ss = saver_->stats();
   st.files = files_;

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "common/version.h"
 #include "tools/cli.h"
 #include "tools/exit_codes.h"
 
@@ -46,7 +47,7 @@ int main(int argc, char** argv) {
   CLI::App app{"cairn: deduplicated, compressed, encrypted backups in S3 or a local directory"};
   app.require_subcommand(1);
   app.fallthrough();  // global options may follow the subcommand
-  app.set_version_flag("--version", "cairn 0.1.0");
+  app.set_version_flag("--version", cairn::kVersionString);
   if (const char* r = std::getenv("CAIRN_REPO")) ctx.repo = r;
   if (const char* c = std::getenv("CAIRN_CACHE_DIR")) ctx.cache_dir = c;
   if (const char* f = std::getenv("CAIRN_PASSWORD_FILE")) ctx.password.file = f;
