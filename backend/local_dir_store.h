@@ -13,7 +13,7 @@
 // followed while walking). Keys are checked by CheckKey: a key that could
 // escape the root or name a temporary file is InvalidArgument.
 //
-// errno becomes a Status here and nowhere else in backend/ (STYLE.md);
+// errno becomes a Status here and nowhere else in backend/ (doc/architecture.md);
 // messages name the operation and the full path.
 //
 // Thread-safe: the store holds no mutable state; concurrent Puts of one key

@@ -1,4 +1,4 @@
-// The one place where HTTP and curl outcomes become Status (STYLE.md: HTTP
+// The one place where HTTP and curl outcomes become Status (doc/architecture.md: HTTP
 // -> Status only in S3Store). Pure: tests feed canned replies.
 //
 //   404 / NoSuchKey / NoSuchBucket          -> NotFound

@@ -15,7 +15,7 @@
 // if_not_exists sends If-None-Match: * and, because radosgw ignores it on
 // versioned buckets and on CompleteMultipartUpload, HEADs the key first:
 // concurrent creators can both win on such servers (Describe() says
-// nothing; DESIGN.md's lock protocol does not rely on it).
+// nothing; init checks for a config first and never relies on it).
 //
 // Errors are mapped once, in s3_errors.cc; Transient ones are retried by
 // RetryingStore around this store, not here.

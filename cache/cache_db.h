@@ -1,5 +1,5 @@
 // CacheDb: the repository's local cache, one LMDB environment per repository
-// under $XDG_CACHE_HOME/cairn/<repo-id>/ (DESIGN.md). Everything in it can be
+// under $XDG_CACHE_HOME/cairn/<repo-id>/ (doc/architecture.md). Everything in it can be
 // rebuilt from the store, so it is opened with MDB_NOSYNC: a crash may lose
 // the last transactions, never consistency.
 //
@@ -9,7 +9,7 @@
 //   segments  index segment id (32) -> "" (segments merged into blobs/packs)
 //   snapshots snapshot id (32) -> the snapshot's plaintext (JSON)
 //
-// A cache miss is an empty optional, never an error (STYLE.md).
+// A cache miss is an empty optional, never an error (doc/architecture.md, "Layers").
 // Thread safety: all methods may be called from any thread (MDB_NOTLS; LMDB
 // serialises writers).
 #pragma once

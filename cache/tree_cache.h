@@ -1,7 +1,8 @@
 // TreeCache: decoded directories and the mount's inode table, in their own
-// LMDB environment under <cache dir>/trees (DESIGN.md: "Lookups and readdir
-// come from decoded trees in LMDB, not from re-reading blobs"). Like CacheDb
-// it is rebuilt from the store when lost, so it runs with MDB_NOSYNC.
+// LMDB environment under <cache dir>/trees: lookups and readdir come from
+// decoded trees in LMDB, not from re-reading blobs (doc/semantics.md,
+// "Directories and memory"). Like CacheDb it is rebuilt from the store when
+// lost, so it runs with MDB_NOSYNC.
 //
 // The cache layer does not know what a tree node is: entry values and inode
 // records are opaque bytes that fs/ encodes. Tables:

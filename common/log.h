@@ -1,5 +1,5 @@
 // Logger: passed to components through their constructors (no global
-// logger, STYLE.md). Implementations are thread-safe.
+// logger: doc/architecture.md). Implementations are thread-safe.
 #pragma once
 
 #include <atomic>

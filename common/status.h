@@ -1,4 +1,4 @@
-// Status and Result<T>: errors are values (STYLE.md). A Status carries a code
+// Status and Result<T>: errors are values (doc/architecture.md). A Status carries a code
 // that the edges translate (exit code in tools/, errno in fs/fuse_ops.cc) and a
 // message that names the object and, where one exists, the fix.
 #pragma once
