@@ -84,20 +84,7 @@ Status LayoutTree::ReadDir(uint64_t ino, uint64_t offset, const DirFiller& fn) {
   if (ino == kSnapshotsIno || ino == kRootIno) views_.MaybeRefresh();
   auto view = views_.Current();
   CAIRN_ASSIGN_OR_RETURN(const SynthNode* d, DirNodeOf(*view, ino));
-  FsDirEntry dot;
-  dot.attr.mode = S_IFDIR | 0555;
-  if (offset == 0) {
-    dot.name = ".";
-    dot.attr.ino = ino;
-    dot.next_offset = 1;
-    if (!fn(dot)) return Status::OK();
-  }
-  if (offset <= 1) {
-    dot.name = "..";
-    dot.attr.ino = d->parent;
-    dot.next_offset = 2;
-    if (!fn(dot)) return Status::OK();
-  }
+  if (!ListDots(ino, d->parent, offset, fn)) return Status::OK();
   for (uint64_t i = offset < 2 ? 0 : offset - 2; i < d->children.size(); ++i) {
     const auto& [name, child] = d->children[i];
     const SynthNode* own = Own(*view, child);

@@ -182,20 +182,7 @@ Status SnapshotTree::BindAll(const Dir& d, std::vector<TreePrefetcher::Job>* sub
 
 Status SnapshotTree::ReadDir(uint64_t ino, uint64_t offset, const DirFiller& fn) {
   CAIRN_ASSIGN_OR_RETURN(Dir d, DirOf(ino));
-  FsDirEntry dot;
-  dot.attr.mode = S_IFDIR | 0555;
-  if (offset == 0) {
-    dot.name = ".";
-    dot.attr.ino = ino;
-    dot.next_offset = 1;
-    if (!fn(dot)) return Status::OK();
-  }
-  if (offset <= 1) {
-    dot.name = "..";
-    dot.attr.ino = d.parent;
-    dot.next_offset = 2;
-    if (!fn(dot)) return Status::OK();
-  }
+  if (!ListDots(ino, d.parent, offset, fn)) return Status::OK();
   uint64_t from = offset < 2 ? 0 : offset - 2;
   // Whether the files of this listing carry attributes (ListingPolicy);
   // subdirectories always do, and so does every entry of a directory too

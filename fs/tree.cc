@@ -1,6 +1,26 @@
 #include "fs/tree.h"
 
+#include <sys/stat.h>
+
 namespace cairn {
+
+bool ListDots(uint64_t ino, uint64_t parent, uint64_t offset, const DirFiller& fn) {
+  FsDirEntry dot;
+  dot.attr.mode = S_IFDIR | 0555;
+  if (offset == 0) {
+    dot.name = ".";
+    dot.attr.ino = ino;
+    dot.next_offset = 1;
+    if (!fn(dot)) return false;
+  }
+  if (offset <= 1) {
+    dot.name = "..";
+    dot.attr.ino = parent;
+    dot.next_offset = 2;
+    if (!fn(dot)) return false;
+  }
+  return true;
+}
 
 Status Tree::Refuse(std::string_view op, uint64_t ino) {
   return Status::ReadOnly(std::string(op) + " " + host_.PathOf(ino) +

@@ -61,6 +61,10 @@ struct FsDirEntry {
 // (that entry is offered again next time).
 using DirFiller = std::function<bool(const FsDirEntry&)>;
 
+// Offers "." (ino) and ".." (parent) at cookies 0 and 1 from offset on;
+// false when fn's buffer filled (the listing stops there).
+bool ListDots(uint64_t ino, uint64_t parent, uint64_t offset, const DirFiller& fn);
+
 // What the FUSE session may assume of a tree (fs/fuse_ops.cc combines the
 // answers of all trees of a mount; doc/semantics.md has the measurements).
 struct TreePolicy {
