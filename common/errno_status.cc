@@ -24,4 +24,11 @@ Status StatusFromErrno(int err, std::string_view what) {
   }
 }
 
+Status StatusFromErrno(int err, std::string_view verb, std::string_view path) {
+  std::string what(verb);
+  what += ' ';
+  what += path;
+  return StatusFromErrno(err, what);
+}
+
 }  // namespace cairn

@@ -12,5 +12,7 @@ namespace cairn {
 // EACCES/EPERM -> PermissionDenied, ENOSPC/EDQUOT -> NoSpace, EEXIST ->
 // AlreadyExists, EINTR -> Cancelled, else IOError.
 Status StatusFromErrno(int err, std::string_view what);
+// The same with what = "<verb> <path>" ("reading /srv/a: No space left...").
+Status StatusFromErrno(int err, std::string_view verb, std::string_view path);
 
 }  // namespace cairn

@@ -9,13 +9,6 @@
 namespace cairn {
 namespace {
 
-Status Failed(int err, std::string_view verb, std::string_view path) {
-  std::string what(verb);
-  what += ' ';
-  what += path;
-  return StatusFromErrno(err, what);
-}
-
 // Writes never legitimately move 0 of n > 0 bytes; treat that as EIO so the
 // loop cannot spin.
 ssize_t NonZero(ssize_t w) {
@@ -39,7 +32,7 @@ Result<size_t> ReadFully(int fd, void* buf, size_t n, std::string_view path) {
   auto* p = static_cast<uint8_t*>(buf);
   size_t got = 0;
   int err = TransferFully(n, &got, [&](size_t done) { return ::read(fd, p + done, n - done); });
-  if (err) return Err(Failed(err, "reading", path));
+  if (err) return Err(StatusFromErrno(err, "reading", path));
   return got;
 }
 
@@ -49,7 +42,7 @@ Result<size_t> PReadFully(int fd, void* buf, size_t n, uint64_t offset, std::str
   int err = TransferFully(n, &got, [&](size_t done) {
     return ::pread(fd, p + done, n - done, static_cast<off_t>(offset + done));
   });
-  if (err) return Err(Failed(err, "reading", path));
+  if (err) return Err(StatusFromErrno(err, "reading", path));
   return got;
 }
 
@@ -59,7 +52,7 @@ Status WriteFully(int fd, const void* buf, size_t n, std::string_view path) {
   int err = TransferFully(n, &put, [&](size_t done) {
     return NonZero(::write(fd, p + done, n - done));
   });
-  return err ? Failed(err, "writing", path) : Status::OK();
+  return err ? StatusFromErrno(err, "writing", path) : Status::OK();
 }
 
 Status PWriteFully(int fd, const void* buf, size_t n, uint64_t offset, std::string_view path) {
@@ -68,7 +61,7 @@ Status PWriteFully(int fd, const void* buf, size_t n, uint64_t offset, std::stri
   int err = TransferFully(n, &put, [&](size_t done) {
     return NonZero(::pwrite(fd, p + done, n - done, static_cast<off_t>(offset + done)));
   });
-  return err ? Failed(err, "writing", path) : Status::OK();
+  return err ? StatusFromErrno(err, "writing", path) : Status::OK();
 }
 
 }  // namespace cairn

@@ -13,13 +13,6 @@
 namespace cairn {
 namespace {
 
-Status Failed(int err, std::string_view verb, std::string_view path) {
-  std::string what(verb);
-  what += ' ';
-  what += path;
-  return StatusFromErrno(err, what);
-}
-
 int ErrnoOf(int rc) { return rc == 0 ? 0 : errno; }
 
 class PosixLocalFiles final : public LocalFiles {
@@ -109,7 +102,7 @@ Result<size_t> LocalFile::PRead(void* buf, size_t n, uint64_t offset) const {
     }
     return static_cast<ssize_t>(moved);
   });
-  if (err) return Err(Failed(err, "reading", path_));
+  if (err) return Err(StatusFromErrno(err, "reading", path_));
   return got;
 }
 
@@ -126,29 +119,29 @@ Status LocalFile::PWrite(ByteView data, uint64_t offset) {
     }
     return static_cast<ssize_t>(moved);
   });
-  return err ? Failed(err, "writing", path_) : Status::OK();
+  return err ? StatusFromErrno(err, "writing", path_) : Status::OK();
 }
 
 Status LocalFile::Sync() {
   int err = files_->DoSync(fd_, false);
-  return err ? Failed(err, "syncing", path_) : Status::OK();
+  return err ? StatusFromErrno(err, "syncing", path_) : Status::OK();
 }
 
 Status LocalFile::DataSync() {
   int err = files_->DoSync(fd_, true);
-  return err ? Failed(err, "syncing", path_) : Status::OK();
+  return err ? StatusFromErrno(err, "syncing", path_) : Status::OK();
 }
 
 Status LocalFile::Truncate(uint64_t size) {
   int err = files_->DoTruncate(fd_, size);
-  return err ? Failed(err, "setting the size of", path_) : Status::OK();
+  return err ? StatusFromErrno(err, "setting the size of", path_) : Status::OK();
 }
 
 Status LocalFile::Close() {
   if (fd_ < 0) return Status::OK();
   int err = files_->DoClose(fd_);
   fd_ = -1;
-  return err ? Failed(err, "writing", path_) : Status::OK();
+  return err ? StatusFromErrno(err, "writing", path_) : Status::OK();
 }
 
 // ---- LocalFiles ----
@@ -161,36 +154,36 @@ LocalFiles& LocalFiles::Posix() {
 Result<LocalFile> LocalFiles::Open(std::string path, OpenMode mode, unsigned perm) {
   int fd = -1;
   if (int err = DoOpen(path, mode, perm, &fd)) {
-    return Err(Failed(err, mode == OpenMode::kRead ? "opening" : "creating", path));
+    return Err(StatusFromErrno(err, mode == OpenMode::kRead ? "opening" : "creating", path));
   }
   return LocalFile(this, fd, std::move(path));
 }
 
 Status LocalFiles::Rename(const std::string& from, const std::string& to) {
   int err = DoRename(from, to);
-  return err ? Failed(err, "renaming " + from + " to", to) : Status::OK();
+  return err ? StatusFromErrno(err, "renaming " + from + " to", to) : Status::OK();
 }
 
 Status LocalFiles::Unlink(const std::string& path) {
   int err = DoUnlink(path);
-  return err ? Failed(err, "deleting", path) : Status::OK();
+  return err ? StatusFromErrno(err, "deleting", path) : Status::OK();
 }
 
 Status LocalFiles::SyncDir(const std::string& dir) {
   int err = DoSyncDir(dir);
   if (err == EINVAL) return Status::OK();  // this file system cannot sync directories
-  return err ? Failed(err, "syncing directory", dir) : Status::OK();
+  return err ? StatusFromErrno(err, "syncing directory", dir) : Status::OK();
 }
 
 Status LocalFiles::CreateDir(const std::string& path, unsigned perm) {
   int err = DoCreateDir(path, perm);
   if (err == EEXIST) return Status::OK();
-  return err ? Failed(err, "creating directory", path) : Status::OK();
+  return err ? StatusFromErrno(err, "creating directory", path) : Status::OK();
 }
 
 Result<FsSpace> LocalFiles::StatFs(const std::string& path) {
   FsSpace space;
-  if (int err = DoStatFs(path, &space)) return Err(Failed(err, "measuring free space of", path));
+  if (int err = DoStatFs(path, &space)) return Err(StatusFromErrno(err, "measuring free space of", path));
   return space;
 }
 
