@@ -10,6 +10,7 @@ BlobSaver::BlobSaver(Repository& repo, const BlobSaverOptions& opts)
       codecs_([&repo] { return repo.NewCodec(); }),
       queue_(opts.max_queued_packs),
       last_segment_ns_(MonotonicNs()) {
+  if (opts_.journal) OpenJournal();
   size_t n = opts_.upload_threads ? opts_.upload_threads : 1;
   for (size_t i = 0; i < n; ++i) uploaders_.emplace_back([this] { UploadLoop(); });
 }
@@ -17,6 +18,66 @@ BlobSaver::BlobSaver(Repository& repo, const BlobSaverOptions& opts)
 BlobSaver::~BlobSaver() {
   queue_.Close();
   for (auto& t : uploaders_) t.join();
+}
+
+void BlobSaver::OpenJournal() {
+  const std::string& dir = repo_.cache().dir();
+  auto j = PackJournal::Open(repo_.files(), dir);
+  if (!j) {
+    repo_.logger().Warn("pack journal in {}: {}; if this backup is killed, `cairn index rebuild` "
+                        "indexes the packs it stored", dir, j.error().message());
+    return;
+  }
+  // Only packs the store holds (at the recorded size) are indexed: prune or
+  // a wiped store may have removed one since, and an index naming a missing
+  // pack would let the dedup skip data that is not there. A pack whose Head
+  // fails is left out too (then `cairn index rebuild` finds it). A pack the
+  // cache already knows was named by a stored segment (the writer died
+  // before clearing the journal).
+  std::vector<IndexPack> keep;
+  size_t dropped = 0;
+  for (const IndexPack& p : (*j)->recovered()) {
+    if (repo_.cache().PackSize(p.pack)) continue;
+    auto info = repo_.store().Head(PackKey(p.pack));
+    if (info && info->size == p.pack_size) {
+      keep.push_back(p);
+    } else {
+      ++dropped;
+      repo_.logger().Info("pack journal: pack {} not indexed: {}", p.pack.Short(),
+                          info ? "its size differs from the record" : info.error().message());
+    }
+  }
+  std::lock_guard<std::mutex> lock(index_mu_);
+  journal_ = std::move(*j);
+  if (journal_->damaged_slots()) {
+    repo_.logger().Info("pack journal in {}: ignored a damaged tail (a writer was killed "
+                        "while appending)", dir);
+  }
+  const bool stale = !journal_->recovered().empty() || journal_->claimed_slots() > 1;
+  if (keep.empty()) {
+    if (stale) {
+      if (Status s = journal_->Clear(); !s.ok()) JournalFailedLocked(s);
+    }
+    return;
+  }
+  repo_.logger().Info("indexing {} packs stored by an interrupted backup ({} dropped)",
+                      keep.size(), dropped);
+  pending_.packs = std::move(keep);
+  const size_t n = pending_.packs.size();
+  auto codec = codecs_.Acquire();
+  // On failure they stay pending (and journaled) and go with the next segment.
+  if (Status s = WriteSegmentLocked(*codec); !s.ok()) {
+    repo_.logger().Warn("indexing the packs of an interrupted backup: {}", s.message());
+    return;
+  }
+  recovered_.store(n);
+}
+
+void BlobSaver::JournalFailedLocked(const Status& s) {
+  if (journal_warned_) return;
+  journal_warned_ = true;
+  repo_.logger().Warn("pack journal {}: {}; if this backup is killed, `cairn index rebuild` "
+                      "indexes the packs it stored", journal_->path(), s.message());
 }
 
 void BlobSaver::SetError(const Status& s) {
@@ -90,12 +151,28 @@ void BlobSaver::UploadLoop() {
 
 Status BlobSaver::UploadOne(PackBuilder& builder, BlobCodec& codec) {
   FinishedPack pack = builder.Finish(codec);
+  std::list<IndexPack>::iterator mine;
+  {
+    std::lock_guard<std::mutex> lock(index_mu_);
+    mine = storing_.insert(storing_.end(),
+                           IndexPack{pack.id, pack.bytes.size(), std::move(pack.entries)});
+    // Recorded before the Put starts, so a kill at any moment after the
+    // pack is stored finds it in the journal. Under index_mu_, so a segment
+    // written meanwhile keeps the record (Clear's keep).
+    if (journal_) {
+      if (Status j = journal_->Append(*mine); !j.ok()) JournalFailedLocked(j);
+    }
+  }
   Status s = repo_.store().Put(PackKey(pack.id), pack.bytes);
+  std::lock_guard<std::mutex> lock(index_mu_);
+  IndexPack indexed = std::move(*mine);
+  storing_.erase(mine);
+  // A failed Put's record stays until the next Clear; a reader drops it
+  // unless the store holds the pack after all.
   if (!s.ok()) return s.WithContext("storing pack " + pack.id.Short());
   stored_bytes_.fetch_add(pack.bytes.size(), std::memory_order_relaxed);
   packs_.fetch_add(1, std::memory_order_relaxed);
-  std::lock_guard<std::mutex> lock(index_mu_);
-  pending_.packs.push_back(IndexPack{pack.id, pack.bytes.size(), std::move(pack.entries)});
+  pending_.packs.push_back(std::move(indexed));
   if (pending_.packs.size() >= opts_.index_max_packs ||
       MonotonicNs() - last_segment_ns_ >= opts_.index_interval_ns) {
     return WriteSegmentLocked(codec);
@@ -112,6 +189,13 @@ Status BlobSaver::WriteSegmentLocked(BlobCodec& codec) {
   if (!c.ok()) repo_.logger().Warn("{}", c.message());
   pending_ = IndexSegment{};
   segments_.fetch_add(1, std::memory_order_relaxed);
+  // Only now: a crash before this replays records the stored segment names
+  // already (skipped: the cache knows their packs, or a duplicate segment).
+  if (journal_) {
+    std::vector<const IndexPack*> keep;
+    for (const IndexPack& p : storing_) keep.push_back(&p);
+    if (Status j = journal_->Clear(keep); !j.ok()) JournalFailedLocked(j);
+  }
   return Status::OK();
 }
 
@@ -145,6 +229,7 @@ BlobSaverStats BlobSaver::stats() const {
   s.stored_bytes = stored_bytes_.load();
   s.packs = packs_.load();
   s.index_segments = segments_.load();
+  s.recovered_packs = recovered_.load();
   return s;
 }
 

@@ -8,12 +8,18 @@
 // and Flush() returns only after every pack and segment is stored; the
 // caller writes the snapshot after that.
 //
+// A killed run: each pack is also recorded in the cache's pack journal
+// (repo/pack_journal.h), from before its Put until a segment names it. The constructor
+// first indexes what a killed writer recorded there (packs the store still
+// holds), so the dedup of this run already sees them.
+//
 // Thread-safe. Lock order: type_mu_[t] -> (nothing); index_mu_ -> (nothing);
 // known_mu_ -> (nothing). No lock is held during encoding or I/O.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -26,6 +32,7 @@
 #include "common/thread_pool.h"
 #include "repo/index.h"
 #include "repo/pack.h"
+#include "repo/pack_journal.h"
 #include "repo/repository.h"
 
 namespace cairn {
@@ -39,6 +46,9 @@ struct BlobSaverOptions {
   size_t max_queued_packs = 1;  // full packs waiting for upload (memory bound)
   size_t index_max_packs = 64;
   int64_t index_interval_ns = int64_t{180} * 1000000000;
+  // Keep the pack journal in the repository's cache directory (and index a
+  // killed writer's packs from it at construction).
+  bool journal = true;
 };
 
 struct BlobSaverStats {
@@ -47,10 +57,14 @@ struct BlobSaverStats {
   uint64_t stored_bytes = 0;  // bytes of packs written
   uint64_t packs = 0;
   uint64_t index_segments = 0;
+  uint64_t recovered_packs = 0;  // a killed writer's packs indexed at start
 };
 
 class BlobSaver {
  public:
+  // With opts.journal, indexes the packs a killed writer left in the pack
+  // journal first (one Head per pack, one index segment); failures there
+  // are logged and only cost the reuse of those packs.
   BlobSaver(Repository& repo, const BlobSaverOptions& opts = {});
   ~BlobSaver();  // waits for uploads in flight; writes nothing more
   BlobSaver(const BlobSaver&) = delete;
@@ -81,6 +95,8 @@ class BlobSaver {
   void UploadLoop();
   Status UploadOne(PackBuilder& builder, BlobCodec& codec);
   Status WriteSegmentLocked(BlobCodec& codec);  // REQUIRES(index_mu_)
+  void OpenJournal();                            // constructor only
+  void JournalFailedLocked(const Status& s);     // REQUIRES(index_mu_)
   void SetError(const Status& s);
   Status error() const;
 
@@ -98,6 +114,12 @@ class BlobSaver {
   std::mutex index_mu_;
   IndexSegment pending_;            // GUARDED_BY(index_mu_)
   int64_t last_segment_ns_;         // GUARDED_BY(index_mu_)
+  // Packs whose Put is under way (a list: UploadOne holds an iterator).
+  std::list<IndexPack> storing_;          // GUARDED_BY(index_mu_)
+  // Records the packs of storing_ and pending_, and those of failed Puts
+  // until the next segment (null: no journal this run).
+  std::unique_ptr<PackJournal> journal_;  // GUARDED_BY(index_mu_)
+  bool journal_warned_ = false;           // GUARDED_BY(index_mu_)
 
   mutable std::mutex err_mu_;
   Status first_error_;              // GUARDED_BY(err_mu_)
@@ -105,7 +127,7 @@ class BlobSaver {
   bool flushed_ = false;
 
   std::atomic<uint64_t> data_blobs_{0}, tree_blobs_{0}, raw_bytes_{0}, stored_bytes_{0},
-      packs_{0}, segments_{0};
+      packs_{0}, segments_{0}, recovered_{0};
 };
 
 }  // namespace cairn

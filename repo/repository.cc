@@ -27,14 +27,16 @@ std::string_view ObjectKindAad(ObjectKind kind) {
 }
 
 Repository::Repository(std::unique_ptr<ObjectStore> store, RepoConfig config, MasterKeys keys,
-                       Id key_id, std::unique_ptr<CacheDb> cache, Logger* logger)
+                       Id key_id, std::unique_ptr<CacheDb> cache, Logger* logger,
+                       LocalFiles* files)
     : store_(std::move(store)),
       config_(std::move(config)),
       crypto_(std::make_unique<Crypto>(keys)),
       chunker_(config_.chunker, DeriveGearTable(keys.mac)),
       key_id_(key_id),
       cache_(std::move(cache)),
-      logger_(logger ? logger : &null_logger_) {}
+      logger_(logger ? logger : &null_logger_),
+      files_(files ? files : &LocalFiles::Posix()) {}
 
 Repository::~Repository() = default;
 
@@ -49,7 +51,8 @@ Result<std::unique_ptr<Repository>> Repository::Finish(std::unique_ptr<ObjectSto
                                            : open.cache_dir + "/" + config.id;
   CAIRN_ASSIGN_OR_RETURN(auto cache, CacheDb::Open(dir));
   return std::unique_ptr<Repository>(new Repository(std::move(store), std::move(config), keys,
-                                                    key_id, std::move(cache), open.logger));
+                                                    key_id, std::move(cache), open.logger,
+                                                    open.files));
 }
 
 Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<ObjectStore> store,

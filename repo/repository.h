@@ -13,6 +13,7 @@
 
 #include "backend/object_store.h"
 #include "cache/cache_db.h"
+#include "common/local_files.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "repo/blob_codec.h"
@@ -35,6 +36,10 @@ struct InitOptions {
 struct OpenOptions {
   std::string cache_dir;  // empty: DefaultCacheDir(repo id)
   Logger* logger = nullptr;
+  // The local files the repository's engines write in the cache directory
+  // (BlobSaver's pack journal); null: LocalFiles::Posix(). Must outlive the
+  // Repository.
+  LocalFiles* files = nullptr;
 };
 
 // NotARepository for a location without a config object, naming it and the
@@ -66,6 +71,7 @@ class Repository {
   ObjectStore& store() const { return *store_; }
   CacheDb& cache() const { return *cache_; }
   Logger& logger() const { return *logger_; }
+  LocalFiles& files() const { return *files_; }
   std::unique_ptr<BlobCodec> NewCodec() const;
 
   // --- index ---
@@ -115,7 +121,7 @@ class Repository {
 
  private:
   Repository(std::unique_ptr<ObjectStore> store, RepoConfig config, MasterKeys keys, Id key_id,
-             std::unique_ptr<CacheDb> cache, Logger* logger);
+             std::unique_ptr<CacheDb> cache, Logger* logger, LocalFiles* files);
   static Result<std::unique_ptr<Repository>> Finish(std::unique_ptr<ObjectStore> store,
                                                     RepoConfig config, MasterKeys keys, Id key_id,
                                                     const OpenOptions& open);
@@ -129,6 +135,7 @@ class Repository {
   std::unique_ptr<CacheDb> cache_;
   NullLogger null_logger_;
   Logger* logger_;
+  LocalFiles* files_;
 };
 
 std::string ObjectKindPrefix(ObjectKind kind);  // "index" / "snapshots"
