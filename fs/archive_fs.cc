@@ -102,20 +102,21 @@ Result<FsAttr> ArchiveFs::SetAttr(uint64_t ino, const FsSetAttr& changes, OpenFi
 }
 
 Result<FsAttr> ArchiveFs::MkNod(uint64_t parent, std::string_view name, uint32_t mode,
-                                uint64_t rdev) {
+                                uint64_t rdev, const FsCaller& who) {
   CAIRN_ASSIGN_OR_RETURN(Tree * t, Owner(parent));
-  return t->MkNod(parent, name, mode, rdev);
+  return t->MkNod(parent, name, mode, rdev, who);
 }
 
-Result<FsAttr> ArchiveFs::MkDir(uint64_t parent, std::string_view name, uint32_t mode) {
+Result<FsAttr> ArchiveFs::MkDir(uint64_t parent, std::string_view name, uint32_t mode,
+                                const FsCaller& who) {
   CAIRN_ASSIGN_OR_RETURN(Tree * t, Owner(parent));
-  return t->MkDir(parent, name, mode);
+  return t->MkDir(parent, name, mode, who);
 }
 
 Result<FsAttr> ArchiveFs::Symlink(uint64_t parent, std::string_view name,
-                                  std::string_view target) {
+                                  std::string_view target, const FsCaller& who) {
   CAIRN_ASSIGN_OR_RETURN(Tree * t, Owner(parent));
-  return t->Symlink(parent, name, target);
+  return t->Symlink(parent, name, target, who);
 }
 
 // A link or rename within one tree is that tree's to answer. Between two
@@ -153,9 +154,9 @@ Status ArchiveFs::RmDir(uint64_t parent, std::string_view name) {
 }
 
 Result<Tree::Created> ArchiveFs::Create(uint64_t parent, std::string_view name, uint32_t mode,
-                                        int flags) {
+                                        int flags, const FsCaller& who) {
   CAIRN_ASSIGN_OR_RETURN(Tree * t, Owner(parent));
-  return t->Create(parent, name, mode, flags);
+  return t->Create(parent, name, mode, flags, who);
 }
 
 Result<size_t> ArchiveFs::Write(uint64_t ino, OpenFile* f, uint64_t offset,
@@ -167,6 +168,12 @@ Result<size_t> ArchiveFs::Write(uint64_t ino, OpenFile* f, uint64_t offset,
 Status ArchiveFs::Fsync(uint64_t ino, OpenFile* f, bool datasync) {
   CAIRN_ASSIGN_OR_RETURN(Tree * t, Owner(ino));
   return t->Fsync(ino, f, datasync);
+}
+
+Status ArchiveFs::Fallocate(uint64_t ino, OpenFile* f, int mode, uint64_t offset,
+                            uint64_t length) {
+  CAIRN_ASSIGN_OR_RETURN(Tree * t, Owner(ino));
+  return t->Fallocate(ino, f, mode, offset, length);
 }
 
 Status ArchiveFs::SetXattr(uint64_t ino, std::string_view name, std::string_view value,

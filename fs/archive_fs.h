@@ -78,17 +78,22 @@ class ArchiveFs final : public TreeHost {
   Result<std::vector<std::string>> ListXattr(uint64_t ino);
   void Forget(uint64_t ino, uint64_t nlookup);
   Result<FsAttr> SetAttr(uint64_t ino, const FsSetAttr& changes, OpenFile* f);
-  Result<FsAttr> MkNod(uint64_t parent, std::string_view name, uint32_t mode, uint64_t rdev);
-  Result<FsAttr> MkDir(uint64_t parent, std::string_view name, uint32_t mode);
-  Result<FsAttr> Symlink(uint64_t parent, std::string_view name, std::string_view target);
+  Result<FsAttr> MkNod(uint64_t parent, std::string_view name, uint32_t mode, uint64_t rdev,
+                       const FsCaller& who);
+  Result<FsAttr> MkDir(uint64_t parent, std::string_view name, uint32_t mode,
+                       const FsCaller& who);
+  Result<FsAttr> Symlink(uint64_t parent, std::string_view name, std::string_view target,
+                         const FsCaller& who);
   Result<FsAttr> Link(uint64_t ino, uint64_t new_parent, std::string_view name);
   Status Unlink(uint64_t parent, std::string_view name);
   Status RmDir(uint64_t parent, std::string_view name);
   Status Rename(uint64_t parent, std::string_view name, uint64_t new_parent,
                 std::string_view new_name, unsigned flags);
-  Result<Tree::Created> Create(uint64_t parent, std::string_view name, uint32_t mode, int flags);
+  Result<Tree::Created> Create(uint64_t parent, std::string_view name, uint32_t mode, int flags,
+                               const FsCaller& who);
   Result<size_t> Write(uint64_t ino, OpenFile* f, uint64_t offset, std::span<const uint8_t> data);
   Status Fsync(uint64_t ino, OpenFile* f, bool datasync);
+  Status Fallocate(uint64_t ino, OpenFile* f, int mode, uint64_t offset, uint64_t length);
   Status SetXattr(uint64_t ino, std::string_view name, std::string_view value, int flags);
   Status RemoveXattr(uint64_t ino, std::string_view name);
 

@@ -365,14 +365,18 @@ void OpSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
   struct stat st = ToStat(*a);
   fuse_reply_attr(req, &st, a->immutable ? kImmutableTimeout : kMutableTimeout);
 }
+FsCaller Caller(fuse_req_t req) {
+  const fuse_ctx* c = fuse_req_ctx(req);
+  return FsCaller{static_cast<uint32_t>(c->uid), static_cast<uint32_t>(c->gid)};
+}
 void OpMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
-  ReplyEntry(req, Fs(req).MkNod(parent, name, mode, rdev));
+  ReplyEntry(req, Fs(req).MkNod(parent, name, mode, rdev, Caller(req)));
 }
 void OpMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
-  ReplyEntry(req, Fs(req).MkDir(parent, name, mode));
+  ReplyEntry(req, Fs(req).MkDir(parent, name, mode, Caller(req)));
 }
 void OpSymlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) {
-  ReplyEntry(req, Fs(req).Symlink(parent, name, target));
+  ReplyEntry(req, Fs(req).Symlink(parent, name, target, Caller(req)));
 }
 void OpLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* name) {
   ReplyEntry(req, Fs(req).Link(ino, new_parent, name));
@@ -399,7 +403,7 @@ void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t ne
 }
 void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
               fuse_file_info* fi) {
-  auto c = Fs(req).Create(parent, name, mode, fi->flags);
+  auto c = Fs(req).Create(parent, name, mode, fi->flags, Caller(req));
   if (!c) {
     fuse_reply_err(req, ErrnoFor(c.error()));
     return;

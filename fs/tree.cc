@@ -32,13 +32,15 @@ Status Tree::Release(std::unique_ptr<OpenFile>) { return Status::OK(); }
 Result<FsAttr> Tree::SetAttr(uint64_t ino, const FsSetAttr&, OpenFile*) {
   return Err(Refuse("setattr", ino));
 }
-Result<FsAttr> Tree::MkNod(uint64_t parent, std::string_view, uint32_t, uint64_t) {
+Result<FsAttr> Tree::MkNod(uint64_t parent, std::string_view, uint32_t, uint64_t,
+                           const FsCaller&) {
   return Err(Refuse("mknod in", parent));
 }
-Result<FsAttr> Tree::MkDir(uint64_t parent, std::string_view, uint32_t) {
+Result<FsAttr> Tree::MkDir(uint64_t parent, std::string_view, uint32_t, const FsCaller&) {
   return Err(Refuse("mkdir in", parent));
 }
-Result<FsAttr> Tree::Symlink(uint64_t parent, std::string_view, std::string_view) {
+Result<FsAttr> Tree::Symlink(uint64_t parent, std::string_view, std::string_view,
+                             const FsCaller&) {
   return Err(Refuse("symlink in", parent));
 }
 Result<FsAttr> Tree::Link(uint64_t ino, uint64_t, std::string_view) {
@@ -49,7 +51,8 @@ Status Tree::RmDir(uint64_t parent, std::string_view) { return Refuse("rmdir in"
 Status Tree::Rename(uint64_t parent, std::string_view, uint64_t, std::string_view, unsigned) {
   return Refuse("rename in", parent);
 }
-Result<Tree::Created> Tree::Create(uint64_t parent, std::string_view, uint32_t, int) {
+Result<Tree::Created> Tree::Create(uint64_t parent, std::string_view, uint32_t, int,
+                                   const FsCaller&) {
   return Err(Refuse("create in", parent));
 }
 Result<size_t> Tree::Write(uint64_t ino, OpenFile*, uint64_t, std::span<const uint8_t>) {
@@ -57,6 +60,9 @@ Result<size_t> Tree::Write(uint64_t ino, OpenFile*, uint64_t, std::span<const ui
 }
 // Nothing of a read-only tree is ever dirty.
 Status Tree::Fsync(uint64_t, OpenFile*, bool) { return Status::OK(); }
+Status Tree::Fallocate(uint64_t ino, OpenFile*, int, uint64_t, uint64_t) {
+  return Status::Unsupported("fallocate " + host_.PathOf(ino) + ": not supported here");
+}
 Status Tree::SetXattr(uint64_t ino, std::string_view, std::string_view, int) {
   return Refuse("setxattr", ino);
 }

@@ -79,11 +79,25 @@ struct TreePolicy {
   bool keep_cache = true;
 };
 
+// What statfs reports for a tree that has its own space (head/: the
+// staging area), in bytes.
+struct FsSpaceInfo {
+  uint64_t total = 0;
+  uint64_t available = 0;
+  uint64_t files = 0;  // entries known
+};
+
 // A file opened by a tree (released by destroying it, see Tree::Release).
 class OpenFile {
  public:
   virtual ~OpenFile() = default;
   uint64_t ino = 0;
+};
+
+// Who asks for a change that creates an entry: its owner. The mode passed
+// with it has the caller's umask applied already (by the kernel).
+struct FsCaller {
+  uint32_t uid = 0, gid = 0;
 };
 
 // Attribute changes of a setattr; unset members stay as they are.
@@ -143,11 +157,14 @@ class Tree {
 
   // --- changes: ReadOnly unless a tree overrides them ---
   virtual Result<FsAttr> SetAttr(uint64_t ino, const FsSetAttr& changes, OpenFile* f);
+  // mode: S_IFMT bits | permission bits (fifo, socket, char/block device,
+  // regular file).
   virtual Result<FsAttr> MkNod(uint64_t parent, std::string_view name, uint32_t mode,
-                               uint64_t rdev);
-  virtual Result<FsAttr> MkDir(uint64_t parent, std::string_view name, uint32_t mode);
+                               uint64_t rdev, const FsCaller& who);
+  virtual Result<FsAttr> MkDir(uint64_t parent, std::string_view name, uint32_t mode,
+                               const FsCaller& who);
   virtual Result<FsAttr> Symlink(uint64_t parent, std::string_view name,
-                                 std::string_view target);
+                                 std::string_view target, const FsCaller& who);
   // A new name for ino in new_parent (both this tree's).
   virtual Result<FsAttr> Link(uint64_t ino, uint64_t new_parent, std::string_view name);
   virtual Status Unlink(uint64_t parent, std::string_view name);
@@ -160,11 +177,18 @@ class Tree {
     std::unique_ptr<OpenFile> file;
   };
   virtual Result<Created> Create(uint64_t parent, std::string_view name, uint32_t mode,
-                                 int flags);
+                                 int flags, const FsCaller& who);
   // f is null for a file the kernel opened itself.
   virtual Result<size_t> Write(uint64_t ino, OpenFile* f, uint64_t offset,
                                std::span<const uint8_t> data);
+  // Makes ino's acknowledged changes durable (a directory: its entries).
   virtual Status Fsync(uint64_t ino, OpenFile* f, bool datasync);
+  // fallocate(2) with its mode bits; Unsupported unless a tree overrides it.
+  virtual Status Fallocate(uint64_t ino, OpenFile* f, int mode, uint64_t offset,
+                           uint64_t length);
+  // Space of the file system as this tree sees it (statfs on a mount whose
+  // root is in this tree); nullopt: the mount's figures (ArchiveFs).
+  virtual std::optional<FsSpaceInfo> StatFs() { return std::nullopt; }
   virtual Status SetXattr(uint64_t ino, std::string_view name, std::string_view value,
                           int flags);
   virtual Status RemoveXattr(uint64_t ino, std::string_view name);

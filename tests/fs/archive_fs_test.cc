@@ -312,10 +312,11 @@ TEST_F(ArchiveFsTest, WritesAreRefusedAsReadOnly) {
   }
   // Every change, in the layout and in a snapshot.
   for (uint64_t dir : {uint64_t{ArchiveFs::kRootIno}, uint64_t{kSnapshotsIno}, sub->ino}) {
-    read_only(AsStatus(fs.MkDir(dir, "new", 0755)));
-    read_only(AsStatus(fs.MkNod(dir, "new", S_IFIFO | 0644, 0)));
-    read_only(AsStatus(fs.Symlink(dir, "new", "target")));
-    read_only(AsStatus(fs.Create(dir, "new", 0644, O_WRONLY | O_CREAT)));
+    const FsCaller who{1000, 1000};
+    read_only(AsStatus(fs.MkDir(dir, "new", 0755, who)));
+    read_only(AsStatus(fs.MkNod(dir, "new", S_IFIFO | 0644, 0, who)));
+    read_only(AsStatus(fs.Symlink(dir, "new", "target", who)));
+    read_only(AsStatus(fs.Create(dir, "new", 0644, O_WRONLY | O_CREAT, who)));
     read_only(fs.Unlink(dir, "x"));
     read_only(fs.RmDir(dir, "x"));
     read_only(fs.Rename(dir, "x", dir, "y", 0));

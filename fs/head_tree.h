@@ -1,0 +1,148 @@
+// HeadTree: the writable head/ of a mount (doc/semantics.md, "head/"): an
+// overlay over the latest snapshot of one series. Entries changed in head/
+// live in the journal (cache/head_journal.h) with whiteouts for deleted
+// names, their new data in staging files (fs/head_staging.h); everything
+// else is answered from the base snapshot's trees, so starting head/ costs
+// nothing however large the snapshot. `cairn seal` turns head/ into a new
+// snapshot (Seal) through the backup engine, with head/ as its Source.
+//
+// Inode numbers are the tree's own (range kHead of fs/inode_number.h),
+// allocated in increasing order and never reused: they survive renames and
+// hard links. A number of an entry that is still as in the base is kept in
+// memory only while the kernel knows it (lookup count); a changed entry's
+// number is in the journal.
+//
+// Acknowledgement point: every change returns only after its data was
+// written to the staging file and its metadata committed to the journal,
+// so a kill -9 of the daemon loses nothing acknowledged. Fsync (and seal,
+// unmount) makes it durable: staging data first, the journal second.
+//
+// Thread safety: all methods may be called concurrently. Metadata is
+// guarded by one mutex (mu_); staging I/O and repository reads run outside
+// it. A seal holds seal_mu_ exclusively: changes wait for it (they land in
+// the next snapshot), reads go on.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "cache/head_journal.h"
+#include "common/local_files.h"
+#include "common/log.h"
+#include "fs/head_control.h"
+#include "fs/head_staging.h"
+#include "fs/tree.h"
+#include "repo/content_reader.h"
+#include "repo/repository.h"
+#include "repo/snapshot.h"
+#include "repo/tree.h"
+
+namespace cairn {
+
+struct HeadTreeOptions {
+  std::string staging_dir;      // journal/ and data/ live here
+  uint64_t staging_limit = 0;   // bytes of staged data; 0: only the disk limits
+  std::string series;           // the series head/ continues and seals into
+  std::string hostname;         // recorded in sealed snapshots
+  uint32_t uid = 0, gid = 0;    // owner of the root of an empty head/
+  int64_t sync_interval_ns = 1'000'000'000;  // journal synced at least this often
+  size_t seal_threads = 0;      // backup engine threads; 0: one per core
+};
+
+class HeadNode;  // fs/head_record.h
+
+class HeadTree final : public Tree {
+ public:
+  static constexpr uint64_t kRootIno = InoOfKind(TreeKind::kHead, 1);
+
+  // Opens head/ in opts.staging_dir: recovers the journal (doc/format.md,
+  // "Recovery") or starts one on the latest snapshot of opts.series (none:
+  // an empty head/). repo, reader and files must outlive the tree.
+  static Result<std::unique_ptr<HeadTree>> Open(TreeHost& host, Repository& repo,
+                                                ContentReader& reader, LocalFiles& files,
+                                                const HeadTreeOptions& opts);
+  ~HeadTree() override;
+
+  TreePolicy Policy() const override;
+
+  // --- reading ---
+  Result<FsAttr> Lookup(uint64_t parent, std::string_view name) override;
+  Result<FsAttr> GetAttr(uint64_t ino) override;
+  Status ReadDir(uint64_t ino, uint64_t offset, const DirFiller& fn) override;
+  Result<std::unique_ptr<OpenFile>> Open(uint64_t ino, int flags) override;
+  Result<size_t> Read(OpenFile& f, uint64_t offset, std::span<uint8_t> out) override;
+  Result<size_t> ReadIno(uint64_t ino, uint64_t offset, std::span<uint8_t> out) override;
+  Result<std::string> ReadLink(uint64_t ino) override;
+  Result<std::string> GetXattr(uint64_t ino, std::string_view name) override;
+  Result<std::vector<std::string>> ListXattr(uint64_t ino) override;
+  void Forget(uint64_t ino, uint64_t nlookup) override;
+  std::optional<std::pair<std::string, uint64_t>> NameOf(uint64_t ino) override;
+  Status Release(std::unique_ptr<OpenFile> f) override;
+  std::optional<FsSpaceInfo> StatFs() override;
+
+  // --- changes ---
+  Result<FsAttr> SetAttr(uint64_t ino, const FsSetAttr& changes, OpenFile* f) override;
+  Result<FsAttr> MkNod(uint64_t parent, std::string_view name, uint32_t mode, uint64_t rdev,
+                       const FsCaller& who) override;
+  Result<FsAttr> MkDir(uint64_t parent, std::string_view name, uint32_t mode,
+                       const FsCaller& who) override;
+  Result<FsAttr> Symlink(uint64_t parent, std::string_view name, std::string_view target,
+                         const FsCaller& who) override;
+  Result<FsAttr> Link(uint64_t ino, uint64_t new_parent, std::string_view name) override;
+  Status Unlink(uint64_t parent, std::string_view name) override;
+  Status RmDir(uint64_t parent, std::string_view name) override;
+  Status Rename(uint64_t parent, std::string_view name, uint64_t new_parent,
+                std::string_view new_name, unsigned flags) override;
+  Result<Created> Create(uint64_t parent, std::string_view name, uint32_t mode, int flags,
+                         const FsCaller& who) override;
+  Result<size_t> Write(uint64_t ino, OpenFile* f, uint64_t offset,
+                       std::span<const uint8_t> data) override;
+  Status Fsync(uint64_t ino, OpenFile* f, bool datasync) override;
+  Status Fallocate(uint64_t ino, OpenFile* f, int mode, uint64_t offset,
+                   uint64_t length) override;
+  Status SetXattr(uint64_t ino, std::string_view name, std::string_view value,
+                  int flags) override;
+  Status RemoveXattr(uint64_t ino, std::string_view name) override;
+
+  // --- the mount as a whole ---
+  // Turns head/ into a new snapshot of the series (doc/semantics.md,
+  // "Sealing"); head/ then continues from it. Changes wait while it runs.
+  Result<SealReport> Seal(const SealRequest& req, const std::atomic<bool>* cancel);
+  // Staged bytes, pending files, ... (fuse_requests left empty: the FUSE
+  // session fills them in).
+  HeadStatus GetStatus();
+  // Makes every acknowledged change durable (all staging data, then the
+  // journal).
+  Status SyncAll();
+  const std::optional<Snapshot>& base() const { return base_; }
+
+ private:
+  class File;
+  class Source;
+  friend class Source;
+  HeadTree(TreeHost& host, Repository& repo, ContentReader& reader, LocalFiles& files,
+           const HeadTreeOptions& opts);
+
+  // Implementation in fs/head_tree*.cc; members in fs/head_state.h.
+  struct State;
+  std::unique_ptr<State> s_;
+  Repository& repo_;
+  ContentReader& reader_;
+  LocalFiles& files_;
+  const HeadTreeOptions opts_;
+  Logger& log_;
+  std::optional<Snapshot> base_;
+};
+
+}  // namespace cairn
