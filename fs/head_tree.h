@@ -40,6 +40,7 @@
 #include "cache/head_journal.h"
 #include "common/local_files.h"
 #include "common/log.h"
+#include "fs/head_base.h"
 #include "fs/head_control.h"
 #include "fs/head_staging.h"
 #include "fs/tree.h"
@@ -60,7 +61,7 @@ struct HeadTreeOptions {
   size_t seal_threads = 0;      // backup engine threads; 0: one per core
 };
 
-class HeadNode;  // fs/head_record.h
+struct HeadNode;  // fs/head_record.h
 
 class HeadTree final : public Tree {
  public:
@@ -133,6 +134,42 @@ class HeadTree final : public Tree {
   friend class Source;
   HeadTree(TreeHost& host, Repository& repo, ContentReader& reader, LocalFiles& files,
            const HeadTreeOptions& opts);
+
+  // One change: the journal batch and the inodes whose record it writes.
+  struct Change;
+  // --- helpers; *Locked: the caller holds s_->mu ---
+  Status Recover();
+  void SyncLoop();
+  // The node of ino brought up to the current base; null when unknown.
+  HeadNode* FindLocked(uint64_t ino);
+  Result<HeadNode*> DirLocked(uint64_t ino);
+  void FreshLocked(HeadNode& n);
+  // The number of name in dir (0: none); binds a base entry to a number.
+  Result<uint64_t> ChildLocked(HeadNode& dir, std::string_view name);
+  uint64_t BindBaseLocked(uint64_t parent, std::string_view name, const Node& base);
+  // The base entries of dir (empty when it has no base directory).
+  Result<BaseDirs::Nodes> BaseOfLocked(const HeadNode& dir);
+  // Names of dir in order with their numbers (bind: base entries get one;
+  // else 0 for those not bound yet).
+  Result<std::vector<std::pair<std::string, uint64_t>>> ListLocked(HeadNode& dir, bool bind);
+  // Makes n part of the journal (and its parents, which hold its names).
+  void DirtyLocked(HeadNode& n, Change& c);
+  // Records that something in dir changed (it and its ancestors are walked
+  // by the next seal).
+  void TouchLocked(uint64_t dir, Change& c);
+  void StampDirLocked(HeadNode& dir, Change& c);
+  Status CommitLocked(Change& c);
+  Result<HeadNode*> NewNodeLocked(HeadNode& parent, std::string_view name, Node meta,
+                                  Change& c);
+  // Removes name (child) from parent; the child goes when no name is left.
+  void RemoveNameLocked(HeadNode& parent, std::string_view name, HeadNode& child, Change& c);
+  void DropLocked(uint64_t ino);
+  Status CheckNameLocked(HeadNode& dir, std::string_view name);
+  FsAttr AttrOf(const HeadNode& n) const;
+  Result<size_t> ReadData(uint64_t ino, File* f, uint64_t offset, std::span<uint8_t> out);
+  Status Truncate(HeadNode& n, uint64_t size, Change& c);
+  void RebaseLocked(const Snapshot& sealed);
+  std::string PathLocked(uint64_t ino);
 
   // Implementation in fs/head_tree*.cc; members in fs/head_state.h.
   struct State;

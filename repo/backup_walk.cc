@@ -123,6 +123,23 @@ void BackupRun::VisitEntry(Dir* d, size_t slot, const std::string& name, bool is
   node.xattrs = std::move(*xattrs);
   CountAcl(node);
 
+  // Content the source knows is stored (its metadata alone changed).
+  if (info.type == NodeType::kFile && !opts_.force_read) {
+    if (auto known = source_.KnownContent(path, info);
+        known && std::all_of(known->content.begin(), known->content.end(),
+                              [&](const Extent& e) { return e.hole || saver_->Known(e.blob); })) {
+      node.size = known->size;
+      node.content = std::move(known->content);
+      node.sha256 = known->sha256;
+      files_.fetch_add(1, std::memory_order_relaxed);
+      unmodified_.fetch_add(1, std::memory_order_relaxed);
+      bytes_.fetch_add(node.size, std::memory_order_relaxed);
+      progress_->files_done.fetch_add(1, std::memory_order_relaxed);
+      progress_->bytes_done.fetch_add(node.size, std::memory_order_relaxed);
+      return;
+    }
+  }
+
   switch (info.type) {
     case NodeType::kFile: {
       trees_->Hold(d);
@@ -152,8 +169,8 @@ void BackupRun::VisitEntry(Dir* d, size_t slot, const std::string& name, bool is
 
 bool BackupRun::ReuseUnchanged(Dir* d, size_t slot, const std::string& path,
                                const EntryInfo& info, const Node* prev) {
-  if (!prev || prev->type != NodeType::kDir) return false;
-  std::optional<Id> tree = source_.UnchangedSubtree(path, info, *prev);
+  const Node* prev_dir = prev && prev->type == NodeType::kDir ? prev : nullptr;
+  std::optional<Id> tree = source_.UnchangedSubtree(path, info, prev_dir);
   if (!tree) return false;
   trees_->Reuse(d, slot, *tree);
   return true;

@@ -146,15 +146,32 @@ class Source {
   // below it, that nothing in it changed since `prev` (its node in the
   // parent snapshot) was recorded: the walker then keeps prev.subtree and
   // neither lists, reads nor re-encodes anything below. Asked only for a
-  // directory at or below a named path whose parent-snapshot node is a
-  // directory (the ancestors of the named paths hold partial trees). The
+  // directory at or below a named path (the ancestors of the named paths
+  // hold partial trees); prev is its parent-snapshot node when that is a
+  // directory, else null. The
   // snapshot's stats then count the directory but nothing under it. The
   // local file system cannot know this cheaply (a directory's mtime ignores
   // changes to the files in it), so LocalSource always answers nullopt and
   // the walker compares each file with the parent; head/ knows which
   // directories were touched since the snapshot it started from.
+  // prev is null when the parent snapshot has no directory at path (a
+  // directory head/ renamed keeps its stored tree under its new name).
   virtual std::optional<Id> UnchangedSubtree(const std::string& /*path*/,
-                                             const EntryInfo& /*dir*/, const Node& /*prev*/) {
+                                             const EntryInfo& /*dir*/, const Node* /*prev*/) {
+    return std::nullopt;
+  }
+  // The stored content of a regular file when the source knows it without
+  // reading (head/: a file whose bytes did not change since the snapshot it
+  // started from, whatever happened to its metadata): extents, sha256 and
+  // size. The walker still checks that every blob is in the index, and
+  // reads the file when one is not.
+  struct KnownFile {
+    std::vector<Extent> content;
+    Id sha256;
+    uint64_t size = 0;
+  };
+  virtual std::optional<KnownFile> KnownContent(const std::string& /*path*/,
+                                                const EntryInfo& /*info*/) {
     return std::nullopt;
   }
   // Whether entries are compared with the parent snapshot's nodes at all:

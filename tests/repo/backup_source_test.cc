@@ -112,8 +112,8 @@ class FakeSource final : public Source {
   std::string UserName(uint32_t) override { return "user"; }
   std::string GroupName(uint32_t) override { return "group"; }
   std::optional<Id> UnchangedSubtree(const std::string& path, const EntryInfo&,
-                                     const Node& prev) override {
-    if (unchanged.count(path)) return prev.subtree;
+                                     const Node* prev) override {
+    if (unchanged.count(path) && prev) return prev->subtree;
     return std::nullopt;
   }
   bool SkipUnreadable() const override { return skip_unreadable; }
