@@ -460,7 +460,9 @@ class HeadModelTest : public HeadTreeTest {
           if (n.nlink > 1) {
             auto [it, fresh] = groups.emplace(std::make_pair(n.device, n.inode),
                                               m.names.at(path));
-            if (!fresh) EXPECT_EQ(it->second, m.names.at(path)) << path << " hard link group";
+            if (!fresh) {
+              EXPECT_EQ(it->second, m.names.at(path)) << path << " hard link group";
+            }
           }
         }
       }
