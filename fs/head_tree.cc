@@ -189,7 +189,9 @@ Status HeadTree::Recover() {
   }
   c.batch.PutMeta("series", AsBytes(opts_.series));
   c.batch.PutMeta("boot_id", AsBytes(boot_now));
-  if (base_) c.batch.PutMeta("base", base_->id.view());
+  // Empty: head/ started empty, and stays on no base even when the series
+  // gets a snapshot from elsewhere (its changes were made on no base).
+  c.batch.PutMeta("base", base_ ? base_->id.view() : ByteView{});
   return CommitLocked(c);
 }
 
