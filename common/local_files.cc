@@ -23,6 +23,7 @@ class PosixLocalFiles final : public LocalFiles {
       case OpenMode::kRead: flags |= O_RDONLY; break;
       case OpenMode::kWrite: flags |= O_WRONLY | O_CREAT; break;
       case OpenMode::kCreateNew: flags |= O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW; break;
+      case OpenMode::kReadWrite: flags |= O_RDWR | O_CREAT | O_NOFOLLOW; break;
     }
     *fd = ::open(path.c_str(), flags, static_cast<mode_t>(perm));
     return *fd < 0 ? errno : 0;

@@ -40,6 +40,9 @@ enum class OpenMode : unsigned char {
   kWrite,      // write only; created with perm when missing, contents kept
   kCreateNew,  // write only, a new file: AlreadyExists when the name exists
                // (a symlink included: it is never followed)
+  kReadWrite,  // read and write; created with perm when missing, contents
+               // kept; a symlink at the last component is never followed
+               // (IOError), so a planted link cannot redirect the writes
 };
 
 // What statfs(2) reports, in bytes.

@@ -20,6 +20,7 @@
 // matters.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <list>
 #include <memory>
@@ -90,6 +91,9 @@ class HeadStaging {
   std::mutex mu_;  // guards lru_ and open_
   std::list<std::pair<uint64_t, std::shared_ptr<LocalFile>>> lru_;  // most recent first
   std::unordered_map<uint64_t, decltype(lru_)::iterator> open_;
+  // A staging file may have been created since data/ was last synced:
+  // DataSync then syncs data/ too, so the new name survives a power cut.
+  std::atomic<bool> dir_dirty_{false};
 };
 
 }  // namespace cairn

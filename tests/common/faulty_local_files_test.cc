@@ -149,5 +149,34 @@ TEST_F(FaultyLocalFilesTest, CreatedFileWithoutSyncComesBackEmptyWhenItsEntryIsD
   EXPECT_EQ(Slurp(dir_ + "/a"), "");
 }
 
+TEST_F(FaultyLocalFilesTest, PowerCutDropsUnsyncedWritesOfAReadWriteFile) {
+  auto open_rw = [&](const std::string& rel) {
+    auto f = disk_.Open(dir_ + "/" + rel, OpenMode::kReadWrite);
+    EXPECT_TRUE(f) << f.error().message();
+    return std::move(*f);
+  };
+  {
+    LocalFile f = open_rw("synced");
+    ASSERT_TRUE(f.PWrite(AsBytes(std::string_view("durable")), 0).ok());
+    ASSERT_TRUE(f.DataSync().ok());
+    ASSERT_TRUE(f.PWrite(AsBytes(std::string_view("DUR")), 0).ok());  // after the sync: lost
+    LocalFile g = open_rw("unsynced");
+    ASSERT_TRUE(g.PWrite(AsBytes(std::string_view("lost")), 0).ok());
+  }
+  Put(dir_ + "/existing", "before");
+  ASSERT_TRUE(disk_.SyncDir(dir_).ok());
+  {
+    LocalFile h = open_rw("existing");  // existed before: counts as synced as it was
+    ASSERT_TRUE(h.PWrite(AsBytes(std::string_view("AFTER!")), 0).ok());
+    LocalFile g = open_rw("unsynced");
+    ASSERT_TRUE(g.PWrite(AsBytes(std::string_view("more")), 4).ok());
+  }
+  disk_.DropUnsyncedData();
+  EXPECT_EQ(Slurp(dir_ + "/synced"), "durable");
+  EXPECT_EQ(Slurp(dir_ + "/existing"), "before");
+  ASSERT_TRUE(Exists("unsynced"));  // its entry was synced, its data never was
+  EXPECT_EQ(Slurp(dir_ + "/unsynced"), "");
+}
+
 }  // namespace
 }  // namespace cairn

@@ -75,6 +75,39 @@ TEST_F(LocalFilesTest, CreateNewRefusesExistingNamesAndSymlinks) {
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/target"));
 }
 
+TEST_F(LocalFilesTest, ReadWriteCreatesKeepsContentsAndRefusesSymlinks) {
+  const std::string path = dir_ + "/rw";
+  {
+    auto f = files_.Open(path, OpenMode::kReadWrite);  // missing: created
+    ASSERT_TRUE(f) << f.error().message();
+    ASSERT_TRUE(f->PWrite(AsBytes(std::string_view("abcdef")), 0).ok());
+    char buf[6];
+    auto n = f->PRead(buf, sizeof(buf), 0);  // the same handle reads back
+    ASSERT_TRUE(n);
+    EXPECT_EQ(std::string(buf, *n), "abcdef");
+  }
+  EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  {
+    auto f = files_.Open(path, OpenMode::kReadWrite);  // exists: contents kept
+    ASSERT_TRUE(f);
+    ASSERT_TRUE(f->PWrite(AsBytes(std::string_view("X")), 2).ok());
+    ASSERT_TRUE(f->Truncate(4).ok());
+  }
+  EXPECT_EQ(Slurp(path), "abXd");
+  // A symlink at the last component is not followed, dangling or not.
+  ASSERT_EQ(::symlink(path.c_str(), (dir_ + "/link").c_str()), 0);
+  ASSERT_EQ(::symlink((dir_ + "/target").c_str(), (dir_ + "/dangling").c_str()), 0);
+  for (const char* name : {"/link", "/dangling"}) {
+    auto link = files_.Open(dir_ + name, OpenMode::kReadWrite);
+    ASSERT_FALSE(link) << name;
+    EXPECT_EQ(link.error().code(), ErrorCode::kIOError) << link.error().message();
+    EXPECT_NE(link.error().message().find("creating " + dir_ + name), std::string::npos);
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/target"));
+  EXPECT_EQ(Slurp(path), "abXd");
+}
+
 TEST_F(LocalFilesTest, NamespaceOperations) {
   auto missing = files_.Open(dir_ + "/none", OpenMode::kRead);
   ASSERT_FALSE(missing);

@@ -143,6 +143,8 @@ int FaultyLocalFiles::DoOpen(const std::string& path, OpenMode mode, unsigned pe
   std::lock_guard<std::mutex> lock(mu_);
   bool crash;
   if (int err = BeginLocked(FileOp::kOpen, &crash)) return err;
+  // Every mode but kRead may write (kReadWrite included): track the name
+  // and the inode's synced contents.
   if (mode != OpenMode::kRead) RememberNameLocked(path);
   if (int err = LocalFilesWrapper::DoOpen(path, mode, perm, fd)) return err;
   struct stat st;

@@ -17,7 +17,8 @@
 //
 // Power cut model (DropUnsyncedData): a file's contents revert to what they
 // were at its last Sync/DataSync (a file that existed before this wrapper
-// first touched it counts as synced as it was then); a name's binding
+// first touched it counts as synced as it was then; files opened kWrite,
+// kCreateNew and kReadWrite alike); a name's binding
 // (created, renamed onto, renamed away, unlinked) reverts to what it was at
 // the last SyncDir of its parent. Tracked per inode, so a synced file that
 // is renamed keeps its synced contents under whichever name is durable.
