@@ -31,6 +31,7 @@ Bytes EncodeHeadRecord(const HeadNode& n) {
   if (n.suspect) flags |= kSuspect;
   out.push_back(flags);
   PutVarint64(out, n.base_len);
+  PutVarint64(out, n.meta.size);
   PutVarint64(out, n.staged.size());
   for (const auto& r : n.staged) {
     PutVarint64(out, r.offset);
@@ -44,9 +45,16 @@ Bytes EncodeHeadRecord(const HeadNode& n) {
   }
   // The metadata as a one-node tree leaf: the tree format's encoding of
   // every field a node has (doc/format.md, "Nodes").
+  // Its size there is the stored content's (the tree format checks that
+  // the extents add up to it); the file's size is the varint above.
   TreeBlob leaf;
   leaf.nodes.push_back(n.meta);
-  leaf.nodes.back().name = "n";
+  Node& m = leaf.nodes.back();
+  m.name = "n";
+  if (m.type == NodeType::kFile) {
+    m.size = 0;
+    for (const auto& e : m.content) m.size += e.length;
+  }
   PutLengthPrefixed(out, ByteView(EncodeTreeBlob(leaf)));
   return out;
 }
@@ -73,7 +81,10 @@ Result<HeadNode> DecodeHeadRecord(uint64_t ino, ByteView record) {
   n.hash_valid = flags & kHashValid;
   n.suspect = flags & kSuspect;
   uint64_t count = 0;
-  if (!r.Varint64(&n.base_len) || !r.Varint64(&count)) return bad("truncated");
+  uint64_t size = 0;
+  if (!r.Varint64(&n.base_len) || !r.Varint64(&size) || !r.Varint64(&count)) {
+    return bad("truncated");
+  }
   if (count > r.remaining()) return bad("staged range count");
   n.staged.resize(count);
   for (auto& s : n.staged) {
@@ -96,6 +107,7 @@ Result<HeadNode> DecodeHeadRecord(uint64_t ino, ByteView record) {
   if (leaf->is_index || leaf->nodes.size() != 1) return bad("metadata is not one node");
   n.meta = std::move(leaf->nodes[0]);
   n.meta.name.clear();
+  n.meta.size = size;
   return n;
 }
 

@@ -645,6 +645,9 @@ TEST_P(HeadModelSeeds, RandomChangesSealsAndRestartsMatchTheModel) {
   CheckSnapshot(m, r.snapshot);
   Reopen();
   CheckHead(m);
+  // The sequence built something worth comparing.
+  EXPECT_GT(m.names.size(), 25u);
+  EXPECT_GT(m.Paths('d').size(), 3u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, HeadModelSeeds, ::testing::Values(1, 2, 3, 4));
