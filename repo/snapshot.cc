@@ -44,6 +44,7 @@ Bytes EncodeSnapshot(const Snapshot& s) {
   if (st.acl_entries) j["stats"]["acl_entries"] = *st.acl_entries;
   if (s.parent) j["parent"] = s.parent->Hex();
   if (s.retain_until_ns) j["retain_until"] = FormatTime(s.retain_until_ns);
+  if (!s.message.empty()) j["message"] = s.message;
   // Paths are bytes; a non-UTF-8 path is stored with U+FFFD in place of the
   // invalid bytes (the tree keeps the exact names).
   return ToBytes(j.dump(-1, ' ', false, json::error_handler_t::replace));
@@ -65,6 +66,7 @@ Result<Snapshot> DecodeSnapshot(ByteView plaintext, const Id& id) {
     s.tags = j.value("tags", std::vector<std::string>{});
     s.paths = j.value("paths", std::vector<std::string>{});
     s.program_version = j.value("program_version", "");
+    s.message = j.value("message", "");
     auto tree = Id::FromHex(j.at("tree").get<std::string>());
     if (!tree) return Err(Status::Corruption(name + ": bad tree id"));
     s.tree = *tree;

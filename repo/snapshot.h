@@ -48,6 +48,9 @@ struct Snapshot {
   SnapshotStats stats;
   std::string program_version;
   int64_t retain_until_ns = 0;  // 0: none
+  // Free text given by `cairn seal --message`; empty: none. Stored only
+  // when set, so snapshots without one encode as before.
+  std::string message;
 };
 
 Bytes EncodeSnapshot(const Snapshot& s);

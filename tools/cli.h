@@ -79,5 +79,6 @@ void RegisterCheck(CLI::App& app, Context& ctx);
 void RegisterIndex(CLI::App& app, Context& ctx);
 void RegisterCache(CLI::App& app, Context& ctx);
 void RegisterMount(CLI::App& app, Context& ctx);
+void RegisterSeal(CLI::App& app, Context& ctx);
 
 }  // namespace cairn

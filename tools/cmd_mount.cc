@@ -3,7 +3,6 @@
 #include <malloc.h>
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,6 +18,7 @@
 #include "fs/fuse_ops.h"
 #include "repo/content_reader.h"
 #include "tools/cli.h"
+#include "tools/mount_control.h"
 
 namespace cairn {
 
@@ -53,16 +53,6 @@ std::optional<uint64_t> ParseSize(std::string s) {
   }
   if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
   return std::stoull(s) * mult;
-}
-
-Result<std::string> ControlNameOf(const std::string& mountpoint) {
-  char buf[256];
-  ssize_t n = getxattr(mountpoint.c_str(), "user.cairn.control", buf, sizeof(buf));
-  if (n < 0) {
-    return Err(Status::NotFound(mountpoint + " is not a cairn mount (no user.cairn.control: " +
-                                strerror(errno) + ")"));
-  }
-  return std::string(buf, static_cast<size_t>(n));
 }
 
 // The part of a mount that runs in the daemon (or in the foreground).

@@ -31,6 +31,7 @@ nlohmann::json SnapshotJson(const Snapshot& s) {
                       {"bytes_added", s.stats.stored_bytes_added}};
   if (s.parent) j["parent"] = s.parent->Hex();
   if (s.stats.acl_entries) j["acl_entries"] = *s.stats.acl_entries;
+  if (!s.message.empty()) j["message"] = s.message;
   return j;
 }
 

@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
   cairn::RegisterIndex(app, ctx);
   cairn::RegisterCache(app, ctx);
   cairn::RegisterMount(app, ctx);
+  cairn::RegisterSeal(app, ctx);
 
   try {
     app.parse(argc, argv);

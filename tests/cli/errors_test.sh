@@ -40,6 +40,22 @@ run cat latest "$src/no-such-file"
 expect_rc 15 "a path that is not in the snapshot"
 expect_err "no such file or directory in snapshot" "a path that is not in the snapshot"
 
+# --- seal and --refresh talk to a mount's daemon: a plain directory is none
+# (no repository is needed to say so)
+CAIRN_REPO= run seal /tmp
+expect_rc 15 "seal of a directory that is not a mount"
+expect_err "/tmp is not a cairn mount" "seal names the directory"
+CAIRN_REPO= run seal --status --json /tmp
+expect_rc 15 "seal --status of a directory that is not a mount"
+expect_err "/tmp is not a cairn mount" "seal --status names the directory"
+run mount --refresh /tmp
+expect_rc 15 "mount --refresh of a directory that is not a mount"
+expect_err "/tmp is not a cairn mount" "mount --refresh names the directory"
+run seal
+expect_rc 2 "seal without a mount point"
+run seal --status --tag nightly /tmp
+expect_rc 2 "seal --status with a tag"
+
 # --- a store that cannot be reached: retried, then its own exit status
 AWS_ACCESS_KEY_ID=AKTEST AWS_SECRET_ACCESS_KEY=not-a-secret \
   CAIRN_REPO="s3://bucket/repo?endpoint=http://127.0.0.1:1" \

@@ -81,6 +81,41 @@ TEST(SnapshotTest, RoundTripKeepsEveryField) {
             ErrorCode::kCorruption);
 }
 
+TEST(SnapshotTest, MessageIsKeptOnlyWhenSet) {
+  Snapshot s;
+  s.id = *Id::FromHex(std::string(64, 'c'));
+  s.time_ns = 1795411266123456789;
+  s.tree = *Id::FromHex(std::string(64, 'e'));
+  // Without a message the encoding has no such key: snapshots written
+  // before `cairn seal` existed and new ones without a message look alike.
+  const Bytes plain = EncodeSnapshot(s);
+  EXPECT_EQ(std::string(AsChars(plain)).find("\"message\""), std::string::npos);
+  auto d = DecodeSnapshot(plain, s.id);
+  ASSERT_TRUE(d) << d.error().message();
+  EXPECT_EQ(d->message, "");
+  s.message = "before the upgrade\nof web1";
+  const Bytes with = EncodeSnapshot(s);
+  EXPECT_NE(std::string(AsChars(with)).find("\"message\""), std::string::npos);
+  auto m = DecodeSnapshot(with, s.id);
+  ASSERT_TRUE(m) << m.error().message();
+  EXPECT_EQ(m->message, s.message);
+  // A snapshot as written before the field existed decodes unchanged.
+  auto old = DecodeSnapshot(
+      AsBytes("{\"time\":\"2026-11-23T05:21:06.123456789Z\",\"hostname\":\"h\","
+              "\"tree\":\"" + std::string(64, 'e') + "\",\"tags\":[\"a\"]}"),
+      s.id);
+  ASSERT_TRUE(old) << old.error().message();
+  EXPECT_EQ(old->message, "");
+  EXPECT_EQ(old->tags, std::vector<std::string>{"a"});
+  // A message that is not a string is damage, as for the other fields.
+  auto bad = DecodeSnapshot(
+      AsBytes("{\"time\":\"2026-11-23T05:21:06Z\",\"tree\":\"" + std::string(64, 'e') +
+              "\",\"message\":5}"),
+      s.id);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), ErrorCode::kCorruption);
+}
+
 TEST(SnapshotPathTest, Normalize) {
   EXPECT_EQ(*NormalizeSnapshotPath(""), "/");
   EXPECT_EQ(*NormalizeSnapshotPath("/"), "/");

@@ -1,0 +1,16 @@
+// Finding the daemon that serves a cairn mount, for the commands that talk
+// to it (`cairn mount --refresh`, `cairn seal`).
+#pragma once
+
+#include <string>
+
+#include "common/status.h"
+
+namespace cairn {
+
+// The name of the control socket of the daemon serving mountpoint (the
+// xattr user.cairn.control of the mount root, fs/control_channel.h).
+// NotFound naming mountpoint when it is not the root of a cairn mount.
+Result<std::string> ControlNameOf(const std::string& mountpoint);
+
+}  // namespace cairn
