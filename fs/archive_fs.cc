@@ -1,6 +1,7 @@
 #include "fs/archive_fs.h"
 
 #include <algorithm>
+#include <cassert>
 
 namespace cairn {
 
@@ -12,7 +13,8 @@ ArchiveFs::ArchiveFs(Repository& repo, TreeCache& trees, ContentReader& reader,
         trees.ReleaseMappedPages();
         repo.cache().ReleaseMappedPages();
       }) {
-  layout_ = std::make_unique<LayoutTree>(*this, views_, opts.uid, opts.gid, opts.control_socket);
+  layout_ = std::make_unique<LayoutTree>(*this, views_, opts.uid, opts.gid, opts.control_socket,
+                                         opts.head_dir);
   SnapshotTreeOptions so;
   so.uid = opts.uid;
   so.gid = opts.gid;
@@ -33,6 +35,12 @@ Result<std::unique_ptr<ArchiveFs>> ArchiveFs::Create(Repository& repo, TreeCache
   std::unique_ptr<ArchiveFs> fs(new ArchiveFs(repo, trees, reader, opts));
   CAIRN_RETURN_IF_ERROR(fs->Refresh());
   return fs;
+}
+
+void ArchiveFs::AttachTree(TreeKind kind, Tree* tree) {
+  // The layout and the snapshots are this class's own.
+  assert(kind != TreeKind::kLayout && kind != TreeKind::kSnapshot);
+  trees_[static_cast<size_t>(kind)] = tree;
 }
 
 Result<Tree*> ArchiveFs::Owner(uint64_t ino) const {

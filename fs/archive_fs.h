@@ -9,8 +9,9 @@
 // It is a router: every operation goes to the Tree (fs/tree.h) that owns
 // the inode, picked from the kind field of the number (fs/inode_number.h):
 // the layout (fs/layout_tree.h) or the snapshots' content
-// (fs/snapshot_tree.h); the writable head/ of the next issue is a third
-// tree with its own range. Only this class looks at the kind of a number.
+// (fs/snapshot_tree.h); the writable head/ (fs/head_tree.h) is a third
+// tree with its own range, created by the mount and plugged in with
+// AttachTree. Only this class looks at the kind of a number.
 // Inode numbers are stable across remounts (doc/semantics.md).
 //
 // Errors: what the trees say (fs/errno_map.h maps them); a number of no
@@ -23,6 +24,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -45,6 +47,9 @@ struct ArchiveFsOptions {
   int64_t refresh_interval_ns = 30'000'000'000;  // snapshot list at most this often
   uint32_t uid = 0, gid = 0;                     // owner of the layout and the roots
   std::string control_socket;  // shown as user.cairn.control on the root
+  // The root lists an empty directory "head" (LayoutTree::kHeadDirIno), the
+  // mount point of the head/ session (doc/semantics.md, "Two FUSE sessions").
+  bool head_dir = false;
   // See SnapshotTreeOptions.
   size_t prefetch_threads = 1;
   int prefetch_depth = 2;
@@ -107,6 +112,17 @@ class ArchiveFs final : public TreeHost {
     const Tree* t = TreeOf(ino);
     return t ? t->Policy() : TreePolicy{};
   }
+  // Space as the tree owning ino sees it (Tree::StatFs): nullopt when it
+  // has none of its own (then StatFs gives the repository's figures).
+  std::optional<FsSpaceInfo> SpaceOf(uint64_t ino) const {
+    Tree* t = TreeOf(ino);
+    return t ? t->StatFs() : std::nullopt;
+  }
+  // Plugs tree into the router slot of kind (not owned; null empties the
+  // slot). Only for a kind no tree of its own serves (TreeKind::kHead), and
+  // only while no FUSE session serves this ArchiveFs: the slots are read
+  // without a lock. tree must outlive its time in the slot.
+  void AttachTree(TreeKind kind, Tree* tree);
   // Whether some snapshot may hold POSIX ACLs (acl_entries unknown or > 0).
   bool MayHoldAcls();
   // Whether the kernel checks POSIX ACLs (FUSE_POSIX_ACL). It treats

@@ -4,19 +4,44 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <ctime>
 
 namespace cairn {
 
+namespace {
+
+// The head directory's node: its mtime is the mount's start (nothing in it
+// changes; the session mounted on it shows head/'s own root).
+SynthNode HeadNode() {
+  SynthNode n;
+  n.kind = SynthNode::kDir;
+  n.name = "head";
+  n.parent = LayoutTree::kRootIno;
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  n.mtime_ns = int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
+  return n;
+}
+
+}  // namespace
+
 LayoutTree::LayoutTree(TreeHost& host, ViewSource& views, uint32_t uid, uint32_t gid,
-                       std::string control_socket)
-    : Tree(host), views_(views), uid_(uid), gid_(gid), control_socket_(std::move(control_socket)) {}
+                       std::string control_socket, bool head_dir)
+    : Tree(host),
+      views_(views),
+      uid_(uid),
+      gid_(gid),
+      control_socket_(std::move(control_socket)),
+      head_dir_(head_dir),
+      head_node_(HeadNode()) {}
 
 // Read-only; its directories change on refresh (short kernel timeouts per
 // entry: FsAttr::immutable is false), its symlinks never (a moved `latest`
 // is a new inode).
 TreePolicy LayoutTree::Policy() const { return TreePolicy{}; }
 
-const SynthNode* LayoutTree::Own(const SnapshotView& view, uint64_t ino) {
+const SynthNode* LayoutTree::Own(const SnapshotView& view, uint64_t ino) const {
+  if (ino == kHeadDirIno) return head_dir_ ? &head_node_ : nullptr;
   const SynthNode* n = view.Find(ino);
   return n && n->kind != SynthNode::kSnapshotRoot ? n : nullptr;
 }
@@ -44,7 +69,10 @@ FsAttr LayoutTree::AttrOf(uint64_t ino, const SynthNode& n) const {
     a.mode = S_IFLNK | 0777;
     a.size = n.target.size();
   } else {
-    a.mode = S_IFDIR | 0555;
+    // The head directory is a mount point for the head/ session (which
+    // may need to be writable by its owner to mount on it, as fusermount3
+    // asks).
+    a.mode = S_IFDIR | (ino == kHeadDirIno ? 0755 : 0555);
     a.size = n.children.size();
   }
   return a;
@@ -71,6 +99,9 @@ Result<FsAttr> LayoutTree::Lookup(uint64_t parent, std::string_view name) {
   auto view = views_.Current();
   auto d = DirNodeOf(*view, parent);
   if (!d) return Err(Status::NotFound(std::string(name)));  // gone in the refresh
+  if (parent == kRootIno && head_dir_ && name == head_node_.name) {
+    return AttrOf(kHeadDirIno, head_node_);
+  }
   const auto& children = (*d)->children;
   auto it = std::lower_bound(children.begin(), children.end(),
                              std::make_pair(std::string(name), uint64_t{0}));
@@ -85,12 +116,21 @@ Status LayoutTree::ReadDir(uint64_t ino, uint64_t offset, const DirFiller& fn) {
   auto view = views_.Current();
   CAIRN_ASSIGN_OR_RETURN(const SynthNode* d, DirNodeOf(*view, ino));
   if (!ListDots(ino, d->parent, offset, fn)) return Status::OK();
-  for (uint64_t i = offset < 2 ? 0 : offset - 2; i < d->children.size(); ++i) {
+  // The root with head_dir: "head" at cookie 2, the children one further.
+  uint64_t first = 2;
+  if (ino == kRootIno && head_dir_) {
+    if (offset <= 2 &&
+        !fn(FsDirEntry{head_node_.name, AttrOf(kHeadDirIno, head_node_), 3})) {
+      return Status::OK();
+    }
+    first = 3;
+  }
+  for (uint64_t i = offset < first ? 0 : offset - first; i < d->children.size(); ++i) {
     const auto& [name, child] = d->children[i];
     const SynthNode* own = Own(*view, child);
     auto attr = own ? Result<FsAttr>(AttrOf(child, *own)) : host_.GetAttr(child);
     if (!attr) continue;  // gone in a refresh since
-    if (!fn(FsDirEntry{name, *attr, i + 3})) return Status::OK();
+    if (!fn(FsDirEntry{name, *attr, i + first + 1})) return Status::OK();
   }
   return Status::OK();
 }

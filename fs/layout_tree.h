@@ -1,6 +1,7 @@
 // LayoutTree: the mount's layout, from the current SnapshotView:
 //
 //   /                                   snapshots/ series/ hosts/ tags/
+//                                       (and head/, see below)
 //   /snapshots/<time>_<id8>             (a snapshot root: SnapshotTree's)
 //   /snapshots/latest                   -> <newest snapshot>
 //   /series/<series>/<time>_<id8>       -> ../../snapshots/<name>
@@ -14,6 +15,13 @@
 // listing the root or snapshots/, and a getattr of a layout directory
 // (the kernel revalidates it before listing from its cache), refresh the
 // view when it is older than the refresh interval.
+//
+// With head_dir the root also lists "head", an empty directory of fixed
+// number kHeadDirIno (mode 0755, the layout's owner): the mount point of
+// the writable head/ session (doc/semantics.md, "Two FUSE sessions"), which
+// covers it; it is listed right after "." and ".." (cookie 2), so the
+// other entries keep their order and every cookie stays valid across
+// refreshes.
 //
 // Thread safety: as Tree; the view is immutable and swapped whole.
 #pragma once
@@ -29,11 +37,14 @@ namespace cairn {
 class LayoutTree final : public Tree {
  public:
   static constexpr uint64_t kRootIno = 1;
+  // The "head" directory (head_dir): a fixed number after the layout
+  // directories' (fs/snapshot_view.h), below every hashed one.
+  static constexpr uint64_t kHeadDirIno = 6;
 
   // uid, gid: owner of every entry. control_socket: shown as the root's
-  // user.cairn.control (empty: none).
+  // user.cairn.control (empty: none). head_dir: the root lists "head".
   LayoutTree(TreeHost& host, ViewSource& views, uint32_t uid, uint32_t gid,
-             std::string control_socket);
+             std::string control_socket, bool head_dir = false);
 
   TreePolicy Policy() const override;
   Result<FsAttr> Lookup(uint64_t parent, std::string_view name) override;
@@ -48,8 +59,9 @@ class LayoutTree final : public Tree {
   std::optional<std::pair<std::string, uint64_t>> NameOf(uint64_t ino) override;
 
  private:
-  // ino's node in view when this tree owns it (a directory or a symlink).
-  static const SynthNode* Own(const SnapshotView& view, uint64_t ino);
+  // ino's node in view when this tree owns it (a directory or a symlink;
+  // the head directory's is head_node_).
+  const SynthNode* Own(const SnapshotView& view, uint64_t ino) const;
   Result<const SynthNode*> NodeOf(const SnapshotView& view, uint64_t ino);
   Result<const SynthNode*> DirNodeOf(const SnapshotView& view, uint64_t ino);
   FsAttr AttrOf(uint64_t ino, const SynthNode& n) const;
@@ -59,6 +71,8 @@ class LayoutTree final : public Tree {
   ViewSource& views_;
   const uint32_t uid_, gid_;
   const std::string control_socket_;
+  const bool head_dir_;
+  const SynthNode head_node_;  // kHeadDirIno: empty, in the root
 };
 
 }  // namespace cairn

@@ -8,14 +8,23 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <optional>
+#include <sstream>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "cache/blob_cache.h"
 #include "cache/tree_cache.h"
+#include "common/local_files.h"
 #include "fs/archive_fs.h"
 #include "fs/control_channel.h"
 #include "fs/fuse_ops.h"
+#include "fs/head_control.h"
+#include "fs/head_tree.h"
 #include "repo/content_reader.h"
 #include "tools/cli.h"
 #include "tools/mount_control.h"
@@ -35,7 +44,52 @@ struct MountArgs {
   std::string cache_size;  // empty: 10G for a remote store, 0 (none) for a local one
   bool refresh = false;
   unsigned threads = 16;
+  // head/ (doc/semantics.md, "head/"): none with read_only.
+  bool read_only = false;
+  std::string series;        // empty: the host name
+  std::string staging_dir;   // empty: <cache dir>/head/<series, escaped>
+  std::string staging_size;  // empty or 0: only the disk limits
+  uint64_t staging_limit = 0;  // staging_size parsed (RunMount)
 };
+
+// The sub-mount of MNT that serves head/.
+std::string HeadMountPoint(const std::string& mountpoint) { return mountpoint + "/head"; }
+
+std::string HostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "localhost";
+  return buf;
+}
+
+// A series as one directory name under <cache dir>/head: bytes other than
+// letters, digits, '-', '_' and '.' become %XX ("web:/srv" -> "web%3A%2Fsrv"),
+// and a name of dots only or nothing cannot name another directory.
+std::string StagingName(const std::string& series) {
+  std::string out;
+  for (unsigned char c : series) {
+    if (isalnum(c) || c == '-' || c == '_' || c == '.') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  if (out.find_first_not_of('.') == std::string::npos) {
+    std::string dots;
+    for (size_t i = 0; i < out.size(); ++i) dots += "%2E";
+    out = dots.empty() ? "%00" : dots;
+  }
+  return out;
+}
+
+// "lookup=12 getattr=3 ..." (by name).
+std::string FormatCounts(const std::map<std::string, uint64_t>& counts) {
+  std::string out;
+  for (const auto& [name, n] : counts) {
+    if (!out.empty()) out += ' ';
+    out += name + "=" + std::to_string(n);
+  }
+  return out.empty() ? "none" : out;
+}
 
 std::optional<uint64_t> ParseSize(std::string s) {
   if (s.empty()) return std::nullopt;
@@ -104,8 +158,31 @@ Status ServeMount(Context& ctx, const MountArgs& a, const std::string& password,
   // Over S3 a tree blob costs a GET; a snapshot's trees lie together in
   // tree packs, so fetch 1 MiB of them at a time.
   fo.tree_window_bytes = remote ? 1 << 20 : 0;
+  fo.head_dir = !a.read_only;
   auto fs = ArchiveFs::Create(**repo, **trees, reader, fo);
   if (!fs) return fail(fs.error());
+  // head/: its own tree in the router (kHead range) and its own FUSE
+  // session on MNT/head (doc/semantics.md, "Two FUSE sessions").
+  std::unique_ptr<HeadTree> head;
+  if (!a.read_only) {
+    HeadTreeOptions ho;
+    ho.staging_dir = a.staging_dir;
+    ho.staging_limit = a.staging_limit;
+    ho.series = a.series;
+    ho.hostname = HostName();
+    ho.uid = fo.uid;
+    ho.gid = fo.gid;
+    std::error_code ec;
+    std::filesystem::create_directories(a.staging_dir, ec);
+    if (ec) {
+      return fail(Status::IOError("cannot create the staging directory " + a.staging_dir + ": " +
+                                  ec.message()));
+    }
+    auto opened = HeadTree::Open(**fs, **repo, reader, LocalFiles::Posix(), ho);
+    if (!opened) return fail(opened.error());
+    head = std::move(*opened);
+    (*fs)->AttachTree(TreeKind::kHead, head.get());
+  }
   FuseMountOptions mo;
   mo.mountpoint = a.mountpoint;
   mo.options = a.options;
@@ -113,6 +190,37 @@ Status ServeMount(Context& ctx, const MountArgs& a, const std::string& password,
   auto mount = FuseMount::Mount(**fs, mo, ctx.logger);
   if (!mount) return fail(mount.error());
   FuseMount& m = **mount;
+  // The snapshot session serves from here on: mounting head/ on MNT/head
+  // looks "head" up in it.
+  Status s;
+  std::thread snapshots_loop([&] { s = m.Run(); });
+  std::unique_ptr<FuseMount> head_mount;
+  std::thread head_loop;
+  if (head) {
+    FuseMountOptions ho = mo;
+    ho.mountpoint = HeadMountPoint(a.mountpoint);
+    ho.root_ino = HeadTree::kRootIno;
+    auto hm = FuseMount::Mount(**fs, ho, ctx.logger);
+    if (!hm) {
+      m.Stop();
+      snapshots_loop.join();
+      return fail(hm.error());
+    }
+    head_mount = std::move(*hm);
+    head_loop = std::thread([&] {
+      Status hs = head_mount->Run();
+      if (!hs.ok()) ctx.logger.Error("mount: head/: {}", hs.message());
+      ctx.logger.Info("mount: {} unmounted", HeadMountPoint(a.mountpoint));
+      Status synced = head->SyncAll();
+      if (!synced.ok()) ctx.logger.Error("mount: head/: {}", synced.message());
+    });
+  }
+  // head/ first: MNT cannot be unmounted while head/ is mounted in it
+  // (lazily it could, but head/ would be detached with it unannounced).
+  auto stop_all = [&] {
+    if (head_mount) head_mount->Stop();
+    m.Stop();
+  };
   auto control = ControlServer::Start(
       fo.control_socket,
       [&](const std::string& cmd) -> Result<std::string> {
@@ -121,33 +229,83 @@ Status ServeMount(Context& ctx, const MountArgs& a, const std::string& password,
           return std::string("refreshed");
         }
         if (cmd == "umount") {
-          m.Stop();
+          stop_all();
           return std::string("unmounting");
         }
-        if (cmd == "status") return "mounted at " + a.mountpoint;
+        if (cmd == "status") {
+          std::string reply = "mounted at " + a.mountpoint +
+                              "; snapshot requests: " + FormatCounts(m.RequestCounts());
+          if (head_mount) reply += "; head/ requests: " + FormatCounts(head_mount->RequestCounts());
+          return reply;
+        }
+        const bool seal = cmd == "seal" || cmd.rfind("seal ", 0) == 0;
+        if ((seal || cmd == "head-status") && !head) {
+          return Err(Status::InvalidArgument(a.mountpoint +
+                                             " was mounted with --read-only: it has no head/"));
+        }
+        if (seal) {
+          CAIRN_ASSIGN_OR_RETURN(SealRequest req,
+                                 DecodeSealRequest(cmd.size() > 5 ? cmd.substr(5) : "{}"));
+          CAIRN_ASSIGN_OR_RETURN(SealReport report, head->Seal(req, &ctx.cancel));
+          // The new snapshot shows in snapshots/ at once.
+          if (Status r = (*fs)->Refresh(); !r.ok()) {
+            ctx.logger.Warn("mount: after the seal: {}", r.message());
+          }
+          return EncodeSealReport(report);
+        }
+        if (cmd == "head-status") {
+          HeadStatus st = head->GetStatus();
+          st.fuse_requests = head_mount->RequestCounts();
+          return EncodeHeadStatus(st);
+        }
         return Err(Status::InvalidArgument("unknown command \"" + cmd + "\""));
       },
       ctx.logger);
-  if (!control) return fail(control.error());
+  if (!control) {
+    stop_all();
+    snapshots_loop.join();
+    if (head_loop.joinable()) head_loop.join();
+    return fail(control.error());
+  }
   // SIGINT/SIGTERM (ctx.cancel, set by the signal thread) unmount cleanly.
   std::atomic<bool> done{false};
   std::thread watcher([&] {
     while (!done.load()) {
       if (ctx.cancel.load()) {
         ctx.logger.Info("mount: signal received, unmounting {}", a.mountpoint);
-        m.Stop();
+        stop_all();
         return;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   });
-  ctx.logger.Info("mount: {} mounted at {}", (*repo)->store().Describe(), a.mountpoint);
+  ctx.logger.Info("mount: {} mounted at {}{}", (*repo)->store().Describe(), a.mountpoint,
+                  head ? " (head/ of series " + a.series + ", staging in " + a.staging_dir + ")"
+                       : std::string());
   ready(Status::OK());
-  Status s = m.Run();
+  // The daemon lives as long as the snapshot session; head/ goes with it
+  // (unmounted alone, head/ leaves the snapshots mounted).
+  snapshots_loop.join();
+  if (head_mount) {
+    head_mount->Stop();
+    head_loop.join();
+  }
   done.store(true);
   watcher.join();
   control->reset();
+  if (head) {
+    // Every acknowledged change durable before the daemon exits (the loop
+    // synced when it ended; changes cannot arrive since).
+    if (Status synced = head->SyncAll(); !synced.ok()) {
+      ctx.logger.Error("mount: head/: {}", synced.message());
+      if (s.ok()) s = synced;
+    }
+    ctx.logger.Info("mount: head/ requests: {}", FormatCounts(head_mount->RequestCounts()));
+  }
+  head_mount.reset();
   mount->reset();
+  (*fs)->AttachTree(TreeKind::kHead, nullptr);
+  head.reset();
   const ContentReaderStats rs = reader.stats();
   ctx.logger.Info(
       "mount: reads: {} blobs from RAM, {} from the disk cache, {} from the store in {} GETs "
@@ -257,6 +415,15 @@ Status RunMount(Context& ctx, const MountArgs& a) {
                                      ": expected bytes with an optional K, M, G or T suffix");
     }
   }
+  if (!a.staging_size.empty()) {
+    auto staging = ParseSize(a.staging_size);
+    if (!staging) {
+      return Status::InvalidArgument("--staging-size " + a.staging_size +
+                                     ": expected bytes with an optional K, M, G or T suffix");
+    }
+    args.staging_limit = *staging;
+  }
+  if (args.series.empty()) args.series = HostName();
   // Fail on a missing repository or a wrong password here, in the
   // foreground, before forking.
   std::string pw;
@@ -267,6 +434,11 @@ Status RunMount(Context& ctx, const MountArgs& a) {
     // The packs of a local store are on a local disk already: caching them
     // would write every byte read a second time and make no read faster.
     if (!limit) limit = repo->store().Traits().remote() ? kRemoteCacheBytes : 0;
+  }
+  if (args.staging_dir.empty()) {
+    args.staging_dir = cache_dir + "/head/" + StagingName(args.series);
+  } else {
+    args.staging_dir = std::filesystem::absolute(args.staging_dir).lexically_normal().string();
   }
   if (a.foreground) {
     return ServeMount(ctx, args, pw, *limit, [](const Status&) {});
@@ -283,9 +455,58 @@ struct UmountArgs {
   bool lazy = false;
 };
 
+// Unescapes a path of /proc/self/mountinfo (a space is \040, ...).
+std::string MountinfoPath(const std::string& field) {
+  std::string out;
+  for (size_t i = 0; i < field.size(); ++i) {
+    if (field[i] == '\\' && i + 3 < field.size() &&
+        isdigit(static_cast<unsigned char>(field[i + 1]))) {
+      out.push_back(static_cast<char>(std::stoi(field.substr(i + 1, 3), nullptr, 8)));
+      i += 3;
+    } else {
+      out.push_back(field[i]);
+    }
+  }
+  return out;
+}
+
+// Whether a cairn FUSE mount sits at path (/proc/self/mountinfo: it needs
+// no answer from the daemon, which may be dead).
+bool IsCairnMount(const std::string& path) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string id, parent, dev, root, point, field;
+    f >> id >> parent >> dev >> root >> point;
+    while (f >> field && field != "-") {
+    }
+    std::string fstype;
+    f >> fstype;
+    if (fstype == "fuse.cairn" && MountinfoPath(point) == path) return true;
+  }
+  return false;
+}
+
 Status RunUmount(Context& ctx, const UmountArgs& a) {
   struct stat st;
   bool dead = stat(a.mountpoint.c_str(), &st) != 0 && errno == ENOTCONN;
+  // head/ is a mount inside MNT, which cannot go while head/ is there: it
+  // goes first. The path as mountinfo has it: resolved, or (a dead mount
+  // cannot be resolved) made absolute.
+  std::string absolute;
+  if (char* real = realpath(a.mountpoint.c_str(), nullptr)) {
+    absolute = real;
+    free(real);
+  } else {
+    absolute = std::filesystem::absolute(a.mountpoint).lexically_normal().string();
+    while (absolute.size() > 1 && absolute.back() == '/') absolute.pop_back();
+  }
+  if (const std::string head = HeadMountPoint(absolute); IsCairnMount(head)) {
+    Status hs = UnmountFuse(head, a.lazy || dead);
+    // A dead daemon's head/ goes with the lazy unmount of MNT below.
+    if (!hs.ok() && !dead) return hs;
+  }
   Status s = UnmountFuse(a.mountpoint, a.lazy || dead);
   if (s.ok()) ctx.Say("unmounted " + a.mountpoint);
   return s;
@@ -295,7 +516,8 @@ Status RunUmount(Context& ctx, const UmountArgs& a) {
 
 void RegisterMount(CLI::App& app, Context& ctx) {
   auto& a = ctx.Make<MountArgs>();
-  auto* cmd = app.add_subcommand("mount", "browse every snapshot as a read-only file system");
+  auto* cmd = app.add_subcommand(
+      "mount", "browse every snapshot read-only, and write the next one into head/");
   cmd->add_option("mountpoint", a.mountpoint, "an existing directory")->required();
   cmd->add_flag("-f,--foreground", a.foreground, "stay in the foreground (logs on stderr)");
   cmd->add_option("-o", a.options, "FUSE options: allow_other, default_permissions, ...")
@@ -307,10 +529,20 @@ void RegisterMount(CLI::App& app, Context& ctx) {
   cmd->add_option("--threads", a.threads, "FUSE worker threads (default 16)");
   cmd->add_flag("--refresh", a.refresh,
                 "ask the daemon serving MOUNTPOINT to re-read the snapshot list now");
+  cmd->add_option("--series", a.series,
+                  "the series head/ continues and `cairn seal` writes (default: the host name)");
+  cmd->add_option("--staging-dir", a.staging_dir,
+                  "where head/ keeps its journal and the data written to it (default: "
+                  "head/<series> in the cache dir)");
+  cmd->add_option("--staging-size", a.staging_size,
+                  "limit on data staged in head/ and not yet stored (K, M, G, T; default 0: "
+                  "only the disk)");
+  cmd->add_flag("--read-only", a.read_only, "no head/: only the snapshots, read-only");
   cmd->callback([&] { ctx.run = [&] { return RunMount(ctx, a); }; });
 
   auto& u = ctx.Make<UmountArgs>();
-  auto* ucmd = app.add_subcommand("umount", "unmount a cairn mount (also one whose daemon died)");
+  auto* ucmd = app.add_subcommand(
+      "umount", "unmount a cairn mount, head/ first (also one whose daemon died)");
   ucmd->add_option("mountpoint", u.mountpoint, "the mount point")->required();
   ucmd->add_flag("-l,--lazy", u.lazy,
                  "detach now even if busy; the daemon exits when the last user is done");

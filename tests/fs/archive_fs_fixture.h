@@ -88,7 +88,7 @@ class ArchiveFsTest : public ::testing::Test {
     return b->snapshot;
   }
   Mounted Mount(ObjectStore& store, const std::string& trees_dir, int64_t refresh_ns = 30e9,
-                size_t prefetch_threads = 1) {
+                size_t prefetch_threads = 1, bool head_dir = false) {
     Mounted m;
     auto repo = Repository::Open(std::make_unique<Borrowed>(store), "pw", Options());
     EXPECT_TRUE(repo) << repo.error().message();
@@ -100,6 +100,7 @@ class ArchiveFsTest : public ::testing::Test {
     ArchiveFsOptions fo;
     fo.refresh_interval_ns = refresh_ns;
     fo.prefetch_threads = prefetch_threads;
+    fo.head_dir = head_dir;
     auto fs = ArchiveFs::Create(*m.repo, *m.trees, *m.reader, fo);
     EXPECT_TRUE(fs) << fs.error().message();
     m.fs = std::move(*fs);
