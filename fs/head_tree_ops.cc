@@ -12,12 +12,14 @@
 #include "common/clock.h"
 #include "common/coding.h"
 #include "fs/head_state.h"
+#include "fs/posix_acl.h"
 
 namespace cairn {
 
 namespace {
 
 constexpr size_t kNameMax = 255;
+constexpr std::string_view kAccessAcl = "system.posix_acl_access";
 
 Result<NodeType> TypeOfMode(uint32_t mode) {
   switch (mode & S_IFMT) {
@@ -406,7 +408,12 @@ Result<FsAttr> HeadTree::SetAttr(uint64_t ino, const FsSetAttr& changes, OpenFil
   if (!n) return Err(Status::NotFound("head/: inode " + std::to_string(ino) + " is gone"));
   Change c;
   const int64_t now = NowNs();
-  if (changes.mode) n->meta.mode = *changes.mode & 07777;
+  if (changes.mode) {
+    n->meta.mode = *changes.mode & 07777;
+    for (auto& x : n->meta.xattrs) {  // chmod changes the access ACL too
+      if (x.name == kAccessAcl) x.value = AclWithMode(x.value, n->meta.mode);
+    }
+  }
   if (changes.uid) n->meta.uid = *changes.uid;
   if (changes.gid) n->meta.gid = *changes.gid;
   if (changes.size) {
@@ -540,7 +547,14 @@ Status HeadTree::SetXattr(uint64_t ino, std::string_view name, std::string_view 
   if (!present && (flags & XATTR_REPLACE)) {
     return Status::NotFound(PathLocked(ino) + ": no attribute " + std::string(name));
   }
-  if (present) {
+  // An access ACL sets the mode's permission bits, and one the mode says
+  // all of is not kept (what the kernel does for a local file system).
+  std::optional<AclMode> acl;
+  if (name == kAccessAcl) acl = ModeOfAcl(value);
+  if (acl) n->meta.mode = (n->meta.mode & ~0777u) | acl->bits;
+  if (acl && acl->equivalent) {
+    if (present) xs.erase(it);
+  } else if (present) {
     it->value = std::string(value);
   } else {
     xs.insert(it, Xattr{std::string(name), std::string(value)});

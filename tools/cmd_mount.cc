@@ -118,7 +118,8 @@ Status ServeMount(Context& ctx, const MountArgs& a, const std::string& password,
     ready(s);
     return s;
   };
-  auto store = ctx.OpenStoreFor(true);
+  // head/ seals through this store; a --read-only mount never writes.
+  auto store = ctx.OpenStoreFor(a.read_only);
   if (!store) return fail(store.error());
   auto repo = Repository::Open(std::move(*store), password, ctx.RepoOpenOptions());
   if (!repo) return fail(repo.error());

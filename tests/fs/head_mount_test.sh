@@ -49,7 +49,8 @@ RSYNC=(rsync -aHAXS --delete --numeric-ids)
 # Differences between two trees in content and every attribute rsync
 # knows: nothing printed means equal.
 differs() {  # differs A/ B/
-  rsync -aHAXSc --numeric-ids --delete -n -i "$1" "$2" | grep -v '^\.d\.\.t\.\.\.\.\.\. \./$' || true
+  # The root of a snapshot has no metadata of its own (doc/semantics.md).
+  rsync -aHAXSc --numeric-ids --delete -n -i "$1" "$2" | grep -v ' \./$' || true
 }
 
 must init
@@ -69,6 +70,7 @@ run seal "$MNT"
 expect_rc 0 "seal"
 expect_out "sealed snapshots/" "seal prints the snapshot"
 SNAP="$(echo "$OUT" | sed -n 's/^sealed snapshots\/\([^ ]*\) .*/\1/p')"
+SNAP_ID="$(echo "$OUT" | sed -n 's/^sealed snapshots\/[^ ]* (\([0-9a-f]*\)).*/\1/p')"
 [[ -n "$SNAP" ]] || fail "no snapshot name in: $OUT"
 d="$(differs "$SRC/" "$MNT/snapshots/$SNAP/")"
 [[ -z "$d" ]] || fail "the sealed snapshot differs from the source: $d"
@@ -84,8 +86,7 @@ mountpoint -q "$MNT" && fail "$MNT still mounted after umount"
 mount_it
 d="$(differs "$SRC/" "$MNT/head/")"
 [[ -z "$d" ]] || fail "head/ after a remount differs from the source: $d"
-must restore "$SNAP" --target "$SCRATCH/restored" 2>/dev/null ||
-  must restore latest --target "$SCRATCH/restored"
+must restore "$SNAP_ID" --target "$SCRATCH/restored"
 d="$(differs "$SRC/" "$SCRATCH/restored/")"
 [[ -z "$d" ]] || fail "the restored snapshot differs from the source: $d"
 
@@ -128,6 +129,8 @@ EOF
     truncate -s 100 sub/numbers.txt
     truncate -s 5000000 renamed-many/f2
     ln renamed-many/f3 f3-hardlink
+    # The two runs differ in time: give both trees the same times.
+    find . -exec touch -h -d @1600000000 {} +
   ) || fail "tool run in $t failed"
 done
 d="$(differs "$REF/" "$MNT/head/")"

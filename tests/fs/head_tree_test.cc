@@ -10,6 +10,7 @@
 #include <sys/xattr.h>
 
 #include <filesystem>
+#include <array>
 #include <map>
 #include <random>
 #include <set>
@@ -259,6 +260,37 @@ TEST_F(HeadTreeTest, XattrsAreStoredAsTheyComeIncludingAcls) {
   EXPECT_EQ(*head_->GetXattr(again, "system.posix_acl_access"), acl);
   EXPECT_EQ(*head_->ListXattr(again),
             (std::vector<std::string>{"security.capability", "system.posix_acl_access"}));
+}
+
+std::string Acl(std::initializer_list<std::array<uint32_t, 3>> entries) {
+  std::string v("\x02\x00\x00\x00", 4);
+  for (const auto& [tag, perm, id] : entries) {
+    const uint16_t t = static_cast<uint16_t>(tag), p = static_cast<uint16_t>(perm);
+    v.append(reinterpret_cast<const char*>(&t), 2);
+    v.append(reinterpret_cast<const char*>(&p), 2);
+    v.append(reinterpret_cast<const char*>(&id), 4);
+  }
+  return v;
+}
+
+TEST_F(HeadTreeTest, AccessAclAndModeStayInStep) {
+  ASSERT_TRUE(WriteFile("/f", "x", 0640).ok());
+  const uint64_t ino = Ino("/f");
+  // user::rw- user:65534:rw- group::r-- mask::rw- other::---
+  const std::string acl = Acl({{1, 6, 0}, {2, 6, 65534}, {4, 4, 0}, {0x10, 6, 0}, {0x20, 0, 0}});
+  ASSERT_TRUE(head_->SetXattr(ino, "system.posix_acl_access", acl, 0).ok());
+  EXPECT_EQ(head_->GetAttr(ino)->mode & 0777, 0660u);  // the mask is the group's bits
+  FsSetAttr t;
+  t.mode = 0600;
+  ASSERT_TRUE(head_->SetAttr(ino, t, nullptr));
+  EXPECT_EQ(*head_->GetXattr(ino, "system.posix_acl_access"),
+            Acl({{1, 6, 0}, {2, 6, 65534}, {4, 4, 0}, {0x10, 0, 0}, {0x20, 0, 0}}));
+  // An ACL the mode says all of is not kept, only its bits.
+  ASSERT_TRUE(head_->SetXattr(ino, "system.posix_acl_access",
+                              Acl({{1, 7, 0}, {4, 5, 0}, {0x20, 4, 0}}), 0)
+                  .ok());
+  EXPECT_EQ(head_->GetAttr(ino)->mode & 0777, 0754u);
+  EXPECT_TRUE(head_->GetXattr(ino, "system.posix_acl_access").error().Is(ErrorCode::kNotFound));
 }
 
 TEST_F(HeadTreeTest, ChangesSurviveAReopenWithoutASeal) {
