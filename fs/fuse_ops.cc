@@ -133,10 +133,11 @@ void OpInit(void* userdata, fuse_conn_info* conn) {
     state->no_open = true;
   }
   if (writable) {
-    // libfuse 3.14 wants HANDLE_KILLPRIV by default, which makes the daemon
-    // clear suid/sgid on write, truncate and chown; without it the kernel
-    // does so itself, with a SETATTR of the mode.
-    conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+    // HANDLE_KILLPRIV (libfuse 3.14's default) stays: without it the kernel
+    // asks for security.capability before every write(2) to know whether
+    // to clear it (a GETXATTR per write; rsync writes 256 KiB at a time).
+    // The daemon then owns clearing suid/sgid, which head/ does not do
+    // (doc/semantics.md: as for a writer with CAP_FSETID).
     // O_TRUNC arrives as a SETATTR of size 0 (the tree then needs no
     // truncation in Open), not as an open flag.
     conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;

@@ -51,6 +51,7 @@ struct HeadNode {
   uint64_t base_gen = 0;     // the base generation the metadata belongs to
   bool unlinked = false;     // no name left; kept while open or known
   int64_t changed_ns = 0;    // time of the oldest unsealed change (status)
+  int64_t last_write_ns = 0;  // time of the last data change (hashing waits)
 
   bool is_dir() const { return meta.type == NodeType::kDir; }
   bool is_file() const { return meta.type == NodeType::kFile; }

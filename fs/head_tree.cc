@@ -74,8 +74,13 @@ Result<std::unique_ptr<HeadTree>> HeadTree::Open(TreeHost& host, Repository& rep
 TreePolicy HeadTree::Policy() const {
   TreePolicy p;
   p.writable = true;
-  p.needs_open = true;
-  p.keep_cache = false;
+  // Nothing is kept per open file: reads and writes go by inode, and a
+  // changed file's hash is taken once it is idle (SyncLoop), not at its
+  // last close. So the kernel opens files itself (no OPEN and RELEASE per
+  // open: rsync opens every file it skips) and keeps their pages: every
+  // change of head/ comes through the kernel, and a seal changes no bytes.
+  p.needs_open = false;
+  p.keep_cache = true;
   return p;
 }
 
@@ -201,9 +206,42 @@ void HeadTree::SyncLoop() {
     s_->sync_cv.wait_for(lock, std::chrono::nanoseconds(opts_.sync_interval_ns));
     if (s_->stop) break;
     lock.unlock();
+    HashIdleFiles();
     Status st = SyncAll();
     if (!st.ok()) log_.Warn("head/: sync: {}", st.message());
     lock.lock();
+  }
+}
+
+// The hash of staged data of files idle for a sync interval (doc/format.md,
+// "Head journal", rule 4): with it, recovery after a power cut tells a
+// complete file from one whose bytes were lost.
+void HeadTree::HashIdleFiles() {
+  struct Job {
+    uint64_t ino, gen;
+    std::vector<ByteRange> ranges;
+  };
+  std::vector<Job> jobs;
+  const int64_t idle_since = NowNs() - opts_.sync_interval_ns;
+  {
+    std::lock_guard<std::mutex> lock(s_->mu);
+    for (const auto& [ino, n] : s_->nodes) {
+      if (n.dirty && !n.hash_valid && !n.staged.empty() && n.last_write_ns <= idle_since) {
+        jobs.push_back(Job{ino, n.write_gen, n.staged});
+      }
+    }
+  }
+  for (const auto& j : jobs) {
+    auto h = s_->staging->Hash(j.ino, j.ranges);
+    if (!h) continue;  // changed or removed meanwhile: the next round sees it
+    std::lock_guard<std::mutex> lock(s_->mu);
+    HeadNode* n = FindLocked(j.ino);
+    if (!n || n->write_gen != j.gen || !n->dirty) continue;
+    n->hash_valid = true;
+    n->staged_hash = *h;
+    Change c;
+    c.put.insert(j.ino);
+    if (Status st = CommitLocked(c); !st.ok()) log_.Warn("head/: {}", st.message());
   }
 }
 

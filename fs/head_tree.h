@@ -140,6 +140,7 @@ class HeadTree final : public Tree {
   // --- helpers; *Locked: the caller holds s_->mu ---
   Status Recover();
   void SyncLoop();
+  void HashIdleFiles();
   // The node of ino brought up to the current base; null when unknown.
   HeadNode* FindLocked(uint64_t ino);
   Result<HeadNode*> DirLocked(uint64_t ino);

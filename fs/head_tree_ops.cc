@@ -458,7 +458,7 @@ Result<size_t> HeadTree::Write(uint64_t ino, OpenFile*, uint64_t offset,
   if (!n) return Err(Status::NotFound("head/: inode " + std::to_string(ino) + " is gone"));
   s_->staged_total += AddRange(n->staged, ByteRange{offset, data.size()});
   n->meta.size = std::max<uint64_t>(n->meta.size, offset + data.size());
-  n->meta.mtime_ns = n->meta.ctime_ns = NowNs();
+  n->meta.mtime_ns = n->meta.ctime_ns = n->last_write_ns = NowNs();
   n->content_changed = true;
   n->hash_valid = false;
   ++n->write_gen;

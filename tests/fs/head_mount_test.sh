@@ -140,6 +140,28 @@ expect_rc 0 "third seal"
 d="$(differs "$REF/" "$MNT/snapshots/latest/")"
 [[ -z "$d" ]] || fail "the third snapshot differs from the local disk: $d"
 
+# --- FUSE requests per file (issue budget: 13 for a new small file, 3 for
+# an unchanged one), from the daemon's counters ---
+requests() {
+  run seal --status "$MNT" --json
+  echo "$OUT" | python3 -c 'import json,sys; print(sum(json.load(sys.stdin)["fuse_requests"].values()))'
+}
+mkdir -p "$SCRATCH/small"
+for i in $(seq 1 50); do echo "small $i" >"$SCRATCH/small/s$i"; done
+mkdir -p "$MNT/head/small"
+before="$(requests)"
+"${RSYNC[@]}" "$SCRATCH/small/" "$MNT/head/small/" || fail "rsync of 50 small files exited $?"
+after="$(requests)"
+per_new=$(( (after - before) / 50 ))
+echo "FUSE requests per new small file: $per_new ($((after - before)) for 50)"
+((per_new <= 13)) || fail "$per_new FUSE requests per new small file (budget 13)"
+before="$(requests)"
+"${RSYNC[@]}" "$SCRATCH/small/" "$MNT/head/small/" || fail "unchanged rsync exited $?"
+after="$(requests)"
+per_same=$(( (after - before) / 50 ))
+echo "FUSE requests per unchanged file: $per_same ($((after - before)) for 50)"
+((per_same <= 3)) || fail "$per_same FUSE requests per unchanged file (budget 3)"
+
 run umount "$MNT"
 expect_rc 0 "final umount"
 finish
