@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "common/coding.h"
 #include "fs/head_state.h"
+#include "fs/stored_entry.h"
 
 namespace cairn {
 
@@ -24,19 +25,6 @@ std::string BootId() {
   std::string id;
   std::getline(in, id);
   return id;
-}
-
-uint32_t TypeBits(NodeType t) {
-  switch (t) {
-    case NodeType::kFile: return S_IFREG;
-    case NodeType::kDir: return S_IFDIR;
-    case NodeType::kSymlink: return S_IFLNK;
-    case NodeType::kFifo: return S_IFIFO;
-    case NodeType::kSocket: return S_IFSOCK;
-    case NodeType::kCharDev: return S_IFCHR;
-    case NodeType::kBlockDev: return S_IFBLK;
-  }
-  return S_IFREG;
 }
 
 }  // namespace
@@ -392,7 +380,7 @@ Result<std::vector<std::pair<std::string, uint64_t>>> HeadTree::ListLocked(HeadN
 FsAttr HeadTree::AttrOf(const HeadNode& n) const {
   FsAttr a;
   a.ino = n.ino;
-  a.mode = TypeBits(n.meta.type) | (n.meta.mode & 07777);
+  a.mode = stored_entry::TypeBits(n.meta.type) | (n.meta.mode & 07777);
   a.nlink = n.meta.nlink;
   a.uid = n.meta.uid;
   a.gid = n.meta.gid;

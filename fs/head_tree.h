@@ -158,6 +158,9 @@ class HeadTree final : public Tree {
   // Records that something in dir changed (it and its ancestors are walked
   // by the next seal).
   void TouchLocked(uint64_t dir, Change& c);
+  // A change of n itself: it goes into the journal and the next seal
+  // records it under each of its names.
+  void ChangedLocked(HeadNode& n, Change& c);
   void StampDirLocked(HeadNode& dir, Change& c);
   Status CommitLocked(Change& c);
   Result<HeadNode*> NewNodeLocked(HeadNode& parent, std::string_view name, Node meta,

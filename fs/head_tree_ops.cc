@@ -73,6 +73,12 @@ void HeadTree::DirtyLocked(HeadNode& n, Change& c) {
   }
 }
 
+void HeadTree::ChangedLocked(HeadNode& n, Change& c) {
+  if (n.unlinked) return;  // in no directory: nothing to record
+  DirtyLocked(n, c);
+  for (const auto& [parent, name] : n.links) TouchLocked(parent, c);
+}
+
 void HeadTree::TouchLocked(uint64_t dir, Change& c) {
   HeadNode* d = FindLocked(dir);
   for (int depth = 0; d && depth < 4096; ++depth) {
@@ -423,10 +429,7 @@ Result<FsAttr> HeadTree::SetAttr(uint64_t ino, const FsSetAttr& changes, OpenFil
   if (changes.atime_ns) n->meta.atime_ns = *changes.atime_ns;
   if (changes.mtime_ns) n->meta.mtime_ns = *changes.mtime_ns;
   n->meta.ctime_ns = now;
-  if (!n->unlinked) {
-    DirtyLocked(*n, c);
-    for (const auto& [p, nm] : n->links) TouchLocked(p, c);
-  }
+  ChangedLocked(*n, c);
   CAIRN_RETURN_IF_ERROR(CommitLocked(c));
   return AttrOf(*n);
 }
@@ -464,10 +467,7 @@ Result<size_t> HeadTree::Write(uint64_t ino, OpenFile*, uint64_t offset,
   ++n->write_gen;
   s_->unsynced.insert(ino);
   Change c;
-  if (!n->unlinked) {
-    DirtyLocked(*n, c);
-    for (const auto& [p, nm] : n->links) TouchLocked(p, c);
-  }
+  ChangedLocked(*n, c);
   CAIRN_RETURN_IF_ERROR(CommitLocked(c));
   return data.size();
 }
@@ -526,8 +526,7 @@ Status HeadTree::Fallocate(uint64_t ino, OpenFile*, int mode, uint64_t offset, u
   Change c;
   CAIRN_RETURN_IF_ERROR(Truncate(*n, offset + length, c));
   n->meta.mtime_ns = n->meta.ctime_ns = NowNs();
-  DirtyLocked(*n, c);
-  for (const auto& [p, nm] : n->links) TouchLocked(p, c);
+  ChangedLocked(*n, c);
   return CommitLocked(c);
 }
 
@@ -561,10 +560,7 @@ Status HeadTree::SetXattr(uint64_t ino, std::string_view name, std::string_view 
   }
   n->meta.ctime_ns = NowNs();
   Change c;
-  if (!n->unlinked) {
-    DirtyLocked(*n, c);
-    for (const auto& [p, nm] : n->links) TouchLocked(p, c);
-  }
+  ChangedLocked(*n, c);
   return CommitLocked(c);
 }
 
@@ -579,10 +575,7 @@ Status HeadTree::RemoveXattr(uint64_t ino, std::string_view name) {
   xs.erase(it);
   n->meta.ctime_ns = NowNs();
   Change c;
-  if (!n->unlinked) {
-    DirtyLocked(*n, c);
-    for (const auto& [p, nm] : n->links) TouchLocked(p, c);
-  }
+  ChangedLocked(*n, c);
   return CommitLocked(c);
 }
 

@@ -93,6 +93,9 @@ class BackupRun {
                const std::vector<Node>* parent_nodes, uint64_t root_dev);
   void VisitEntry(Dir* d, size_t slot, const std::string& name, bool is_virtual,
                   const VirtualDir* virt, const Node* prev, uint64_t root_dev);
+  // Counts a file kept without reading it (unchanged, or content the
+  // source knows).
+  void CountUnmodified(uint64_t size);
   bool ReuseUnchanged(Dir* d, size_t slot, const std::string& path, const EntryInfo& info,
                       const Node* prev);
   void WalkChild(Dir* d, size_t slot, std::string path, const EntryInfo& info,

@@ -109,12 +109,7 @@ void BackupRun::VisitEntry(Dir* d, size_t slot, const std::string& name, bool is
     CountAcl(node);
     node.atime_ns = info.atime_ns;
     node.nlink = info.nlink;
-    files_.fetch_add(1, std::memory_order_relaxed);
-    unmodified_.fetch_add(1, std::memory_order_relaxed);
-    bytes_.fetch_add(node.size, std::memory_order_relaxed);
-    progress_->files_done.fetch_add(1, std::memory_order_relaxed);
-    progress_->bytes_done.fetch_add(node.size, std::memory_order_relaxed);
-    return;
+    return CountUnmodified(node.size);
   }
 
   FillNode(info, node);
@@ -131,12 +126,7 @@ void BackupRun::VisitEntry(Dir* d, size_t slot, const std::string& name, bool is
       node.size = known->size;
       node.content = std::move(known->content);
       node.sha256 = known->sha256;
-      files_.fetch_add(1, std::memory_order_relaxed);
-      unmodified_.fetch_add(1, std::memory_order_relaxed);
-      bytes_.fetch_add(node.size, std::memory_order_relaxed);
-      progress_->files_done.fetch_add(1, std::memory_order_relaxed);
-      progress_->bytes_done.fetch_add(node.size, std::memory_order_relaxed);
-      return;
+      return CountUnmodified(node.size);
     }
   }
 
@@ -165,6 +155,14 @@ void BackupRun::VisitEntry(Dir* d, size_t slot, const std::string& name, bool is
       others_.fetch_add(1, std::memory_order_relaxed);
       return;
   }
+}
+
+void BackupRun::CountUnmodified(uint64_t size) {
+  files_.fetch_add(1, std::memory_order_relaxed);
+  unmodified_.fetch_add(1, std::memory_order_relaxed);
+  bytes_.fetch_add(size, std::memory_order_relaxed);
+  progress_->files_done.fetch_add(1, std::memory_order_relaxed);
+  progress_->bytes_done.fetch_add(size, std::memory_order_relaxed);
 }
 
 bool BackupRun::ReuseUnchanged(Dir* d, size_t slot, const std::string& path,
