@@ -44,7 +44,8 @@ struct MountArgs {
   std::string cache_size;  // empty: 10G for a remote store, 0 (none) for a local one
   bool refresh = false;
   unsigned threads = 16;
-  // head/ (doc/semantics.md, "head/"): none with read_only.
+  // head/ (doc/semantics.md, "head/: the writable tree"): none with
+  // read_only.
   bool read_only = false;
   std::string series;        // empty: the host name
   std::string staging_dir;   // empty: <cache dir>/head/<series, escaped>

@@ -191,7 +191,7 @@ opts="$(awk -v m="$MNT" '$5 == m { print $6 }' /proc/self/mountinfo)"
 [[ ",$opts," == *",ro,"* ]] || fail "the mount is not read-only: $opts"
 for op in "touch $S/new" "mkdir $S/newdir" "rm -f $S/hello.txt" "chmod 600 $S/hello.txt" \
           "setfattr -n user.x -v 1 $S/hello.txt" "ln -s x $S/newlink" "mv $S/hello.txt $S/moved" \
-          "touch $MNT/snapshots/x" "mkdir $MNT/head"; do
+          "touch $MNT/snapshots/x" "mkdir $MNT/newdir"; do
   err="$(bash -c "$op" 2>&1)" && fail "$op succeeded"
   [[ "$err" == *"Read-only file system"* ]] || fail "$op: expected EROFS, got: $err"
 done
