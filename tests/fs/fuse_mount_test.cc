@@ -223,7 +223,9 @@ TEST_F(FuseMountTest, HeadSessionOnTheHeadDirectoryIsWritable) {
   EXPECT_EQ(head.Count("write"), 1u);
   EXPECT_EQ(head.Count("fsync"), 2u);
   EXPECT_EQ(head.Count("fallocate"), 1u);
-  EXPECT_GE(head.Count("flush"), 2u);
+  // FLUSH is answered ENOSYS in every session: the kernel asks once, then
+  // never again (several closes happened above).
+  EXPECT_EQ(head.Count("flush"), 1u);
   EXPECT_GE(head.Count("open"), 2u) << "OPEN is never answered ENOSYS here";
   EXPECT_GE(head.WaitCount("release", 3), 3u);
   EXPECT_EQ(List(head_dir), (std::vector<std::string>{"f"}));
