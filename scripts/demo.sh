@@ -38,6 +38,11 @@ getfattr --absolute-names -n user.cairn.sha256 --only-values "$mnt/snapshots/lat
 sha256sum "$first_file"
 cmp "$first_file" "$mnt/snapshots/latest$first_file"
 diff -r --no-dereference "$sample" "$mnt/snapshots/latest$sample" && echo "the mounted snapshot equals $sample"
+# Back up by rsync into head/ (series: this host), then seal a snapshot.
+rsync -aHAX --delete --numeric-ids "$sample/" "$mnt/head/"
+"$cairn" seal "$mnt"
+ls "$mnt/series/"
+diff -r --no-dereference "$sample" "$mnt/snapshots/latest/" && echo "the sealed snapshot equals $sample"
 "$cairn" umount "$mnt"
 trap - EXIT
 
