@@ -115,7 +115,10 @@ round() {  # round STEP: the four of one step
   [[ $step == first ]] && RSS_KB=$(awk '/VmHWM/ { print $2 }' "/proc/$PID/status")
   timed "$step.cairn-seal" "$CAIRN" seal "$MNT"
   timed "$step.restic" restic backup --host bench "$SCRATCH/src"
-  ((PASS)) && timed "$step.pass" "${RSYNC[@]}" "$SCRATCH/src/" "$PASS_MNT/"
+  # The example refuses some utimes (ENOSYS), so its rsync exits 23: the
+  # transfer is timed all the same.
+  ((PASS)) && timed "$step.pass" bash -c '"$@"; rc=$?; ((rc == 23)) && exit 0; exit $rc' _ \
+    "${RSYNC[@]}" "$SCRATCH/src/" "$PASS_MNT/"
   timed "$step.local" "${RSYNC[@]}" "$SCRATCH/src/" "$SCRATCH/local/"
 }
 round first
