@@ -111,11 +111,30 @@ Result<HeadNode> DecodeHeadRecord(uint64_t ino, ByteView record) {
   return n;
 }
 
+namespace {
+
+// The first range that ends at or after off (the first that r can touch).
+std::vector<ByteRange>::const_iterator FirstTouching(const std::vector<ByteRange>& ranges,
+                                                    uint64_t off) {
+  return std::lower_bound(ranges.begin(), ranges.end(), off,
+                          [](const ByteRange& x, uint64_t o) { return x.end() < o; });
+}
+
+}  // namespace
+
+uint64_t UncoveredBytes(const std::vector<ByteRange>& ranges, ByteRange r) {
+  uint64_t covered = 0;
+  for (auto it = FirstTouching(ranges, r.offset); it != ranges.end() && it->offset < r.end();
+       ++it) {
+    const uint64_t lo = std::max(it->offset, r.offset), hi = std::min(it->end(), r.end());
+    if (hi > lo) covered += hi - lo;
+  }
+  return r.length - covered;
+}
+
 uint64_t AddRange(std::vector<ByteRange>& ranges, ByteRange r) {
   if (r.length == 0) return 0;
-  // The first range that ends at or after r's start can merge with it.
-  auto first = std::lower_bound(ranges.begin(), ranges.end(), r.offset,
-                                [](const ByteRange& x, uint64_t off) { return x.end() < off; });
+  auto first = ranges.begin() + (FirstTouching(ranges, r.offset) - ranges.cbegin());
   uint64_t start = r.offset, end = r.end(), covered = 0;
   auto last = first;
   while (last != ranges.end() && last->offset <= end) {

@@ -71,6 +71,9 @@ Result<HeadNode> DecodeHeadRecord(uint64_t ino, ByteView record);
 // Adds r to the sorted, disjoint ranges (merging neighbours); returns the
 // bytes of r not covered before.
 uint64_t AddRange(std::vector<ByteRange>& ranges, ByteRange r);
+// The bytes of r that the sorted, disjoint ranges do not cover (what
+// AddRange would return), without changing them.
+uint64_t UncoveredBytes(const std::vector<ByteRange>& ranges, ByteRange r);
 // Cuts the ranges at size; returns the bytes removed.
 uint64_t CutRanges(std::vector<ByteRange>& ranges, uint64_t size);
 

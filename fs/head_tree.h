@@ -165,6 +165,12 @@ class HeadTree final : public Tree {
   Status CommitLocked(Change& c);
   Result<HeadNode*> NewNodeLocked(HeadNode& parent, std::string_view name, Node meta,
                                   Change& c);
+  // name in dir now names ino (dir goes into the journal).
+  void SetNameLocked(HeadNode& dir, std::string_view name, uint64_t ino, Change& c);
+  // name in dir names nothing now (a whiteout over a base entry).
+  void ClearNameLocked(HeadNode& dir, std::string_view name, Change& c);
+  // The node called name in dir; NotFound when none.
+  Result<HeadNode*> NamedLocked(HeadNode& dir, std::string_view name);
   // Removes name (child) from parent; the child goes when no name is left.
   void RemoveNameLocked(HeadNode& parent, std::string_view name, HeadNode& child, Change& c);
   void DropLocked(uint64_t ino);

@@ -13,6 +13,7 @@
 #include "common/coding.h"
 #include "fs/head_state.h"
 #include "fs/posix_acl.h"
+#include "repo/local_fs.h"
 
 namespace cairn {
 
@@ -20,17 +21,6 @@ namespace {
 
 constexpr size_t kNameMax = 255;
 constexpr std::string_view kAccessAcl = "system.posix_acl_access";
-
-Result<NodeType> TypeOfMode(uint32_t mode) {
-  switch (mode & S_IFMT) {
-    case S_IFREG: return NodeType::kFile;
-    case S_IFIFO: return NodeType::kFifo;
-    case S_IFSOCK: return NodeType::kSocket;
-    case S_IFCHR: return NodeType::kCharDev;
-    case S_IFBLK: return NodeType::kBlockDev;
-    default: return Err(Status::InvalidArgument("mknod: unsupported file type"));
-  }
-}
 
 Node NewMeta(NodeType type, uint32_t mode, const FsCaller& who) {
   Node m;
@@ -64,13 +54,34 @@ void HeadTree::DirtyLocked(HeadNode& n, Change& c) {
   // Its names must be found after a restart: each becomes a dirent of a
   // parent, which therefore is in the journal too (up to the root).
   for (const auto& [parent, name] : n.links) {
-    HeadNode* p = FindLocked(parent);
-    if (!p) continue;
-    DirtyLocked(*p, c);
-    p->delta[name] = n.ino;
-    c.batch.PutDirent(parent, name, n.ino);
-    s_->bound.erase(std::make_pair(parent, name));
+    if (HeadNode* p = FindLocked(parent)) SetNameLocked(*p, name, n.ino, c);
   }
+}
+
+void HeadTree::SetNameLocked(HeadNode& dir, std::string_view name, uint64_t ino, Change& c) {
+  DirtyLocked(dir, c);
+  dir.delta[std::string(name)] = ino;
+  c.batch.PutDirent(dir.ino, name, ino);
+  s_->bound.erase(std::make_pair(dir.ino, std::string(name)));
+}
+
+void HeadTree::ClearNameLocked(HeadNode& dir, std::string_view name, Change& c) {
+  s_->bound.erase(std::make_pair(dir.ino, std::string(name)));
+  DirtyLocked(dir, c);
+  if (!dir.meta.subtree.IsZero()) {
+    dir.delta[std::string(name)] = 0;  // hides the base's entry
+    c.batch.PutDirent(dir.ino, name, 0);
+  } else {
+    dir.delta.erase(std::string(name));
+    c.batch.DeleteDirent(dir.ino, name);
+  }
+}
+
+Result<HeadNode*> HeadTree::NamedLocked(HeadNode& dir, std::string_view name) {
+  CAIRN_ASSIGN_OR_RETURN(uint64_t ino, ChildLocked(dir, name));
+  HeadNode* n = ino ? FindLocked(ino) : nullptr;
+  if (!n) return Err(Status::NotFound("head" + PathLocked(dir.ino) + "/" + std::string(name)));
+  return n;
 }
 
 void HeadTree::ChangedLocked(HeadNode& n, Change& c) {
@@ -137,17 +148,8 @@ Result<HeadNode*> HeadTree::NewNodeLocked(HeadNode& parent, std::string_view nam
 
 void HeadTree::RemoveNameLocked(HeadNode& parent, std::string_view name, HeadNode& child,
                                 Change& c) {
-  const auto link = std::make_pair(parent.ino, std::string(name));
-  std::erase(child.links, link);
-  s_->bound.erase(link);
-  DirtyLocked(parent, c);
-  if (!parent.meta.subtree.IsZero()) {
-    parent.delta[std::string(name)] = 0;  // hides the base's entry
-    c.batch.PutDirent(parent.ino, name, 0);
-  } else {
-    parent.delta.erase(std::string(name));
-    c.batch.DeleteDirent(parent.ino, name);
-  }
+  std::erase(child.links, std::make_pair(parent.ino, std::string(name)));
+  ClearNameLocked(parent, name, c);
   if (child.is_dir()) {
     parent.meta.nlink -= std::min<uint32_t>(parent.meta.nlink, 1);
     child.meta.nlink = 0;
@@ -205,12 +207,17 @@ Result<FsAttr> HeadTree::MkDir(uint64_t parent, std::string_view name, uint32_t 
 
 Result<FsAttr> HeadTree::MkNod(uint64_t parent, std::string_view name, uint32_t mode,
                                uint64_t rdev, const FsCaller& who) {
-  CAIRN_ASSIGN_OR_RETURN(NodeType type, TypeOfMode(mode));
+  // Files, fifos, sockets and devices (directories and symlinks have
+  // their own operations).
+  const std::optional<NodeType> type = TypeFromMode(mode);
+  if (!type || *type == NodeType::kDir || *type == NodeType::kSymlink) {
+    return Err(Status::InvalidArgument("mknod: unsupported file type"));
+  }
   std::shared_lock<std::shared_mutex> seal(s_->seal_mu);
   std::lock_guard<std::mutex> lock(s_->mu);
   CAIRN_ASSIGN_OR_RETURN(HeadNode * dir, DirLocked(parent));
-  Node meta = NewMeta(type, mode, who);
-  if (type == NodeType::kCharDev || type == NodeType::kBlockDev) meta.rdev = rdev;
+  Node meta = NewMeta(*type, mode, who);
+  if (*type == NodeType::kCharDev || *type == NodeType::kBlockDev) meta.rdev = rdev;
   Change c;
   CAIRN_ASSIGN_OR_RETURN(HeadNode * n, NewNodeLocked(*dir, name, std::move(meta), c));
   CAIRN_RETURN_IF_ERROR(CommitLocked(c));
@@ -250,12 +257,8 @@ Result<FsAttr> HeadTree::Link(uint64_t ino, uint64_t new_parent, std::string_vie
   n->links.emplace_back(new_parent, std::string(name));
   ++n->meta.nlink;
   n->meta.ctime_ns = NowNs();
-  const bool was_dirty = n->dirty;
   DirtyLocked(*n, c);
-  if (was_dirty) {  // DirtyLocked added the names of a clean node only
-    dir->delta[std::string(name)] = ino;
-    c.batch.PutDirent(new_parent, name, ino);
-  }
+  SetNameLocked(*dir, name, ino, c);
   StampDirLocked(*dir, c);
   for (const auto& [p, nm] : n->links) TouchLocked(p, c);
   ++n->nlookup;
@@ -267,10 +270,8 @@ Status HeadTree::Unlink(uint64_t parent, std::string_view name) {
   std::shared_lock<std::shared_mutex> seal(s_->seal_mu);
   std::lock_guard<std::mutex> lock(s_->mu);
   CAIRN_ASSIGN_OR_RETURN(HeadNode * dir, DirLocked(parent));
-  CAIRN_ASSIGN_OR_RETURN(uint64_t ino, ChildLocked(*dir, name));
-  HeadNode* n = ino ? FindLocked(ino) : nullptr;
-  if (!n) return Status::NotFound("head" + PathLocked(parent) + "/" + std::string(name));
-  if (n->is_dir()) return Status::IsADirectory("head" + PathLocked(ino) + " is a directory");
+  CAIRN_ASSIGN_OR_RETURN(HeadNode * n, NamedLocked(*dir, name));
+  if (n->is_dir()) return Status::IsADirectory("head" + PathLocked(n->ino) + " is a directory");
   Change c;
   RemoveNameLocked(*dir, name, *n, c);
   return CommitLocked(c);
@@ -280,12 +281,12 @@ Status HeadTree::RmDir(uint64_t parent, std::string_view name) {
   std::shared_lock<std::shared_mutex> seal(s_->seal_mu);
   std::lock_guard<std::mutex> lock(s_->mu);
   CAIRN_ASSIGN_OR_RETURN(HeadNode * dir, DirLocked(parent));
-  CAIRN_ASSIGN_OR_RETURN(uint64_t ino, ChildLocked(*dir, name));
-  HeadNode* n = ino ? FindLocked(ino) : nullptr;
-  if (!n) return Status::NotFound("head" + PathLocked(parent) + "/" + std::string(name));
-  if (!n->is_dir()) return Status::NotADirectory("head" + PathLocked(ino) + " is not a directory");
+  CAIRN_ASSIGN_OR_RETURN(HeadNode * n, NamedLocked(*dir, name));
+  if (!n->is_dir()) {
+    return Status::NotADirectory("head" + PathLocked(n->ino) + " is not a directory");
+  }
   CAIRN_ASSIGN_OR_RETURN(auto entries, ListLocked(*n, false));
-  if (!entries.empty()) return Status::NotEmpty("head" + PathLocked(ino) + " is not empty");
+  if (!entries.empty()) return Status::NotEmpty("head" + PathLocked(n->ino) + " is not empty");
   Change c;
   RemoveNameLocked(*dir, name, *n, c);
   return CommitLocked(c);
@@ -318,12 +319,6 @@ Status HeadTree::Rename(uint64_t parent, std::string_view name, uint64_t new_par
     return Status::InvalidArgument("rename " + PathLocked(src_ino) + " into itself");
   }
   Change c;
-  const auto set_name = [&](HeadNode& dir, std::string_view nm, HeadNode& node) {
-    DirtyLocked(dir, c);
-    dir.delta[std::string(nm)] = node.ino;
-    c.batch.PutDirent(dir.ino, nm, node.ino);
-    s_->bound.erase(std::make_pair(dir.ino, std::string(nm)));
-  };
   if (flags & RENAME_EXCHANGE) {
     if (!dst) return Status::NotFound(dst_path);
     if (dst_ino == src_ino) return Status::OK();
@@ -338,8 +333,8 @@ Status HeadTree::Rename(uint64_t parent, std::string_view name, uint64_t new_par
     }
     DirtyLocked(*src, c);
     DirtyLocked(*dst, c);
-    set_name(*from, name, *dst);
-    set_name(*to, new_name, *src);
+    SetNameLocked(*from, name, dst_ino, c);
+    SetNameLocked(*to, new_name, src_ino, c);
     if (src->is_dir() != dst->is_dir()) {
       HeadNode& gains = src->is_dir() ? *to : *from;
       HeadNode& loses = src->is_dir() ? *from : *to;
@@ -365,20 +360,11 @@ Status HeadTree::Rename(uint64_t parent, std::string_view name, uint64_t new_par
   }
   // Move src: its old name goes (a whiteout over the base), the new one
   // points at the same inode.
-  const auto old_link = std::make_pair(parent, std::string(name));
-  std::erase(src->links, old_link);
-  s_->bound.erase(old_link);
-  DirtyLocked(*from, c);
-  if (!from->meta.subtree.IsZero()) {
-    from->delta[std::string(name)] = 0;
-    c.batch.PutDirent(parent, name, 0);
-  } else {
-    from->delta.erase(std::string(name));
-    c.batch.DeleteDirent(parent, name);
-  }
+  std::erase(src->links, std::make_pair(parent, std::string(name)));
+  ClearNameLocked(*from, name, c);
   src->links.emplace_back(new_parent, std::string(new_name));
   DirtyLocked(*src, c);
-  set_name(*to, new_name, *src);
+  SetNameLocked(*to, new_name, src_ino, c);
   if (src->is_dir() && parent != new_parent) {
     --from->meta.nlink;
     ++to->meta.nlink;
@@ -443,8 +429,7 @@ Result<size_t> HeadTree::Write(uint64_t ino, OpenFile*, uint64_t offset,
     if (!n) return Err(Status::NotFound("head/: inode " + std::to_string(ino) + " is gone"));
     if (!n->is_file()) return Err(Status::IsADirectory(PathLocked(ino) + " is not a file"));
     if (opts_.staging_limit > 0) {
-      std::vector<ByteRange> probe = n->staged;
-      const uint64_t added = AddRange(probe, ByteRange{offset, data.size()});
+      const uint64_t added = UncoveredBytes(n->staged, ByteRange{offset, data.size()});
       if (s_->staged_total + added > opts_.staging_limit) {
         return Err(Status::NoSpace("head" + PathLocked(ino) + ": the staging area is full (" +
                                    std::to_string(s_->staged_total) + " of " +

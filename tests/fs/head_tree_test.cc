@@ -15,6 +15,7 @@
 #include <random>
 #include <set>
 
+#include "fs/head_record.h"
 #include "fs/head_tree.h"
 #include "repo/backup.h"
 #include "tests/support/borrowed_store.h"
@@ -370,6 +371,20 @@ TEST_F(HeadTreeTest, PowerCutMakesLostDataSuspectNotSkipped) {
   EXPECT_EQ(a->mtime_ns, 0);  // rsync's quick check sends it again
   EXPECT_NE(head_->GetAttr(Ino("/kept"))->mtime_ns, 0);
   EXPECT_EQ(Read(Ino("/kept")), "kept");
+}
+
+TEST(HeadRangesTest, UncoveredBytesIsWhatAddRangeAdds) {
+  std::mt19937_64 rng(7);
+  std::vector<ByteRange> ranges;
+  std::vector<bool> bytes(5000);
+  for (int i = 0; i < 2000; ++i) {
+    const ByteRange r{rng() % 4500, rng() % 400};
+    uint64_t fresh = 0;
+    for (uint64_t b = r.offset; b < r.end(); ++b) fresh += !bytes[b];
+    EXPECT_EQ(UncoveredBytes(ranges, r), fresh);
+    EXPECT_EQ(AddRange(ranges, r), fresh);
+    for (uint64_t b = r.offset; b < r.end(); ++b) bytes[b] = true;
+  }
 }
 
 // --- the model ---
