@@ -4,17 +4,9 @@
 #include <chrono>
 #include <thread>
 
+#include "common/clock.h"
+
 namespace cairn {
-
-namespace {
-
-int64_t MonotonicNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 TokenBucket::TokenBucket(uint64_t bytes_per_s, uint64_t burst_bytes, NowFn now)
     : ns_per_byte_(1e9 / static_cast<double>(std::max<uint64_t>(1, bytes_per_s))),

@@ -14,7 +14,7 @@ namespace cairn {
 
 namespace {
 
-std::string Lower(std::string_view s) {
+std::string LowerAscii(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
@@ -113,7 +113,7 @@ std::string CanonicalQueryString(const std::vector<std::pair<std::string, std::s
 std::string CanonicalRequest(const SigV4Request& req, std::string* signed_headers) {
   std::vector<std::pair<std::string, std::string>> h;
   h.reserve(req.headers.size());
-  for (const auto& [k, v] : req.headers) h.emplace_back(Lower(k), TrimValue(v));
+  for (const auto& [k, v] : req.headers) h.emplace_back(LowerAscii(k), TrimValue(v));
   std::stable_sort(h.begin(), h.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   std::string canon_headers, names;

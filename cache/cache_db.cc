@@ -18,7 +18,7 @@ namespace {
 using lmdb::Txn;
 using lmdb::Val;
 using lmdb::View;
-Status LmdbError(int rc, std::string_view what) { return lmdb::Error(rc, "cache", what); }
+Status CacheDbError(int rc, std::string_view what) { return lmdb::Error(rc, "cache", what); }
 
 // BlobLocation value: pack id (32) | offset fixed32 | length fixed32 |
 // raw_length fixed32 | type u8 = 45 bytes.
@@ -105,14 +105,14 @@ Status CacheDb::AddSegment(const Id& segment, size_t count,
   size_t next = 0;
   for (bool first = true;; first = false) {
     Txn txn(env_, true);
-    if (txn.rc()) return LmdbError(txn.rc(), "begin");
+    if (txn.rc()) return CacheDbError(txn.rc(), "begin");
     if (first) {
       for (const auto& [id, size] : packs) {
         Bytes val;
         PutFixed64(val, size);
         MDB_val k = Val(id.view()), v = Val(val);
         int rc = mdb_put(txn.get(), packs_, &k, &v, 0);
-        if (rc) return LmdbError(rc, "add pack");
+        if (rc) return CacheDbError(rc, "add pack");
       }
     }
     uint8_t buf[kLocSize];
@@ -121,15 +121,15 @@ Status CacheDb::AddSegment(const Id& segment, size_t count,
       EncodeLoc(b.loc, buf);
       MDB_val k = Val(b.id.view()), v{kLocSize, buf};
       int rc = mdb_put(txn.get(), blobs_, &k, &v, 0);
-      if (rc) return LmdbError(rc, "add blob");
+      if (rc) return CacheDbError(rc, "add blob");
     }
     if (next == count) {
       MDB_val k = Val(segment.view()), v{0, nullptr};
       int rc = mdb_put(txn.get(), segments_, &k, &v, 0);
-      if (rc) return LmdbError(rc, "add segment");
+      if (rc) return CacheDbError(rc, "add segment");
     }
     int rc = txn.Commit();
-    if (rc) return LmdbError(rc, "commit");
+    if (rc) return CacheDbError(rc, "commit");
     if (next == count) return Status::OK();
   }
 }
@@ -143,17 +143,17 @@ bool CacheDb::HasSegment(const Id& segment) const {
 
 Status CacheDb::ForEach(unsigned dbi, const std::function<void(ByteView, ByteView)>& fn) const {
   Txn txn(env_, false);
-  if (txn.rc()) return LmdbError(txn.rc(), "begin");
+  if (txn.rc()) return CacheDbError(txn.rc(), "begin");
   MDB_cursor* cur;
   int rc = mdb_cursor_open(txn.get(), dbi, &cur);
-  if (rc) return LmdbError(rc, "cursor");
+  if (rc) return CacheDbError(rc, "cursor");
   MDB_val k, v;
   for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
     fn(View(k), View(v));
   }
   mdb_cursor_close(cur);
-  return rc == MDB_NOTFOUND ? Status::OK() : LmdbError(rc, "iterate");
+  return rc == MDB_NOTFOUND ? Status::OK() : CacheDbError(rc, "iterate");
 }
 
 Status CacheDb::ForEachSegment(const std::function<void(const Id&)>& fn) const {
@@ -183,33 +183,33 @@ uint64_t CacheDb::BlobCount() const {
 
 Status CacheDb::ClearIndex() {
   Txn txn(env_, true);
-  if (txn.rc()) return LmdbError(txn.rc(), "begin");
+  if (txn.rc()) return CacheDbError(txn.rc(), "begin");
   for (unsigned dbi : {blobs_, packs_, segments_}) {
     int rc = mdb_drop(txn.get(), dbi, 0);
-    if (rc) return LmdbError(rc, "clear");
+    if (rc) return CacheDbError(rc, "clear");
   }
   int rc = txn.Commit();
-  return rc ? LmdbError(rc, "commit") : Status::OK();
+  return rc ? CacheDbError(rc, "commit") : Status::OK();
 }
 
 Status CacheDb::PutSnapshot(const Id& id, ByteView plaintext) {
   Txn txn(env_, true);
-  if (txn.rc()) return LmdbError(txn.rc(), "begin");
+  if (txn.rc()) return CacheDbError(txn.rc(), "begin");
   MDB_val k = Val(id.view()), v = Val(plaintext);
   int rc = mdb_put(txn.get(), snapshots_, &k, &v, 0);
-  if (rc) return LmdbError(rc, "add snapshot");
+  if (rc) return CacheDbError(rc, "add snapshot");
   rc = txn.Commit();
-  return rc ? LmdbError(rc, "commit") : Status::OK();
+  return rc ? CacheDbError(rc, "commit") : Status::OK();
 }
 
 Status CacheDb::DeleteSnapshot(const Id& id) {
   Txn txn(env_, true);
-  if (txn.rc()) return LmdbError(txn.rc(), "begin");
+  if (txn.rc()) return CacheDbError(txn.rc(), "begin");
   MDB_val k = Val(id.view());
   int rc = mdb_del(txn.get(), snapshots_, &k, nullptr);
-  if (rc && rc != MDB_NOTFOUND) return LmdbError(rc, "delete snapshot");
+  if (rc && rc != MDB_NOTFOUND) return CacheDbError(rc, "delete snapshot");
   rc = txn.Commit();
-  return rc ? LmdbError(rc, "commit") : Status::OK();
+  return rc ? CacheDbError(rc, "commit") : Status::OK();
 }
 
 Status CacheDb::ForEachSnapshot(const std::function<void(const Id&, ByteView)>& fn) const {

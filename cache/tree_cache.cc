@@ -15,7 +15,7 @@ namespace {
 using lmdb::Txn;
 using lmdb::Val;
 using lmdb::View;
-Status LmdbError(int rc, std::string_view what) {
+Status TreeCacheError(int rc, std::string_view what) {
   return lmdb::Error(rc, "tree cache", what);
 }
 
@@ -62,7 +62,7 @@ Result<bool> Probe(MDB_txn* txn, unsigned dbi, const TreeCache::Binding& b, uint
   uint64_t n = std::max(b.wanted, TreeCache::kFirstDynamicIno);
   MDB_cursor* cur;
   int rc = mdb_cursor_open(txn, dbi, &cur);
-  if (rc) return Err(LmdbError(rc, "inode cursor"));
+  if (rc) return Err(TreeCacheError(rc, "inode cursor"));
   Bytes key;
   PutBigEndian64(key, n);
   MDB_val k = Val(key), v;
@@ -85,7 +85,7 @@ Result<bool> Probe(MDB_txn* txn, unsigned dbi, const TreeCache::Binding& b, uint
     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
   }
   mdb_cursor_close(cur);
-  if (rc && rc != MDB_NOTFOUND) return Err(LmdbError(rc, "read inode"));
+  if (rc && rc != MDB_NOTFOUND) return Err(TreeCacheError(rc, "read inode"));
   return Err(Status::Corruption("tree cache: inode table has no free number near " +
                                 std::to_string(b.wanted) + "; remove it with `cairn cache clear`"));
 }
@@ -130,7 +130,7 @@ std::optional<uint64_t> TreeCache::DirCount(const Id& tree) const {
 Status TreeCache::PutDir(const Id& tree,
                          const std::function<Status(const AddEntryFn& add)>& produce) {
   Txn txn(env_, true);
-  if (txn.rc()) return LmdbError(txn.rc(), "begin");
+  if (txn.rc()) return TreeCacheError(txn.rc(), "begin");
   uint64_t ordinal = 0;
   Bytes val;
   auto add = [&](std::string_view name, ByteView value) -> Status {
@@ -140,14 +140,14 @@ Status TreeCache::PutDir(const Id& tree,
     Append(val, value);
     MDB_val k = Val(ek), v = Val(val);
     int rc = mdb_put(txn.get(), entries_, &k, &v, 0);
-    if (rc) return LmdbError(rc, "add entry");
+    if (rc) return TreeCacheError(rc, "add entry");
     Bytes nk = NameKey(tree, name);
     Bytes ord;
     PutFixed64(ord, ordinal);
     k = Val(nk);
     v = Val(ord);
     rc = mdb_put(txn.get(), names_, &k, &v, 0);
-    if (rc) return LmdbError(rc, "add name");
+    if (rc) return TreeCacheError(rc, "add name");
     // With MDB_WRITEMAP the transaction writes straight into the shared
     // map; its pages stay in the page cache when unmapped, so a directory
     // of 100,000 entries (~40 MB of pages) need not sit in the RSS.
@@ -159,9 +159,9 @@ Status TreeCache::PutDir(const Id& tree,
   PutFixed64(count, ordinal);
   MDB_val k = Val(tree.view()), v = Val(count);
   int rc = mdb_put(txn.get(), dirs_, &k, &v, 0);
-  if (rc) return LmdbError(rc, "mark directory");
+  if (rc) return TreeCacheError(rc, "mark directory");
   rc = txn.Commit();
-  return rc ? LmdbError(rc, "commit") : Status::OK();
+  return rc ? TreeCacheError(rc, "commit") : Status::OK();
 }
 
 std::optional<TreeCache::Entry> TreeCache::FindName(const Id& tree, std::string_view name) const {
@@ -187,10 +187,10 @@ Status TreeCache::ScanDir(
     const Id& tree, uint64_t from,
     const std::function<bool(uint64_t, std::string_view, ByteView)>& fn) const {
   Txn txn(env_, false);
-  if (txn.rc()) return LmdbError(txn.rc(), "begin");
+  if (txn.rc()) return TreeCacheError(txn.rc(), "begin");
   MDB_cursor* cur;
   int rc = mdb_cursor_open(txn.get(), entries_, &cur);
-  if (rc) return LmdbError(rc, "cursor");
+  if (rc) return TreeCacheError(rc, "cursor");
   Bytes start = EntryKey(tree, from);
   MDB_val k = Val(start), v;
   for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
@@ -208,14 +208,14 @@ Status TreeCache::ScanDir(
     if (!fn(DecodeBigEndian64(key.data() + Id::kSize), name, value)) break;
   }
   mdb_cursor_close(cur);
-  return rc == 0 || rc == MDB_NOTFOUND ? Status::OK() : LmdbError(rc, "scan directory");
+  return rc == 0 || rc == MDB_NOTFOUND ? Status::OK() : TreeCacheError(rc, "scan directory");
 }
 
 Status TreeCache::Bind(std::span<Binding> bindings) {
   std::vector<size_t> unbound;
   {
     Txn txn(env_, false);
-    if (txn.rc()) return LmdbError(txn.rc(), "begin");
+    if (txn.rc()) return TreeCacheError(txn.rc(), "begin");
     for (size_t i = 0; i < bindings.size(); ++i) {
       uint64_t free_ino = 0;
       CAIRN_ASSIGN_OR_RETURN(bool found,
@@ -227,7 +227,7 @@ Status TreeCache::Bind(std::span<Binding> bindings) {
   // Probe again inside the write transaction: another thread may have
   // bound the same identity, or taken the free number, meanwhile.
   Txn txn(env_, true);
-  if (txn.rc()) return LmdbError(txn.rc(), "begin");
+  if (txn.rc()) return TreeCacheError(txn.rc(), "begin");
   for (size_t i : unbound) {
     Binding& b = bindings[i];
     uint64_t free_ino = 0;
@@ -239,12 +239,12 @@ Status TreeCache::Bind(std::span<Binding> bindings) {
     Append(val, b.locator);
     MDB_val k = Val(key), v = Val(val);
     int rc = mdb_put(txn.get(), inodes_, &k, &v, 0);
-    if (rc) return LmdbError(rc, "bind inode");
+    if (rc) return TreeCacheError(rc, "bind inode");
     b.ino = free_ino;
   }
   int rc = txn.Commit();
   if (unbound.size() >= kReleaseEvery / 4) ReleaseMappedPages();
-  return rc ? LmdbError(rc, "commit") : Status::OK();
+  return rc ? TreeCacheError(rc, "commit") : Status::OK();
 }
 
 std::optional<Bytes> TreeCache::Locator(uint64_t ino) const {

@@ -12,7 +12,7 @@ namespace {
 
 // The head directory's node: its mtime is the mount's start (nothing in it
 // changes; the session mounted on it shows head/'s own root).
-SynthNode HeadNode() {
+SynthNode HeadDirNode() {
   SynthNode n;
   n.kind = SynthNode::kDir;
   n.name = "head";
@@ -33,7 +33,7 @@ LayoutTree::LayoutTree(TreeHost& host, ViewSource& views, uint32_t uid, uint32_t
       gid_(gid),
       control_socket_(std::move(control_socket)),
       head_dir_(head_dir),
-      head_node_(HeadNode()) {}
+      head_node_(HeadDirNode()) {}
 
 // Read-only; its directories change on refresh (short kernel timeouts per
 // entry: FsAttr::immutable is false), its symlinks never (a moved `latest`

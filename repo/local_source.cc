@@ -14,11 +14,11 @@ namespace {
 
 // A regular file open for reading. The descriptor lives as long as the
 // object; path is the caller's (Source::Open's contract).
-class LocalFile final : public SourceFile {
+class LocalSourceFile final : public SourceFile {
  public:
-  LocalFile(int fd, const std::string& path, const EntryInfo& info, bool sparse)
+  LocalSourceFile(int fd, const std::string& path, const EntryInfo& info, bool sparse)
       : SourceFile(info, info.size, sparse), fd_(fd), path_(path) {}
-  ~LocalFile() override { ::close(fd_); }
+  ~LocalSourceFile() override { ::close(fd_); }
 
   Result<size_t> ReadAt(uint64_t offset, std::span<uint8_t> buf) override {
     for (;;) {
@@ -127,7 +127,7 @@ Result<std::unique_ptr<SourceFile>> LocalSource::Open(const std::string& path,
   const bool sparse = st.st_size > 0 &&
                       static_cast<uint64_t>(st.st_blocks) * 512 < static_cast<uint64_t>(st.st_size);
   if (!sparse) (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  return std::make_unique<LocalFile>(fd, path, *info, sparse);
+  return std::make_unique<LocalSourceFile>(fd, path, *info, sparse);
 }
 
 }  // namespace cairn

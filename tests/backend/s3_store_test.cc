@@ -27,6 +27,7 @@
 #include "backend/open_store.h"
 #include "common/hex.h"
 #include "tests/support/store_conformance.h"
+#include "tests/support/test_data.h"
 
 namespace cairn {
 namespace {
@@ -158,16 +159,6 @@ class S3StoreTest : public ::testing::Test {
   }
 };
 
-Bytes Pattern(size_t n, uint64_t seed) {
-  Bytes b(n);
-  std::mt19937_64 r(seed);
-  for (size_t i = 0; i < n; i += 8) {
-    uint64_t v = r();
-    std::memcpy(b.data() + i, &v, std::min<size_t>(8, n - i));
-  }
-  return b;
-}
-
 double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
@@ -194,7 +185,7 @@ TEST_F(S3StoreTest, MultipartUploadInParallelWithContentMd5OnEveryPart) {
   };
   Made m = MakeStore(o);
   PrefixOwningStore s(std::move(m.store));
-  const Bytes big = Pattern((23 << 20) + 12345, 9);  // 5 parts, the last one short
+  const Bytes big = test::RandomBytes((23 << 20) + 12345, 9);  // 5 parts, the last one short
   ASSERT_TRUE(s.Put("packs/big", big).ok());
   EXPECT_EQ(ops["Create"], 1);
   EXPECT_EQ(ops["UploadPart"], 5);
@@ -319,7 +310,7 @@ TEST_F(S3StoreTest, ObjectLockRetentionOnSingleAndMultipartPuts) {
   EXPECT_EQ(*r / 1000000000, until / 1000000000);
   // radosgw ignores lock headers on CreateMultipartUpload: S3Store sets the
   // retention after CompleteMultipartUpload.
-  const Bytes big = Pattern(7 << 20, 5);
+  const Bytes big = test::RandomBytes(7 << 20, 5);
   ASSERT_TRUE(m.store->Put("packs/big", big, lock).ok());
   auto rb = m.store->GetRetention("packs/big");
   ASSERT_TRUE(rb) << rb.error().message();

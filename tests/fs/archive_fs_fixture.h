@@ -21,20 +21,11 @@
 #include "repo/backup.h"
 #include "tests/support/borrowed_store.h"
 #include "tests/support/memory_store.h"
+#include "tests/support/test_data.h"
 
 namespace cairn::archive_fs_test {
 
 using Borrowed = BorrowedStore;
-
-inline std::string Random(size_t n, uint64_t seed) {
-  std::string s(n, '\0');
-  uint64_t x = seed * 2654435761u + 88172645463325252ull;
-  for (auto& c : s) {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    c = static_cast<char>(x);
-  }
-  return s;
-}
 
 // One ArchiveFs over a repository, as one mount of it would be.
 struct Mounted {
@@ -52,7 +43,7 @@ class ArchiveFsTest : public ::testing::Test {
     src_ = root_ + "/src";
     std::filesystem::create_directories(src_ + "/sub/deeper");
     Write("hello.txt", "hello\n");
-    big_ = Random(3 << 20, 1);
+    big_ = test::RandomString(3 << 20, 1);
     Write("sub/big.bin", big_);
     Write("sub/deeper/one", "x");
     symlink("../hello.txt", (src_ + "/sub/link").c_str());

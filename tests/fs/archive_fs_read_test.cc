@@ -193,7 +193,7 @@ TEST_F(ArchiveFsTest, FilesOfADirectoryOpenedInOrderAreReadAheadAcrossFiles) {
   std::map<std::string, std::string> want;
   for (int i = 0; i < 40; ++i) {
     const std::string name = "f" + std::to_string(100 + i);
-    want[name] = Random(1000 + i * 300, 100 + i);
+    want[name] = test::RandomString(1000 + i * 300, 100 + i);
     Write("many/" + name, want[name]);
   }
   Write("many/zz-dir/inner", "inner");

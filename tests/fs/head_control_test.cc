@@ -2,6 +2,7 @@
 // survive a round trip, unknown fields are ignored, missing ones take their
 // defaults, and a field of the wrong type is InvalidArgument naming it.
 #include "fs/head_control.h"
+#include "tests/support/test_data.h"
 
 #include <gtest/gtest.h>
 
@@ -10,13 +11,12 @@
 namespace cairn {
 namespace {
 
-Id IdOf(char c) { return *Id::FromHex(std::string(64, c)); }
 
 SealReport FullReport() {
   SealReport r;
-  r.snapshot = IdOf('a');
+  r.snapshot = test::FilledId(0xaa);
   r.name = "2026-12-03T10:00:00Z_aaaaaaaa";
-  r.parent = IdOf('b');
+  r.parent = test::FilledId(0xbb);
   r.files = 1;
   r.dirs = 2;
   r.others = 3;
@@ -36,7 +36,7 @@ SealReport FullReport() {
 HeadStatus FullStatus() {
   HeadStatus s;
   s.series = "web1";
-  s.base = IdOf('c');
+  s.base = test::FilledId(0xcc);
   s.staged_bytes = 100;
   s.staging_limit = uint64_t{10} << 30;
   s.changed_entries = 7;
@@ -64,7 +64,7 @@ TEST(HeadControlTest, SealReportRoundTrips) {
   ASSERT_TRUE(d) << d.error().message();
   EXPECT_EQ(*d, FullReport());
   SealReport empty;
-  empty.snapshot = IdOf('d');
+  empty.snapshot = test::FilledId(0xdd);
   auto e = DecodeSealReport(EncodeSealReport(empty));
   ASSERT_TRUE(e) << e.error().message();
   EXPECT_EQ(*e, empty);
@@ -97,7 +97,7 @@ TEST(HeadControlTest, UnknownFieldsAreIgnoredAndMissingOnesDefault) {
   auto r = DecodeSealReport("{\"snapshot\":\"" + std::string(64, 'e') +
                             "\",\"files\":3,\"from_the_future\":{\"x\":[1]}}");
   ASSERT_TRUE(r) << r.error().message();
-  EXPECT_EQ(r->snapshot, IdOf('e'));
+  EXPECT_EQ(r->snapshot, test::FilledId(0xee));
   EXPECT_EQ(r->files, 3u);
   EXPECT_EQ(r->files_new, 0u);
   EXPECT_FALSE(r->parent);

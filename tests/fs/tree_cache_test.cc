@@ -1,6 +1,7 @@
 // TreeCache: decoded directories and inode bindings, persisted in LMDB.
 // (In tests/fs because the mount is its only user.)
 #include "cache/tree_cache.h"
+#include "tests/support/test_data.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -9,12 +10,6 @@
 
 namespace cairn {
 namespace {
-
-Id IdOf(uint8_t b) {
-  Id id;
-  id.bytes.fill(b);
-  return id;
-}
 
 class TreeCacheTest : public ::testing::Test {
  protected:
@@ -29,30 +24,30 @@ class TreeCacheTest : public ::testing::Test {
 TEST_F(TreeCacheTest, DirectoryIsAllOrNothing) {
   auto c = TreeCache::Open(dir_);
   ASSERT_TRUE(c);
-  Status s = (*c)->PutDir(IdOf(1), [](const TreeCache::AddEntryFn& add) -> Status {
+  Status s = (*c)->PutDir(test::FilledId(1), [](const TreeCache::AddEntryFn& add) -> Status {
     CAIRN_RETURN_IF_ERROR(add("a", AsBytes("va")));
     return Status::IOError("tree blob unreadable");
   });
   EXPECT_TRUE(s.Is(ErrorCode::kIOError));
-  EXPECT_FALSE((*c)->DirCount(IdOf(1)));
-  EXPECT_FALSE((*c)->FindName(IdOf(1), "a"));
-  ASSERT_TRUE((*c)->PutDir(IdOf(1), [](const TreeCache::AddEntryFn& add) -> Status {
+  EXPECT_FALSE((*c)->DirCount(test::FilledId(1)));
+  EXPECT_FALSE((*c)->FindName(test::FilledId(1), "a"));
+  ASSERT_TRUE((*c)->PutDir(test::FilledId(1), [](const TreeCache::AddEntryFn& add) -> Status {
     for (const char* n : {"a", "b", "c"}) CAIRN_RETURN_IF_ERROR(add(n, AsBytes(std::string("v") + n)));
     return Status::OK();
   }).ok());
-  EXPECT_EQ((*c)->DirCount(IdOf(1)), 3u);
-  auto b = (*c)->FindName(IdOf(1), "b");
+  EXPECT_EQ((*c)->DirCount(test::FilledId(1)), 3u);
+  auto b = (*c)->FindName(test::FilledId(1), "b");
   ASSERT_TRUE(b);
   EXPECT_EQ(b->ordinal, 1u);
   EXPECT_EQ(ToString(b->value), "vb");
   std::vector<std::string> from1;
-  ASSERT_TRUE((*c)->ScanDir(IdOf(1), 1, [&](uint64_t, std::string_view n, ByteView) {
+  ASSERT_TRUE((*c)->ScanDir(test::FilledId(1), 1, [&](uint64_t, std::string_view n, ByteView) {
     from1.emplace_back(n);
     return true;
   }).ok());
   EXPECT_EQ(from1, (std::vector<std::string>{"b", "c"}));
   // Another directory's entries never leak into this one's scan.
-  EXPECT_FALSE((*c)->FindName(IdOf(2), "b"));
+  EXPECT_FALSE((*c)->FindName(test::FilledId(2), "b"));
 }
 
 TEST_F(TreeCacheTest, BindingsPersistAndCollisionsProbe) {

@@ -1,4 +1,6 @@
 #include "repo/blob_codec.h"
+#include "tests/support/test_data.h"
+#include "tests/support/test_keys.h"
 
 #include <gtest/gtest.h>
 #include <zstd.h>
@@ -8,22 +10,6 @@
 
 namespace cairn {
 namespace {
-
-MasterKeys FixedKeys(uint8_t seed) {
-  MasterKeys k;
-  for (size_t i = 0; i < 32; ++i) {
-    k.encryption[i] = static_cast<uint8_t>(seed + i);
-    k.mac[i] = static_cast<uint8_t>(seed * 5 + i);
-  }
-  return k;
-}
-
-Bytes RandomData(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  Bytes b(n);
-  for (auto& x : b) x = static_cast<uint8_t>(rng());
-  return b;
-}
 
 Bytes TextData(size_t n) {
   static const char* const kWords[] = {"backup ", "cairn ", "chunk ", "pack ", "tree\n"};
@@ -47,7 +33,7 @@ Bytes SealPayload(const Crypto& crypto, BlobType type, const Id& id, ByteView pa
 
 class BlobCodecTest : public ::testing::Test {
  protected:
-  Crypto crypto_{FixedKeys(1)};
+  Crypto crypto_{test::FixedKeys(1)};
   BlobCodec codec_{crypto_, 3};
 };
 
@@ -68,7 +54,7 @@ TEST_F(BlobCodecTest, CompressibleRoundTripIsCompressed) {
 }
 
 TEST_F(BlobCodecTest, IncompressibleDataIsStoredRaw) {
-  const Bytes plain = RandomData(100000, 2);
+  const Bytes plain = test::RandomBytes(100000, 2);
   const Id id = crypto_.BlobId(plain);
   Bytes stored;
   codec_.Encode(BlobType::kData, id, plain, stored);
@@ -105,7 +91,7 @@ TEST_F(BlobCodecTest, AppendsAndReusesStateAcrossCalls) {
   Bytes stored = ToBytes("head");
   std::vector<std::pair<Bytes, size_t>> blobs;  // plaintext, offset in stored
   for (int i = 0; i < 20; ++i) {
-    Bytes plain = i % 2 ? RandomData(1000 * static_cast<size_t>(i), static_cast<uint64_t>(i))
+    Bytes plain = i % 2 ? test::RandomBytes(1000 * static_cast<size_t>(i), static_cast<uint64_t>(i))
                         : TextData(5000 * static_cast<size_t>(20 - i));
     blobs.emplace_back(std::move(plain), stored.size());
     codec_.Encode(BlobType::kData, crypto_.BlobId(blobs.back().first), blobs.back().first, stored);
@@ -121,7 +107,7 @@ TEST_F(BlobCodecTest, AppendsAndReusesStateAcrossCalls) {
 }
 
 TEST_F(BlobCodecTest, TypeOrIdSwapIsDetected) {
-  const Bytes a = TextData(3000), b = RandomData(3000, 3);
+  const Bytes a = TextData(3000), b = test::RandomBytes(3000, 3);
   const Id id_a = crypto_.BlobId(a), id_b = crypto_.BlobId(b);
   Bytes stored;
   codec_.Encode(BlobType::kData, id_a, a, stored);
@@ -149,7 +135,7 @@ TEST_F(BlobCodecTest, CorruptionAndWrongKeyAreDetected) {
   EXPECT_EQ(
       codec_.Decode(BlobType::kData, id, ByteView(stored).first(stored.size() - 1), out).code(),
       ErrorCode::kCorruption);
-  Crypto other(FixedKeys(2));
+  Crypto other(test::FixedKeys(2));
   BlobCodec other_codec(other, 3);
   EXPECT_EQ(other_codec.Decode(BlobType::kData, id, stored, out).code(), ErrorCode::kCorruption);
   EXPECT_TRUE(out.empty());
@@ -175,7 +161,7 @@ TEST_F(BlobCodecTest, ObjectsRoundTripUnderTheirAad) {
 // compressed objects, replacing the stored bytes; a raw object reuses the
 // stored buffer (no second one of its size).
 TEST_F(BlobCodecTest, ObjectsDecodeInPlace) {
-  for (const Bytes& plain : {TextData(100000), RandomData(100000, 3), Bytes{}}) {
+  for (const Bytes& plain : {TextData(100000), test::RandomBytes(100000, 3), Bytes{}}) {
     Bytes stored;
     codec_.EncodeObject("cairn.index", plain, stored);
     Bytes expected;

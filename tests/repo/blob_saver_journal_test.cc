@@ -14,21 +14,12 @@
 #include "tests/support/faulty_local_files.h"
 #include "tests/support/faulty_store.h"
 #include "tests/support/memory_store.h"
+#include "tests/support/test_data.h"
 
 namespace cairn {
 namespace {
 
 namespace fs = std::filesystem;
-
-Bytes Random(size_t n, uint64_t seed) {
-  Bytes b(n);
-  uint64_t x = seed * 2654435761u + 88172645463325252ull;
-  for (auto& c : b) {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    c = static_cast<uint8_t>(x);
-  }
-  return b;
-}
 
 class WarningLog final : public Logger {
  public:
@@ -73,7 +64,7 @@ class BlobSaverJournalTest : public ::testing::Test {
     BlobSaver saver(*repo_);
     auto codec = repo_->NewCodec();
     for (int i = first; i < first + blobs; ++i) {
-      Bytes data = Random(350 << 10, static_cast<uint64_t>(i));
+      Bytes data = test::RandomBytes(350 << 10, static_cast<uint64_t>(i));
       Id id = repo_->crypto().BlobId(data);
       auto r = saver.Save(BlobType::kData, id, data, *codec);
       EXPECT_TRUE(r && *r);
@@ -213,7 +204,7 @@ TEST_F(BlobSaverJournalTest, ConcurrentSaversDoNotTakeEachOthersPacks) {
   std::vector<Id> killed = SaveBlobs(100, 6, /*flush=*/false);  // another slot
   auto codec = repo_->NewCodec();
   for (int i = 0; i < 6; ++i) {
-    Bytes data = Random(350 << 10, static_cast<uint64_t>(i));
+    Bytes data = test::RandomBytes(350 << 10, static_cast<uint64_t>(i));
     ASSERT_TRUE(live->Save(BlobType::kData, repo_->crypto().BlobId(data), data, *codec));
   }
   // A third saver reads the dead one's slot, not the live one's.
@@ -252,7 +243,7 @@ TEST(BlobSaverJournalCrashTest, KilledAnywhereEveryStoredPackIsIndexedNext) {
       BlobSaver saver(**repo, so);
       auto codec = (*repo)->NewCodec();
       for (int i = 0; i < 8; ++i) {
-        Bytes data = Random(350 << 10, n * 100 + static_cast<uint64_t>(i));
+        Bytes data = test::RandomBytes(350 << 10, n * 100 + static_cast<uint64_t>(i));
         if (!saver.Save(BlobType::kData, (*repo)->crypto().BlobId(data), data, *codec)) return 3;
       }
       return saver.Flush().ok() ? 0 : 4;

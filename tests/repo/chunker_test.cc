@@ -8,23 +8,12 @@
 #include <vector>
 
 #include "common/coding.h"
+#include "tests/support/test_data.h"
 
 namespace cairn {
 namespace {
 
 constexpr ChunkerParams kSmall{4 * 1024, 16 * 1024, 64 * 1024};
-
-Bytes RandomData(size_t n, uint64_t seed) {
-  Bytes b(n);
-  std::mt19937_64 rng(seed);
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const uint64_t v = rng();
-    std::memcpy(b.data() + i, &v, 8);
-  }
-  for (; i < n; ++i) b[i] = static_cast<uint8_t>(rng());
-  return b;
-}
 
 Key32 TestKey(uint8_t seed) {
   Key32 k;
@@ -99,7 +88,7 @@ TEST(GearTableTest, DerivedFromTheMacKeyAsDocumented) {
 
 TEST(ChunkerTest, ShortInputsAreOneChunk) {
   Chunker c(kSmall, DeriveGearTable(TestKey(1)));
-  const Bytes data = RandomData(kSmall.min_size + 100, 1);
+  const Bytes data = test::RandomBytes(kSmall.min_size + 100, 1);
   EXPECT_EQ(c.NextCut({}), 0u);
   EXPECT_EQ(c.NextCut(ByteView(data.data(), 1)), 1u);
   EXPECT_EQ(c.NextCut(ByteView(data.data(), kSmall.min_size)), kSmall.min_size);
@@ -125,7 +114,7 @@ TEST(ChunkerTest, CutsAtMaxWhenNoBoundaryMatches) {
 }
 
 TEST(ChunkerTest, DeterministicAndWithinBounds) {
-  const Bytes data = RandomData(8 << 20, 2);
+  const Bytes data = test::RandomBytes(8 << 20, 2);
   const GearTable gear = DeriveGearTable(TestKey(3));
   const std::vector<size_t> a = Chunk(Chunker(kSmall, gear), data);
   const std::vector<size_t> b = Chunk(Chunker(kSmall, gear), data);
@@ -137,7 +126,7 @@ TEST(ChunkerTest, DeterministicAndWithinBounds) {
 }
 
 TEST(ChunkerTest, MeanChunkSizeNearAverage) {
-  const Bytes data = RandomData(64 << 20, 3);
+  const Bytes data = test::RandomBytes(64 << 20, 3);
   const GearTable gear = DeriveGearTable(TestKey(4));
   for (const ChunkerParams& p : {kSmall, ChunkerParams{}}) {
     const std::vector<size_t> lens = Chunk(Chunker(p, gear), data);
@@ -149,9 +138,9 @@ TEST(ChunkerTest, MeanChunkSizeNearAverage) {
 }
 
 TEST(ChunkerTest, InsertionNearTheStartKeepsMostChunks) {
-  const Bytes data = RandomData(32 << 20, 5);
+  const Bytes data = test::RandomBytes(32 << 20, 5);
   Bytes edited(data.begin(), data.begin() + 1000);
-  const Bytes insert = RandomData(100, 6);
+  const Bytes insert = test::RandomBytes(100, 6);
   Append(edited, insert);
   edited.insert(edited.end(), data.begin() + 1000, data.end());
 
@@ -176,7 +165,7 @@ TEST(ChunkerTest, InsertionNearTheStartKeepsMostChunks) {
 }
 
 TEST(ChunkerTest, DifferentKeysGiveDifferentBoundaries) {
-  const Bytes data = RandomData(4 << 20, 7);
+  const Bytes data = test::RandomBytes(4 << 20, 7);
   const std::vector<size_t> a = Chunk(Chunker(kSmall, DeriveGearTable(TestKey(8))), data);
   const std::vector<size_t> b = Chunk(Chunker(kSmall, DeriveGearTable(TestKey(9))), data);
   ExpectWithinBounds(b, kSmall);
@@ -194,7 +183,7 @@ TEST(ChunkerTest, DifferentKeysGiveDifferentBoundaries) {
 TEST(ChunkerTest, BoundaryDependsOnlyOnContentFromChunkStart) {
   // Chunking a suffix that starts at a chunk boundary finds the same cuts:
   // what a resumed or parallel reader relies on.
-  const Bytes data = RandomData(2 << 20, 10);
+  const Bytes data = test::RandomBytes(2 << 20, 10);
   const Chunker c(kSmall, DeriveGearTable(TestKey(11)));
   const std::vector<size_t> all = Chunk(c, data);
   ASSERT_GT(all.size(), 10u);

@@ -23,6 +23,7 @@
 #include "repo/tree_walk.h"
 #include "tests/support/faulty_store.h"
 #include "tests/support/memory_store.h"
+#include "tests/support/test_data.h"
 
 namespace cairn {
 namespace {
@@ -43,16 +44,6 @@ class CountingLogger final : public Logger {
   mutable std::mutex mu_;
   std::vector<std::string> errors_;
 };
-
-std::string Random(size_t n, uint64_t seed) {
-  std::string s(n, '\0');
-  uint64_t x = seed * 2654435761u + 88172645463325252ull;  // xorshift: incompressible
-  for (auto& c : s) {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    c = static_cast<char>(x);
-  }
-  return s;
-}
 
 // Forwards to a store; GETs of packs can be held at a gate, and are
 // counted as they start and return.
@@ -130,7 +121,7 @@ class ContentReaderAheadTest : public ::testing::Test {
     for (size_t i = 0; i < kFiles; ++i) {
       char name[16];
       snprintf(name, sizeof name, "f%03zu", i);
-      contents_.push_back(Random(2048 + (i * 7919) % (18 << 10), i + 10));
+      contents_.push_back(test::RandomString(2048 + (i * 7919) % (18 << 10), i + 10));
       std::ofstream(src + "/d/" + name, std::ios::binary) << contents_.back();
       names_.push_back(name);
     }

@@ -21,6 +21,7 @@
 #include "tests/support/faulty_store.h"
 #include "tests/support/borrowed_store.h"
 #include "tests/support/memory_store.h"
+#include "tests/support/test_data.h"
 
 namespace cairn {
 namespace {
@@ -53,16 +54,6 @@ class CapturingLogger final : public Logger {
   std::vector<std::pair<LogLevel, std::string>> lines_;
 };
 
-std::string Random(size_t n, uint64_t seed) {
-  std::string s(n, '\0');
-  uint64_t x = seed * 2654435761u + 88172645463325252ull;  // xorshift: incompressible
-  for (auto& c : s) {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    c = static_cast<char>(x);
-  }
-  return s;
-}
-
 class ContentReaderTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -70,8 +61,8 @@ class ContentReaderTest : public ::testing::Test {
     root_ = mkdtemp(tmpl);
     src_ = root_ + "/src";
     std::filesystem::create_directories(src_);
-    big_ = Random(3 << 20, 1);
-    other_ = Random(300 << 10, 2);
+    big_ = test::RandomString(3 << 20, 1);
+    other_ = test::RandomString(300 << 10, 2);
     Write("big", big_);
     Write("other", other_);
     Write("tiny", "hello");

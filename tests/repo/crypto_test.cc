@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/hex.h"
+#include "tests/support/test_keys.h"
 
 namespace cairn {
 namespace {
@@ -28,15 +29,6 @@ Bytes Pseudorandom(size_t n, uint64_t seed) {
   Bytes b(n);
   for (auto& x : b) x = static_cast<uint8_t>(rng());
   return b;
-}
-
-MasterKeys FixedKeys(uint8_t seed) {
-  MasterKeys k;
-  for (size_t i = 0; i < 32; ++i) {
-    k.encryption[i] = static_cast<uint8_t>(seed + i);
-    k.mac[i] = static_cast<uint8_t>(seed * 3 + i);
-  }
-  return k;
 }
 
 TEST(Sha256Test, KnownAnswers) {
@@ -73,18 +65,18 @@ TEST(HmacTest, Rfc4231Case2) {
 }
 
 TEST(HmacTest, BlobIdIsHmacUnderTheMacKey) {
-  const MasterKeys keys = FixedKeys(1);
+  const MasterKeys keys = test::FixedKeys(1);
   Crypto crypto(keys);
   const Bytes data = Pseudorandom(5000, 2);
   EXPECT_EQ(crypto.BlobId(data), HmacSha256(keys.mac, data));
   EXPECT_EQ(crypto.BlobId({}), HmacSha256(keys.mac, {}));
   EXPECT_NE(crypto.BlobId(data), Sha256(data));
-  Crypto other(FixedKeys(2));
+  Crypto other(test::FixedKeys(2));
   EXPECT_NE(crypto.BlobId(data), other.BlobId(data));
 }
 
 TEST(HmacTest, BlobIdIsThreadSafe) {
-  Crypto crypto(FixedKeys(3));
+  Crypto crypto(test::FixedKeys(3));
   const Bytes data = Pseudorandom(4096, 3);
   const Id want = HmacSha256(crypto.keys().mac, data);
   std::vector<std::thread> threads;
@@ -149,7 +141,7 @@ TEST(GcmTest, NistTestCase14DecryptsInOurLayout) {
 }
 
 TEST(GcmTest, RoundTripAppendsAfterExistingBytes) {
-  Crypto crypto(FixedKeys(4));
+  Crypto crypto(test::FixedKeys(4));
   for (size_t n : {size_t{0}, size_t{1}, size_t{15}, size_t{16}, size_t{17}, size_t{100000}}) {
     const Bytes plain = Pseudorandom(n, n);
     Bytes sealed = ToBytes("prefix");
@@ -164,7 +156,7 @@ TEST(GcmTest, RoundTripAppendsAfterExistingBytes) {
 }
 
 TEST(GcmTest, FreshNonceEverySeal) {
-  Crypto crypto(FixedKeys(5));
+  Crypto crypto(test::FixedKeys(5));
   Bytes a, b;
   crypto.Seal(AsBytes("same"), {}, a);
   crypto.Seal(AsBytes("same"), {}, b);
@@ -173,7 +165,7 @@ TEST(GcmTest, FreshNonceEverySeal) {
 }
 
 TEST(GcmTest, EveryTamperedByteIsDetectedAndOutIsUnchanged) {
-  Crypto crypto(FixedKeys(6));
+  Crypto crypto(test::FixedKeys(6));
   const Bytes plain = Pseudorandom(40, 6);
   Bytes sealed;
   crypto.Seal(plain, AsBytes("ctx"), sealed);
@@ -191,7 +183,7 @@ TEST(GcmTest, EveryTamperedByteIsDetectedAndOutIsUnchanged) {
 }
 
 TEST(GcmTest, WrongAadOrKeyIsDetected) {
-  const MasterKeys keys = FixedKeys(7);
+  const MasterKeys keys = test::FixedKeys(7);
   Crypto crypto(keys);
   Bytes sealed;
   crypto.Seal(AsBytes("secret"), AsBytes("tree"), sealed);
@@ -199,7 +191,7 @@ TEST(GcmTest, WrongAadOrKeyIsDetected) {
   EXPECT_EQ(crypto.Open(sealed, AsBytes("data"), out).code(), ErrorCode::kCorruption);
   EXPECT_EQ(crypto.Open(sealed, {}, out).code(), ErrorCode::kCorruption);
   EXPECT_EQ(crypto.Open(sealed, AsBytes("tree "), out).code(), ErrorCode::kCorruption);
-  Crypto other(FixedKeys(8));
+  Crypto other(test::FixedKeys(8));
   EXPECT_EQ(other.Open(sealed, AsBytes("tree"), out).code(), ErrorCode::kCorruption);
   EXPECT_TRUE(out.empty());
   Status s = OpenWithKey(keys.mac, sealed, AsBytes("tree"), out);
@@ -208,7 +200,7 @@ TEST(GcmTest, WrongAadOrKeyIsDetected) {
 }
 
 TEST(GcmTest, TruncatedOrExtendedInputIsRejected) {
-  Crypto crypto(FixedKeys(9));
+  Crypto crypto(test::FixedKeys(9));
   Bytes sealed;
   crypto.Seal(AsBytes("some plaintext"), {}, sealed);
   for (size_t n = 0; n < sealed.size(); ++n) {
@@ -224,7 +216,7 @@ TEST(GcmTest, TruncatedOrExtendedInputIsRejected) {
 }
 
 TEST(GcmTest, SealWithKeyUsesTheSameLayout) {
-  const MasterKeys keys = FixedKeys(10);
+  const MasterKeys keys = test::FixedKeys(10);
   Crypto crypto(keys);
   Bytes a, b, out;
   SealWithKey(keys.encryption, AsBytes("wrapped"), AsBytes("key"), a);
@@ -242,7 +234,7 @@ TEST(GcmTest, SealWithKeyUsesTheSameLayout) {
 // OpenInPlace decrypts where the sealed bytes lie: the plaintext is the
 // span after the nonce, and it rejects what Open rejects.
 TEST(GcmTest, OpenInPlaceMatchesOpen) {
-  Crypto crypto(FixedKeys(11));
+  Crypto crypto(test::FixedKeys(11));
   for (size_t n : {size_t{0}, size_t{1}, size_t{17}, size_t{100000}}) {
     const Bytes plain = Pseudorandom(n, n + 1);
     Bytes sealed;

@@ -3,6 +3,7 @@
 // its bound; a full queue drops a write that may not wait and holds back
 // one that may until the sink made room.
 #include "repo/disk_cache_writer.h"
+#include "tests/support/test_data.h"
 
 #include <gtest/gtest.h>
 
@@ -14,12 +15,6 @@
 
 namespace cairn {
 namespace {
-
-Id MakeId(uint8_t b) {
-  Id id;
-  id.bytes.fill(b);
-  return id;
-}
 
 // A sink that records what it was given and can be held closed.
 class Sink {
@@ -74,7 +69,7 @@ class Sink {
 };
 
 DiskCacheWriter::Write W(uint8_t id, std::shared_ptr<const Bytes> range, size_t off, size_t len) {
-  return {MakeId(id), std::move(range), off, len};
+  return {test::FilledId(id), std::move(range), off, len};
 }
 
 TEST(DiskCacheWriterTest, WritesSlicesOfTheRangeInQueueOrderBeforeFlushReturns) {
@@ -85,7 +80,7 @@ TEST(DiskCacheWriterTest, WritesSlicesOfTheRangeInQueueOrderBeforeFlushReturns) 
   ASSERT_TRUE(w.Queue(W(2, range, 3, 5), true));
   ASSERT_TRUE(w.Queue(W(3, range, 8, 0), false));
   w.Flush();
-  EXPECT_EQ(sink.ids(), (std::vector<Id>{MakeId(1), MakeId(2), MakeId(3)}));
+  EXPECT_EQ(sink.ids(), (std::vector<Id>{test::FilledId(1), test::FilledId(2), test::FilledId(3)}));
   EXPECT_EQ(sink.bytes(), (std::vector<Bytes>{{1, 2, 3}, {4, 5, 6, 7, 8}, {}}));
   EXPECT_EQ(w.written(), 3u);
   EXPECT_EQ(w.dropped(), 0u);
@@ -103,7 +98,7 @@ TEST(DiskCacheWriterTest, AFullQueueDropsAWriteThatMayNotWait) {
   EXPECT_EQ(w.dropped(), 1u);
   sink.Open();
   w.Flush();
-  EXPECT_EQ(sink.ids(), (std::vector<Id>{MakeId(1), MakeId(2)}));
+  EXPECT_EQ(sink.ids(), (std::vector<Id>{test::FilledId(1), test::FilledId(2)}));
   EXPECT_EQ(w.written(), 2u);
 }
 
@@ -123,7 +118,7 @@ TEST(DiskCacheWriterTest, AFullQueueHoldsBackAWriteThatMayWaitUntilThereIsRoom) 
   waiter.join();
   EXPECT_GE(done_when_queued, 1) << "queued only once the first write made room";
   w.Flush();
-  EXPECT_EQ(sink.ids(), (std::vector<Id>{MakeId(1), MakeId(2)}));
+  EXPECT_EQ(sink.ids(), (std::vector<Id>{test::FilledId(1), test::FilledId(2)}));
   EXPECT_EQ(w.dropped(), 0u);
 }
 

@@ -18,19 +18,10 @@
 #include "tests/support/faulty_local_files.h"
 #include "tests/support/memory_store.h"
 #include "tests/support/tree_compare.h"
+#include "tests/support/test_data.h"
 
 namespace cairn {
 namespace {
-
-std::string Random(size_t n, uint64_t seed) {
-  std::string s(n, '\0');
-  uint64_t x = seed * 2654435761u + 88172645463325252ull;  // xorshift: incompressible
-  for (auto& c : s) {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    c = static_cast<char>(x);
-  }
-  return s;
-}
 
 class Failures final : public RestoreObserver {
  public:
@@ -49,9 +40,9 @@ class LocalDiskFaultsTest : public ::testing::Test {
     root_ = mkdtemp(tmpl);
     src_ = root_ + "/src";
     std::filesystem::create_directories(src_ + "/sub");
-    big_ = Random(2 << 20, 1);
+    big_ = test::RandomString(2 << 20, 1);
     Write("big", big_);
-    for (int i = 0; i < 20; ++i) Write("sub/small" + std::to_string(i), Random(3000, 10 + i));
+    for (int i = 0; i < 20; ++i) Write("sub/small" + std::to_string(i), test::RandomString(3000, 10 + i));
     InitOptions init;
     init.kdf.n = 1 << 10;
     init.chunker = {1024, 4096, 16384};  // hundreds of blobs

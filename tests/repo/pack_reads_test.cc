@@ -2,6 +2,7 @@
 // blobs and limits, exactly these ranges), the aligned window of tree
 // reads, and the one mapping of a failed pack read to a user's error.
 #include "repo/pack_reads.h"
+#include "tests/support/test_data.h"
 
 #include <gtest/gtest.h>
 
@@ -10,14 +11,8 @@
 namespace cairn {
 namespace {
 
-Id MakeId(uint8_t b) {
-  Id id;
-  id.bytes.fill(b);
-  return id;
-}
-
-const Id kPackA = MakeId(0xaa);
-const Id kPackB = MakeId(0xbb);
+const Id kPackA = test::FilledId(0xaa);
+const Id kPackB = test::FilledId(0xbb);
 
 BlobLocation At(const Id& pack, uint32_t offset, uint32_t length) {
   BlobLocation l;
@@ -116,7 +111,7 @@ TEST(PackReadsTest, WindowStopsAtAKnownPackEndThatHoldsTheBlob) {
 }
 
 TEST(PackReadsTest, AMissingPackNamesThePackAndTheBlob) {
-  const Id blob = MakeId(0x01);
+  const Id blob = test::FilledId(0x01);
   Status s = PackReadError(Status::NotFound("no such key"), kPackA, BlobType::kTree, &blob);
   EXPECT_TRUE(s.Is(ErrorCode::kNotFound));
   EXPECT_EQ(s.message(), "pack " + kPackA.Short() + " holding tree blob " + blob.Short() +
@@ -127,7 +122,7 @@ TEST(PackReadsTest, AMissingPackNamesThePackAndTheBlob) {
 }
 
 TEST(PackReadsTest, AReadPastTheEndIsATruncatedPack) {
-  const Id blob = MakeId(0x02);
+  const Id blob = test::FilledId(0x02);
   const std::string want = "pack " + kPackA.Short() + " is truncated (data blob " + blob.Short() +
                            " lies past its end); run `cairn check`";
   for (const Status& e : {Status::OutOfRange("past the end")}) {
@@ -142,7 +137,7 @@ TEST(PackReadsTest, AReadPastTheEndIsATruncatedPack) {
 }
 
 TEST(PackReadsTest, OtherErrorsPassUnchanged) {
-  const Id blob = MakeId(0x03);
+  const Id blob = test::FilledId(0x03);
   for (const Status& e : {Status::Transient("503"), Status::PermissionDenied("403"),
                           Status::InvalidArgument("a caller's bad range")}) {
     EXPECT_FALSE(IsPackDamage(e));

@@ -8,6 +8,7 @@
 
 #include "common/coding.h"
 #include "repo/crypto.h"
+#include "tests/support/test_data.h"
 
 namespace cairn {
 namespace {
@@ -21,20 +22,13 @@ MasterKeys TestKeys(uint8_t seed) {
   return k;
 }
 
-Bytes Random(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  Bytes b(n);
-  for (auto& x : b) x = static_cast<uint8_t>(rng());
-  return b;
-}
-
 class PackTest : public ::testing::Test {
  protected:
   // Builds a pack of `count` blobs of random plaintext (every third a tree).
   FinishedPack Build(size_t count, size_t blob_size = 100) {
     PackBuilder builder(1 << 20);
     for (size_t i = 0; i < count; ++i) {
-      Bytes plain = Random(blob_size + i % 7, i);
+      Bytes plain = test::RandomBytes(blob_size + i % 7, i);
       const BlobType type = i % 3 == 2 ? BlobType::kTree : BlobType::kData;
       const Id id = crypto_.BlobId(plain);
       Bytes stored;
