@@ -159,6 +159,7 @@ int main(int argc, char** argv) {
   cairn::RegisterCache(app, ctx);
   cairn::RegisterMount(app, ctx);
   cairn::RegisterSeal(app, ctx);
+  cairn::RegisterForget(app, ctx);
   cairn::RegisterVersion(app, ctx);
 
   try {
