@@ -12,6 +12,8 @@
 #include <memory>
 #include <random>
 
+#include "backend/forwarding_store.h"
+#include "common/clock.h"
 #include "common/errno_status.h"
 #include "common/file_io.h"
 #include "common/hex.h"
@@ -243,6 +245,65 @@ Status LocalDirStore::DoPut(std::string_view key, ByteView data, const PutOption
     return fail(errno, "storing");
   }
   return SyncDir(dir);
+}
+
+namespace {
+
+// Reports the temporary files in dir and below (rel: dir's name relative to
+// the root, ending in '/' unless empty).
+Status ListTemps(const std::string& dir, const std::string& rel,
+                 const std::function<Status(const IncompleteWrite&)>& fn) {
+  std::unique_ptr<DIR, DirCloser> d(::opendir(dir.c_str()));
+  if (!d) {
+    if (errno == ENOENT || errno == ENOTDIR) return Status::OK();
+    return StatusFromErrno(errno, "listing " + dir);
+  }
+  while (true) {
+    errno = 0;
+    const dirent* e = ::readdir(d.get());
+    if (e == nullptr) {
+      if (errno != 0) return StatusFromErrno(errno, "listing " + dir);
+      return Status::OK();
+    }
+    const std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st;
+    if (::fstatat(dirfd(d.get()), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;  // renamed into place or removed since readdir
+      return StatusFromErrno(errno, "listing " + dir + "/" + name);
+    }
+    Status s;
+    if (S_ISDIR(st.st_mode)) {
+      s = ListTemps(dir + "/" + name, rel + name + "/", fn);
+    } else if (S_ISREG(st.st_mode) && name.starts_with(LocalDirStore::kTempPrefix)) {
+      s = fn(IncompleteWrite{rel + name, static_cast<uint64_t>(st.st_size),
+                             TimespecToNs(st.st_mtim)});
+    }
+    if (!s.ok()) return s;
+  }
+}
+
+}  // namespace
+
+Status LocalDirStore::ListIncomplete(std::string_view prefix,
+                                     const std::function<Status(const IncompleteWrite&)>& fn) const {
+  const size_t slash = prefix.rfind('/');
+  const std::string rel =
+      slash == std::string_view::npos ? std::string() : std::string(prefix.substr(0, slash + 1));
+  if (!rel.empty()) {
+    Status s = CheckKey(std::string_view(rel).substr(0, rel.size() - 1));
+    if (!s.ok()) return s;
+  }
+  const std::string dir = rel.empty() ? root_ : root_ + "/" + rel.substr(0, rel.size() - 1);
+  return ListTemps(dir, rel, fn);
+}
+
+Status ListIncompleteWrites(ObjectStore& store, std::string_view prefix,
+                            const std::function<Status(const IncompleteWrite&)>& fn) {
+  ObjectStore* s = &store;
+  while (auto* wrapper = dynamic_cast<ForwardingStore*>(s)) s = &wrapper->target();
+  if (auto* local = dynamic_cast<LocalDirStore*>(s)) return local->ListIncomplete(prefix, fn);
+  return Status::OK();
 }
 
 Status LocalDirStore::Delete(std::string_view key) {

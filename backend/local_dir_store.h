@@ -20,12 +20,20 @@
 // each rename a whole file into place, the last one wins.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 
 #include "backend/object_store.h"
 
 namespace cairn {
+
+// A write that never completed, as ListIncomplete reports it.
+struct IncompleteWrite {
+  std::string name;      // relative to the root, e.g. "packs/3f/.tmp-91c2..."
+  uint64_t size = 0;     // bytes written before it stopped
+  int64_t mtime_ns = 0;  // when it was last written to
+};
 
 class LocalDirStore final : public ObjectStore {
  public:
@@ -37,6 +45,11 @@ class LocalDirStore final : public ObjectStore {
   Status List(std::string_view prefix, const std::function<Status(const ObjectInfo&)>& fn) override;
   Status DoPut(std::string_view key, ByteView data, const PutOptions& opts) override;
   Status Delete(std::string_view key) override;
+  // Calls fn for each ".tmp-" file under the directory part of prefix: a
+  // Put stopped by a crash or a second Ctrl-C, or one still in progress in
+  // another process (see mtime_ns). List never shows them.
+  Status ListIncomplete(std::string_view prefix,
+                        const std::function<Status(const IncompleteWrite&)>& fn) const;
   // The root directory, as given.
   std::string Describe() const override { return root_; }
   // Local, no connection count, no object lock, storage classes or restore.
@@ -57,5 +70,11 @@ class LocalDirStore final : public ObjectStore {
 
   const std::string root_;
 };
+
+// The leftovers of interrupted writes of store: those of the LocalDirStore
+// it is or wraps (through ForwardingStore::target()), none for any other
+// store (an S3 PUT is atomic and leaves nothing behind).
+Status ListIncompleteWrites(ObjectStore& store, std::string_view prefix,
+                            const std::function<Status(const IncompleteWrite&)>& fn);
 
 }  // namespace cairn

@@ -50,6 +50,23 @@ std::optional<std::string> PercentDecode(std::string_view s) {
   return out;
 }
 
+// restic's repository forms ("sftp:host:/p", "rest:http://h/", "b2:bucket:p",
+// "s3:host/bucket", ...): a first word before ':' that names one of
+// restic's backends, with no '/' before it. Without this check such a
+// location is a relative path, and `init` made a local directory
+// "sftp:host:". A directory really named so is reached as ./sftp:host:.
+std::optional<std::string> ResticStyleBackend(std::string_view location) {
+  const size_t colon = location.find(':');
+  if (colon == std::string_view::npos || location.substr(0, colon).find('/') != std::string::npos) {
+    return std::nullopt;
+  }
+  const std::string_view word = location.substr(0, colon);
+  for (std::string_view b : {"sftp", "rest", "b2", "azure", "gs", "swift", "rclone", "s3"}) {
+    if (word == b) return std::string(word);
+  }
+  return std::nullopt;
+}
+
 // The directory a location names, or InvalidArgument.
 Result<std::string> LocalPath(const std::string& location) {
   if (location.empty()) {
@@ -78,6 +95,12 @@ Result<std::string> LocalPath(const std::string& location) {
     return *path;
   }
   if (location[0] == '/') return location;
+  if (auto backend = ResticStyleBackend(location)) {
+    return Err(Status::InvalidArgument(
+        "repository " + location + ": \"" + *backend +
+        ":\" locations are restic's; cairn supports a directory path, file:///absolute/path "
+        "or s3://bucket/prefix (for a local directory with this name, write ./" + location + ")"));
+  }
   std::error_code ec;
   std::filesystem::path abs = std::filesystem::absolute(location, ec);
   if (ec) {

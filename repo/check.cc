@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "common/clock.h"
 #include "common/object_pool.h"
 #include "common/thread_pool.h"
 #include "repo/index.h"
@@ -245,6 +246,13 @@ Result<CheckResult> CheckRun::Run() {
                     [](const auto& kv) { return kv.second.entry.type == BlobType::kData; }));
   CheckPacksExist();
   CheckSnapshots(*codec);
+  const int64_t now = NowNs();
+  CAIRN_RETURN_IF_ERROR(ListIncompleteWrites(repo_.store(), "", [&](const IncompleteWrite& w) {
+    Warning(DescribeIncompleteWrite(w, now));
+    std::lock_guard<std::mutex> lock(mu_);
+    ++result_.incomplete_writes;
+    return Status::OK();
+  }));
 
   if (opts_.read_data && !Cancelled()) {
     std::vector<std::pair<Id, uint64_t>> packs;
@@ -276,6 +284,18 @@ Result<CheckResult> CheckRun::Run() {
 }
 
 }  // namespace
+
+std::string DescribeIncompleteWrite(const IncompleteWrite& w, int64_t now_ns) {
+  const int64_t age_s = std::max<int64_t>(0, (now_ns - w.mtime_ns) / kNsPerSecond);
+  std::string age = age_s < 120     ? std::to_string(age_s) + " s"
+                    : age_s < 7200  ? std::to_string(age_s / 60) + " min"
+                    : age_s < 172800 ? std::to_string(age_s / 3600) + " h"
+                                     : std::to_string(age_s / 86400) + " days";
+  return w.name + ": temporary file of an interrupted write (" + std::to_string(w.size) +
+         " bytes, last written " + age +
+         " ago), e.g. a backup stopped by a second Ctrl-C; it is not part of the repository: "
+         "delete it once no cairn command is writing to the repository";
+}
 
 Result<CheckResult> RunCheck(Repository& repo, const CheckOptions& opts,
                              const std::function<void(bool, const std::string&)>& report,

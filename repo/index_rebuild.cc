@@ -2,8 +2,10 @@
 
 #include <mutex>
 
+#include "common/clock.h"
 #include "common/object_pool.h"
 #include "common/thread_pool.h"
+#include "repo/check.h"
 #include "repo/index.h"
 #include "repo/pack.h"
 
@@ -26,6 +28,12 @@ Result<RebuildResult> RebuildIndex(Repository& repo,
     return Status::OK();
   }));
   RebuildResult result;
+  const int64_t now = NowNs();
+  CAIRN_RETURN_IF_ERROR(ListIncompleteWrites(repo.store(), "packs/", [&](const IncompleteWrite& w) {
+    ++result.incomplete_writes;
+    report(DescribeIncompleteWrite(w, now));
+    return Status::OK();
+  }));
   std::mutex mu;
   std::vector<IndexPack> indexed;  // GUARDED_BY(mu)
   Status fatal;                    // GUARDED_BY(mu)

@@ -1,5 +1,6 @@
 #include "tools/cli.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -30,7 +31,19 @@ Result<std::unique_ptr<ObjectStore>> Context::OpenStoreFor(bool read_only, bool 
   }
   StoreOptions so = MakeStoreOptions(read_only);
   so.create_bucket = create_bucket;
-  return OpenStore(repo, so);
+  CAIRN_ASSIGN_OR_RETURN(auto store, OpenStore(repo, so));
+  if (!IsS3Location(repo)) {
+    // A local repository is a directory: a file there made every command
+    // suggest `cairn init`, which then failed on "<file>/keys/...".
+    struct stat st;
+    const std::string dir = store->Describe();
+    if (::stat(dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+      return Err(Status::InvalidArgument("repository " + dir +
+                                         " is a file, not a directory: give the directory "
+                                         "of a repository, or a new path for `cairn init`"));
+    }
+  }
+  return store;
 }
 
 OpenOptions Context::RepoOpenOptions() {
@@ -49,7 +62,14 @@ Result<std::unique_ptr<Repository>> Context::OpenRepository(bool read_only,
   if (!head && head.error().Is(ErrorCode::kNotFound)) return Err(NoRepositoryAt(store->Describe()));
   CAIRN_ASSIGN_OR_RETURN(std::string pw,
                          ReadPassword(password, "enter the repository password: ", false));
+  const std::string where = store->Describe();
   auto opened = Repository::Open(std::move(store), pw, RepoOpenOptions());
+  if (!opened && opened.error().Is(ErrorCode::kWrongPassword)) {
+    // Name the source the password came from, not every possible one.
+    return Err(Status::WrongPassword("wrong password for the repository at " + where +
+                                     " (no key file opens with the password from " +
+                                     DescribePasswordSource(password) + ")"));
+  }
   if (opened && password_out != nullptr) *password_out = std::move(pw);
   return opened;
 }

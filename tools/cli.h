@@ -80,5 +80,7 @@ void RegisterIndex(CLI::App& app, Context& ctx);
 void RegisterCache(CLI::App& app, Context& ctx);
 void RegisterMount(CLI::App& app, Context& ctx);
 void RegisterSeal(CLI::App& app, Context& ctx);
+void RegisterForget(CLI::App& app, Context& ctx);
+void RegisterVersion(CLI::App& app, Context& ctx);
 
 }  // namespace cairn

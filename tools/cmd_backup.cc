@@ -171,14 +171,16 @@ Status RunBackupCmd(Context& ctx, const BackupArgs& a) {
     ctx.Say("Dirs:        " + std::to_string(st.dirs));
     ctx.Say("Added:       " + FormatBytes(st.raw_bytes_added) + " (" +
             FormatBytes(st.stored_bytes_added) + " stored)");
-    ctx.Say("processed " + std::to_string(st.files) + " files, " + FormatBytes(st.bytes) + " in " +
+    ctx.Say("processed " + Count(st.files, "file") + ", " + FormatBytes(st.bytes) + " in " +
             FormatDuration(st.duration_ns));
     ctx.Say("snapshot " + snap.id.Short() + " saved");
   }
   if (result->skipped) {
     return Status::Partial("snapshot " + snap.id.Short() + " saved, but " +
-                           std::to_string(result->skipped) +
-                           " items could not be read and are not in it (listed above)");
+                           Count(result->skipped, "item") +
+                           (result->skipped == 1 ? " could not be read and is not in it"
+                                                 : " could not be read and are not in it") +
+                           " (listed above)");
   }
   return Status::OK();
 }

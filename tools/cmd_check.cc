@@ -48,17 +48,16 @@ Status RunCheckCmd(Context& ctx, const CheckArgs& a) {
                              {"packs", r->packs},
                              {"packs_read", r->packs_read},
                              {"errors", r->errors},
+                             {"incomplete_writes", r->incomplete_writes},
                              {"warnings", r->warnings}})
                        .c_str());
   } else {
-    ctx.Say(std::to_string(r->snapshots) + " snapshots, " + std::to_string(r->trees) +
-            " trees, " + std::to_string(r->data_blobs) + " data blobs in " +
-            std::to_string(r->packs) + " packs" +
-            (o.read_data ? ", " + std::to_string(r->packs_read) + " packs read" : ""));
+    ctx.Say(Count(r->snapshots, "snapshot") + ", " + Count(r->trees, "tree") + ", " +
+            Count(r->data_blobs, "data blob") + " in " + Count(r->packs, "pack") +
+            (o.read_data ? ", " + Count(r->packs_read, "pack") + " read" : ""));
   }
   if (r->errors) {
-    return Status::Corruption("check found " + std::to_string(r->errors) +
-                              " errors (listed above)");
+    return Status::Corruption("check found " + Count(r->errors, "error") + " (listed above)");
   }
   ctx.Say("no errors were found");
   return Status::OK();
@@ -68,12 +67,18 @@ Status RunIndexRebuild(Context& ctx) {
   CAIRN_ASSIGN_OR_RETURN(auto repo, ctx.OpenRepository());
   auto r = RebuildIndex(*repo, [](const std::string& m) { fprintf(stderr, "warning: %s\n", m.c_str()); });
   if (!r) return r.error();
-  ctx.Say("indexed " + std::to_string(r->blobs) + " blobs in " + std::to_string(r->packs) +
-          " packs: " + std::to_string(r->segments_written) + " index segments written, " +
+  ctx.Say("indexed " + Count(r->blobs, "blob") + " in " + Count(r->packs, "pack") + ": " +
+          Count(r->segments_written, "index segment") + " written, " +
           std::to_string(r->segments_removed) + " removed");
+  if (r->incomplete_writes) {
+    ctx.Say(Count(r->incomplete_writes, "temporary file") +
+            " of an interrupted write reported (listed above; not indexed, not removed)");
+  }
   if (r->unreadable_packs) {
-    return Status::Corruption(std::to_string(r->unreadable_packs) +
-                              " packs have unreadable headers and were left out");
+    return Status::Corruption(Count(r->unreadable_packs, "pack") +
+                              (r->unreadable_packs == 1 ? " has an unreadable header and was"
+                                                        : " have unreadable headers and were") +
+                              " left out");
   }
   return Status::OK();
 }

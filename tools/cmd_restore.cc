@@ -75,11 +75,11 @@ Status RunRestoreCmd(Context& ctx, const RestoreArgs& a) {
                        .c_str());
   } else {
     ctx.Say("restored snapshot " + snap.id.Short() + " to " + a.target + ": " +
-            std::to_string(st->files) + " files, " + std::to_string(st->dirs) + " dirs, " +
+            Count(st->files, "file") + ", " + Count(st->dirs, "dir") + ", " +
             FormatBytes(st->bytes) + " in " + FormatDuration(took));
   }
   if (st->failed) {
-    std::string m = std::to_string(st->failed) + " items could not be restored (listed above)";
+    std::string m = Count(st->failed, "item") + " could not be restored (listed above)";
     if (st->corruption) return Status::Corruption(m + "; run `cairn check --read-data`");
     return Status::Partial(m);
   }

@@ -14,27 +14,6 @@ namespace cairn {
 
 namespace {
 
-nlohmann::json SnapshotJson(const Snapshot& s) {
-  nlohmann::json j = {{"id", s.id.Hex()},
-                      {"short_id", s.id.Short()},
-                      {"time", FormatTime(s.time_ns, 9)},
-                      {"hostname", s.hostname},
-                      {"username", s.username},
-                      {"series", s.series},
-                      {"tags", s.tags},
-                      {"paths", s.paths},
-                      {"tree", s.tree.Hex()},
-                      {"program_version", s.program_version},
-                      {"files", s.stats.files},
-                      {"dirs", s.stats.dirs},
-                      {"bytes", s.stats.bytes},
-                      {"bytes_added", s.stats.stored_bytes_added}};
-  if (s.parent) j["parent"] = s.parent->Hex();
-  if (s.stats.acl_entries) j["acl_entries"] = *s.stats.acl_entries;
-  if (!s.message.empty()) j["message"] = s.message;
-  return j;
-}
-
 struct SnapshotsArgs {
   std::string series, host;
   std::vector<std::string> tags;
@@ -67,7 +46,7 @@ Status RunSnapshots(Context& ctx, const SnapshotsArgs& a) {
                     FormatBytes(s.stats.bytes)});
   }
   PrintTable(rows);
-  printf("%zu snapshots\n", shown.size());
+  printf("%s\n", Count(shown.size(), "snapshot").c_str());
   return Status::OK();
 }
 

@@ -13,6 +13,9 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitError = 1;  // any failure not listed below
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitPartial = 3;
+// The first word is not a command (`cairn forget` on an older cairn): a
+// script can tell a missing feature from a wrong option (2).
+inline constexpr int kExitUnknownCommand = 4;
 inline constexpr int kExitNoRepository = 10;
 inline constexpr int kExitUnsupported = 11;
 inline constexpr int kExitWrongPassword = 12;

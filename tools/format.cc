@@ -26,6 +26,10 @@ std::string FormatBytes(uint64_t n) {
   return buf;
 }
 
+std::string Count(uint64_t n, const std::string& noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
 std::string FormatDuration(int64_t ns) {
   double s = static_cast<double>(ns) / 1e9;
   char buf[32];
@@ -104,6 +108,27 @@ nlohmann::json NodeJson(const std::string& path, const Node& n) {
   if (n.type == NodeType::kSymlink) j["target"] = n.symlink_target;
   if (n.type == NodeType::kFile) j["sha256"] = n.sha256.Hex();
   if (n.type == NodeType::kCharDev || n.type == NodeType::kBlockDev) j["rdev"] = n.rdev;
+  return j;
+}
+
+nlohmann::json SnapshotJson(const Snapshot& s) {
+  nlohmann::json j = {{"id", s.id.Hex()},
+                      {"short_id", s.id.Short()},
+                      {"time", FormatTime(s.time_ns, 9)},
+                      {"hostname", s.hostname},
+                      {"username", s.username},
+                      {"series", s.series},
+                      {"tags", s.tags},
+                      {"paths", s.paths},
+                      {"tree", s.tree.Hex()},
+                      {"program_version", s.program_version},
+                      {"files", s.stats.files},
+                      {"dirs", s.stats.dirs},
+                      {"bytes", s.stats.bytes},
+                      {"bytes_added", s.stats.stored_bytes_added}};
+  if (s.parent) j["parent"] = s.parent->Hex();
+  if (s.stats.acl_entries) j["acl_entries"] = *s.stats.acl_entries;
+  if (!s.message.empty()) j["message"] = s.message;
   return j;
 }
 

@@ -3,9 +3,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "common/version.h"
 #include "tools/cli.h"
@@ -27,6 +30,58 @@ void StartSignalThread(cairn::Context& ctx, sigset_t set) {
   }).detach();
 }
 
+// Levenshtein distance, to suggest the command a typo meant.
+size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// The message for a command line whose first word is not a command, or
+// nothing when the parse error is another one. CLI11 only says "A
+// subcommand is required" for `cairn forget` (restic: unknown command).
+std::string UnknownCommandMessage(const CLI::App& app) {
+  if (!app.get_subcommands().empty()) return {};
+  const std::vector<std::string> rest = app.remaining();
+  if (rest.empty() || rest.front().starts_with("-")) return {};
+  const std::string& word = rest.front();
+  std::string best;
+  size_t best_distance = 3;  // suggest only close names
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    const std::string& name = sub->get_name();
+    size_t d = EditDistance(word, name);
+    if (d < best_distance || (name.starts_with(word) && word.size() >= 3)) {
+      best_distance = std::min(d, best_distance);
+      best = name;
+    }
+  }
+  return "unknown command \"" + word + "\"" +
+         (best.empty() ? std::string() : "; did you mean \"" + best + "\"?") +
+         "\nRun `cairn --help` for the list of commands.";
+}
+
+constexpr char kHelpFooter[] = R"(Environment:
+  CAIRN_REPO            the repository, when -r is not given
+  CAIRN_PASSWORD        the repository password
+  CAIRN_PASSWORD_FILE   a file holding the password, when --password-file is not given
+  CAIRN_CACHE_DIR       the cache directory, when --cache-dir is not given
+  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE,
+  AWS_ENDPOINT_URL, AWS_REGION   S3 credentials and location
+
+Exit status: 0 success, 1 error, 2 usage, 3 partial, 4 unknown command,
+  10 no repository, 11 unsupported, 12 wrong password, 13 corruption,
+  14 permission denied, 15 not found, 16 store unavailable, 17 no space,
+  18 locked, 130 interrupted (see cairn(1)).)";
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -44,7 +99,16 @@ int main(int argc, char** argv) {
   mallopt(M_ARENA_MAX, 4);
 
   cairn::Context ctx;
-  CLI::App app{"cairn: deduplicated, compressed, encrypted backups in S3 or a local directory"};
+  // The name is given so that usage lines say "cairn", not argv[0].
+  CLI::App app{"cairn: deduplicated, compressed, encrypted backups in S3 or a local directory",
+               "cairn"};
+  app.footer(kHelpFooter);
+  // Parser errors look like every other error: one line starting "cairn:".
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    std::string m = e.what();
+    if (!m.starts_with("cairn: ")) m = "cairn: " + m;
+    return m + "\nRun `cairn --help` or `cairn COMMAND --help` for more information.\n";
+  });
   app.require_subcommand(1);
   app.fallthrough();  // global options may follow the subcommand
   app.set_version_flag("--version", cairn::kVersionString);
@@ -95,10 +159,16 @@ int main(int argc, char** argv) {
   cairn::RegisterCache(app, ctx);
   cairn::RegisterMount(app, ctx);
   cairn::RegisterSeal(app, ctx);
+  cairn::RegisterForget(app, ctx);
+  cairn::RegisterVersion(app, ctx);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (std::string m = UnknownCommandMessage(app); !m.empty()) {
+      fprintf(stderr, "cairn: %s\n", m.c_str());
+      return cairn::kExitUnknownCommand;
+    }
     int rc = app.exit(e);
     return rc == 0 ? 0 : cairn::kExitUsage;
   }

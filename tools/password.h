@@ -14,7 +14,13 @@ struct PasswordSource {
   std::string command;  // --password-command
 };
 
-// prompt is shown on /dev/tty; with confirm the user types it twice.
+// Where ReadPassword takes the password from, for messages:
+// "--password-command `cmd`", "--password-file F", "CAIRN_PASSWORD" or "the
+// terminal prompt".
+std::string DescribePasswordSource(const PasswordSource& src);
+
+// prompt is shown on /dev/tty; with confirm the user types it twice. Ctrl-C
+// at the prompt: Cancelled, the terminal restored.
 Result<std::string> ReadPassword(const PasswordSource& src, const std::string& prompt,
                                  bool confirm);
 // A password from the terminal only (for `key add`'s new password) unless

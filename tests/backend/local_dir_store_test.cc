@@ -1,6 +1,8 @@
 #include "backend/local_dir_store.h"
 
 #include <gtest/gtest.h>
+
+#include <map>
 #include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -135,6 +137,30 @@ TEST_F(LocalDirStoreTest, TemporaryFilesAreInvisible) {
   EXPECT_EQ(Keys(s, "index/"), std::vector<std::string>{"index/real"});
   EXPECT_TRUE(Keys(s, "index/.tmp").empty());
   EXPECT_EQ(s.Head("index/.tmp-123").error().code(), ErrorCode::kInvalidArgument);
+}
+
+// What List hides, ListIncomplete reports (check and index rebuild name a
+// pack a second Ctrl-C left behind).
+TEST_F(LocalDirStoreTest, ListIncompleteReportsTemporaryFiles) {
+  LocalDirStore store(dir_);
+  ObjectStore& s = store;
+  WriteFile(dir_ + "/.tmp-root", "p");
+  WriteFile(dir_ + "/index/.tmp-123", "partial");
+  WriteFile(dir_ + "/packs/ab/.tmp-456", "partial pack");
+  ASSERT_TRUE(s.Put("packs/ab/abcd", AsBytes("y")).ok());
+  auto list = [&](std::string_view prefix) {
+    std::map<std::string, uint64_t> out;
+    EXPECT_TRUE(ListIncompleteWrites(s, prefix, [&](const IncompleteWrite& w) {
+                   EXPECT_GT(w.mtime_ns, 0);
+                   out[w.name] = w.size;
+                   return Status::OK();
+                 }).ok());
+    return out;
+  };
+  EXPECT_EQ(list(""), (std::map<std::string, uint64_t>{
+                          {".tmp-root", 1}, {"index/.tmp-123", 7}, {"packs/ab/.tmp-456", 12}}));
+  EXPECT_EQ(list("packs/"), (std::map<std::string, uint64_t>{{"packs/ab/.tmp-456", 12}}));
+  EXPECT_TRUE(list("snapshots/").empty());
 }
 
 TEST_F(LocalDirStoreTest, KeysThatCouldEscapeTheRootAreRefused) {

@@ -128,6 +128,27 @@ TEST(OpenStoreTest, UnknownSchemesNameTheSupportedForms) {
   }
 }
 
+// restic's forms were taken as relative paths: `init sftp:host:/x` made a
+// local directory "sftp:host:".
+TEST(OpenStoreTest, ResticStyleLocationsAreRefused) {
+  for (const char* loc : {"sftp:host:/srv/x", "rest:http://host:8000/", "b2:bucket:path",
+                          "azure:container:/p", "gs:bucket:/p", "swift:container:/p",
+                          "rclone:remote:path", "s3:s3.amazonaws.com/bucket"}) {
+    Status st = ErrorOf(loc);
+    EXPECT_EQ(st.code(), ErrorCode::kInvalidArgument) << loc;
+    const std::string word = std::string(loc).substr(0, std::string(loc).find(':'));
+    EXPECT_EQ(st.message(), "repository " + std::string(loc) + ": \"" + word +
+                                ":\" locations are restic's; cairn supports a directory path, "
+                                "file:///absolute/path or s3://bucket/prefix (for a local "
+                                "directory with this name, write ./" + loc + ")");
+  }
+  // Other names with a colon stay relative paths.
+  const std::string cwd = fs::current_path().string();
+  EXPECT_EQ(DescribeOf("./sftp:host:/x"), cwd + "/sftp:host:/x");
+  EXPECT_EQ(DescribeOf("backup:2024"), cwd + "/backup:2024");
+  EXPECT_EQ(DescribeOf("dir/sftp:x"), cwd + "/dir/sftp:x");
+}
+
 TEST(OpenStoreTest, ReadOnlyRefusesWritesButReads) {
   std::string dir = MakeTempDir("open");
   {

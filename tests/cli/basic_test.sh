@@ -24,7 +24,8 @@ must snapshots --json
 n=$(grep -o '"short_id"' <<<"$OUT" | wc -l)
 [[ $n == 3 ]] || fail "snapshots --json lists $n snapshots, want 3"
 must snapshots --tag second
-expect_out "1 snapshots" "snapshots --tag"
+expect_out "1 snapshot" "snapshots --tag"
+[[ "$OUT" != *"1 snapshots"* ]] || fail "snapshots --tag: \"1 snapshots\""
 
 must ls latest "$src"
 expect_out "$src/sub/deeper/one" "ls"

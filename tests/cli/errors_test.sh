@@ -167,7 +167,7 @@ if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null; then
   ERR=$(cat "$SCRATCH/err")
   expect_rc 3 "backup with an unreadable file"
   expect_err "skipped $usrc/locked: opening $usrc/locked: Permission denied" "unreadable file reported"
-  expect_err "1 items could not be read" "partial summary"
+  expect_err "1 item could not be read and is not in it" "partial summary"
   chown -R root:root "$SCRATCH"
   must ls latest "$usrc"
   [[ "$OUT" == *readable* && "$OUT" != *locked* ]] || fail "the partial snapshot holds the readable file only"

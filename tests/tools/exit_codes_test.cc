@@ -85,6 +85,7 @@ std::set<int> AllExitCodes() {
   std::set<int> codes;
   for (unsigned i = 0; i < kErrorCodeCount; ++i) codes.insert(ExitCodeFor(static_cast<ErrorCode>(i)));
   codes.insert(kExitUsage);  // also for command-line parse errors
+  codes.insert(kExitUnknownCommand);  // a parse error of its own, no ErrorCode
   return codes;
 }
 
