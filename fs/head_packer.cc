@@ -63,7 +63,9 @@ void HeadPacker::Loop() {
       // A file unlinked or cut while it was read fails here; whatever the
       // reason, the seal reads the file itself.
       Status st = RunJob(*job);
-      if (!st.ok() && !st.Is(ErrorCode::kCancelled)) {
+      if (st.Is(ErrorCode::kCancelled)) {
+        host_.JobCancelled(*job);
+      } else if (!st.ok()) {
         repo_.logger().Debug("head/: background packing of inode {}: {}", job->ino, st.message());
       }
     }

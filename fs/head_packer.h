@@ -89,6 +89,10 @@ class HeadPacker {
     // the seal's walker checks every blob against the index anyway). The
     // tree keeps it only while the file is still at the job's version.
     virtual void JobDone(const Job& job, FileContent content) = 0;
+    // The job was cancelled (by a Pause): the file waits again. (A job that
+    // failed otherwise is dropped: the seal reads the file, and a change
+    // queues it again.)
+    virtual void JobCancelled(const Job& job) = 0;
   };
 
   // Starts the worker (unless !opts.enabled). repo and host must outlive

@@ -45,6 +45,12 @@ class HeadTree::PackHost final : public HeadPacker::Host {
     return std::nullopt;
   }
 
+  void JobCancelled(const HeadPacker::Job& job) override {
+    std::lock_guard<std::mutex> lock(t_.s_->mu);
+    auto it = t_.s_->nodes.find(job.ino);
+    if (it != t_.s_->nodes.end() && NeedsPack(it->second)) t_.QueuePackLocked(it->second);
+  }
+
   void JobDone(const HeadPacker::Job& job, FileContent content) override {
     State& s = *t_.s_;
     std::lock_guard<std::mutex> lock(s.mu);
