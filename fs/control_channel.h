@@ -12,7 +12,9 @@
 // (from a daemon older than the codes) reads as IOError.
 //
 // Commands: "refresh" (re-read the snapshot list), "umount", "status", and
-// for head/ "seal <json>" and "head-status" (fs/head_control.h).
+// for head/ "seal <json>", "head-status" (fs/head_control.h) and
+// "prepare-umount" (store head/'s staged data, or seal with
+// --seal-on-unmount, before `cairn umount` unmounts).
 #pragma once
 
 #include <atomic>

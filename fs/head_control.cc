@@ -173,6 +173,10 @@ std::string EncodeHeadStatus(const HeadStatus& s) {
       {"staging_limit", s.staging_limit},
       {"changed_entries", s.changed_entries},
       {"files_pending", s.files_pending},
+      {"files_packed", s.files_packed},
+      {"bytes_packed", s.bytes_packed},
+      {"bytes_uploaded", s.bytes_uploaded},
+      {"pack_error", s.pack_error},
       {"oldest_change_ns", s.oldest_change_ns},
       {"sealing", s.sealing},
       {"fuse_requests", s.fuse_requests},
@@ -226,6 +230,10 @@ Result<HeadStatus> DecodeHeadStatus(const std::string& text) {
   f.Unsigned("staging_limit", &s.staging_limit);
   f.Unsigned("changed_entries", &s.changed_entries);
   f.Unsigned("files_pending", &s.files_pending);
+  f.Unsigned("files_packed", &s.files_packed);
+  f.Unsigned("bytes_packed", &s.bytes_packed);
+  f.Unsigned("bytes_uploaded", &s.bytes_uploaded);
+  f.String("pack_error", &s.pack_error);
   f.Signed("oldest_change_ns", &s.oldest_change_ns);
   f.Bool("sealing", &s.sealing);
   f.Counters("fuse_requests", &s.fuse_requests);

@@ -50,7 +50,16 @@ struct HeadStatus {
   uint64_t staged_bytes = 0;      // data written and not yet stored
   uint64_t staging_limit = 0;     // --staging-size (0: only the disk)
   uint64_t changed_entries = 0;   // entries differing from the base
-  uint64_t files_pending = 0;     // files with staged data
+  // Files with new content: not packed yet (the background packer or the
+  // seal still has to read them) and packed in the background (the seal
+  // takes their blobs as they are).
+  uint64_t files_pending = 0;
+  uint64_t files_packed = 0;
+  // Since the last seal: logical bytes of files packed in the background,
+  // and bytes of the packs it stored (uploaded).
+  uint64_t bytes_packed = 0;
+  uint64_t bytes_uploaded = 0;
+  std::string pack_error;         // the background packer's last store error ("": none)
   int64_t oldest_change_ns = 0;   // time of the oldest unsealed change (0: none)
   bool sealing = false;           // a seal is running
   // FUSE requests served by the head/ mount, by operation ("lookup",

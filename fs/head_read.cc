@@ -136,11 +136,21 @@ HeadStatus HeadTree::GetStatus() {
   st.staging_limit = opts_.staging_limit;
   st.sealing = s_->sealing.load();
   std::lock_guard<std::mutex> lock(s_->mu);
+  if (s_->packer) {
+    const HeadPackerStats p = s_->packer->stats();  // its lock is a leaf
+    st.bytes_packed = p.bytes_packed;
+    st.bytes_uploaded = p.bytes_uploaded;
+    st.pack_error = p.error;
+  }
   st.staged_bytes = s_->staged_total;
   for (const auto& [ino, n] : s_->nodes) {
     if (!n.dirty) continue;
     ++st.changed_entries;
-    if (!n.staged.empty()) ++st.files_pending;
+    if (NeedsPack(n)) {
+      ++st.files_pending;
+    } else if (n.packed) {
+      ++st.files_packed;
+    }
     if (n.changed_ns > 0 && (st.oldest_change_ns == 0 || n.changed_ns < st.oldest_change_ns)) {
       st.oldest_change_ns = n.changed_ns;
     }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +16,15 @@
 #include "repo/tree.h"
 
 namespace cairn {
+
+// A file's content as the background packer stored it (fs/head_packer.h):
+// valid while the file's write_gen is still gen.
+struct HeadPacked {
+  uint64_t gen = 0;
+  uint64_t size = 0;
+  std::vector<Extent> content;
+  Id sha256;
+};
 
 // An inode of head/ that the tree knows: changed since the base (dirty: in
 // the journal), or still as in the base and bound to a number while the
@@ -52,6 +62,9 @@ struct HeadNode {
   bool unlinked = false;     // no name left; kept while open or known
   int64_t changed_ns = 0;    // time of the oldest unsealed change (status)
   int64_t last_write_ns = 0;  // time of the last data change (hashing waits)
+  // file: its content packed in the background (null: none; stale when
+  // packed->gen != write_gen).
+  std::shared_ptr<const HeadPacked> packed;
 
   bool is_dir() const { return meta.type == NodeType::kDir; }
   bool is_file() const { return meta.type == NodeType::kFile; }

@@ -29,7 +29,7 @@ bool IsRsyncTemp(const std::string& name) {
 // the seal; reads and lookups go on, so every call takes mu).
 class HeadTree::Source final : public ::cairn::Source {
  public:
-  explicit Source(HeadTree& t) : t_(t) {}
+  Source(HeadTree& t, const HeadPackerStats& packed) : t_(t), packed_(packed) {}
 
   std::vector<std::string> TakeLeftovers() {
     std::lock_guard<std::mutex> lock(leftover_mu_);
@@ -92,7 +92,8 @@ class HeadTree::Source final : public ::cairn::Source {
       if (e.node) c.staged = e.node->staged;
       c.meta = e.meta;
     }
-    return std::unique_ptr<SourceFile>(new File(t_, std::move(c), info));
+    return std::unique_ptr<SourceFile>(
+        new HeadSourceFile(*t_.s_->staging, t_.reader_, std::move(c), info));
   }
 
   std::string UserName(uint32_t uid) override { return t_.s_->names.UserName(uid); }
@@ -112,10 +113,17 @@ class HeadTree::Source final : public ::cairn::Source {
     auto e = ResolveLocked(path);
     if (!e || e->meta.type != NodeType::kFile) return std::nullopt;
     if (e->node && (e->node->content_changed || e->node->base_len < e->meta.size)) {
-      return std::nullopt;
+      // Packed in the background at the version the file still has.
+      const HeadPacked* p = e->node->packed.get();
+      if (!p || p->gen != e->node->write_gen || p->size != e->meta.size) return std::nullopt;
+      return KnownFile{p->content, p->sha256, p->size, true};
     }
     if (e->meta.size > 0 && e->meta.content.empty()) return std::nullopt;
     return KnownFile{e->meta.content, e->meta.sha256, e->meta.size};
+  }
+
+  StoredBefore StoredBeforeRun() const override {
+    return StoredBefore{packed_.data_blobs, packed_.raw_bytes, packed_.bytes_uploaded};
   }
 
   // head/ is the daemon's own: an entry it cannot read is an error, never
@@ -127,22 +135,6 @@ class HeadTree::Source final : public ::cairn::Source {
   struct Entry {
     HeadNode* node = nullptr;
     Node meta;
-  };
-
-  class File final : public SourceFile {
-   public:
-    File(HeadTree& t, HeadContent c, const EntryInfo& info)
-        : SourceFile(info, c.size, false), t_(t), c_(std::move(c)) {}
-    Result<size_t> ReadAt(uint64_t offset, std::span<uint8_t> buf) override {
-      return ReadHeadContent(*t_.s_->staging, t_.reader_, c_, base_, offset, buf);
-    }
-    Result<uint64_t> SeekEnd() override { return c_.size; }
-    bool ChangedWhileRead(uint64_t) override { return false; }
-
-   private:
-    HeadTree& t_;
-    const HeadContent c_;
-    std::unique_ptr<ContentReader::File> base_;
   };
 
   Result<Entry> ResolveLocked(const std::string& path) {
@@ -218,6 +210,7 @@ class HeadTree::Source final : public ::cairn::Source {
   }
 
   HeadTree& t_;
+  const HeadPackerStats packed_;
   std::mutex leftover_mu_;
   std::vector<std::string> leftovers_;  // GUARDED_BY(leftover_mu_)
 };
@@ -230,7 +223,25 @@ Result<SealReport> HeadTree::Seal(const SealRequest& req, const std::atomic<bool
     ~Reset() { flag = false; }
   } reset{s_->sealing};
   const int64_t start = NowNs();
-  Source source(*this);
+  // The background packer stops and stores what it packed, so every
+  // result the walker takes names indexed blobs (a failure here costs only
+  // the reuse: the walker reads a file whose blobs are not indexed).
+  HeadPacker* packer = s_->packer.get();  // changes only in Open and the destructor
+  struct Resume {
+    HeadPacker* p;
+    ~Resume() {
+      if (p) p->Resume();
+    }
+  } resume{packer};
+  HeadPackerStats packed;
+  if (packer) {
+    if (Status p = packer->Pause(); !p.ok()) {
+      log_.Warn("seal: background packs not all stored ({}); the seal stores those files itself",
+                p.message());
+    }
+    packed = packer->stats();
+  }
+  Source source(*this, packed);
   BackupOptions o;
   o.paths = {"/"};
   o.series = opts_.series;
@@ -243,6 +254,7 @@ Result<SealReport> HeadTree::Seal(const SealRequest& req, const std::atomic<bool
     return Err(Status(r.error().code(), "seal of head/ (nothing was lost; head/ is unchanged): " +
                                             r.error().message()));
   }
+  if (packer) packer->ResetStats();
   SealReport rep;
   rep.parent = base_ ? std::optional<Id>(base_->id) : std::nullopt;
   {

@@ -8,6 +8,7 @@
 #include <set>
 #include <shared_mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "fs/head_base.h"
 #include "fs/head_record.h"
@@ -46,6 +47,14 @@ struct HeadTree::State {
   std::list<std::pair<uint64_t, std::shared_ptr<HeadListing>>> listings;  // GUARDED_BY(mu)
   std::atomic<bool> sealing{false};
 
+  // Background packing (fs/head_packing.cc): files whose content changed
+  // and is not packed yet, (queued_ns, inode) in the order of their first
+  // write since they were last taken; an inode is in the list at most once.
+  std::list<std::pair<int64_t, uint64_t>> pack_queue;  // GUARDED_BY(mu)
+  std::unordered_set<uint64_t> pack_queued;            // GUARDED_BY(mu)
+  std::unique_ptr<HeadPacker::Host> pack_host;
+  std::unique_ptr<HeadPacker> packer;  // null until Open has recovered
+
   // Background journal sync.
   std::mutex sync_mu;
   std::condition_variable sync_cv;
@@ -71,6 +80,26 @@ Result<size_t> ReadHeadContent(HeadStaging& staging, ContentReader& reader,
                                const HeadContent& c,
                                std::unique_ptr<ContentReader::File>& base_file,
                                uint64_t offset, std::span<uint8_t> out);
+
+// A file of head/ as a backup SourceFile: its content as c describes it
+// (the seal reads it, the background packer too).
+class HeadSourceFile final : public SourceFile {
+ public:
+  HeadSourceFile(HeadStaging& staging, ContentReader& reader, HeadContent c,
+                 const EntryInfo& info)
+      : SourceFile(info, c.size, false), staging_(staging), reader_(reader), c_(std::move(c)) {}
+  Result<size_t> ReadAt(uint64_t offset, std::span<uint8_t> buf) override {
+    return ReadHeadContent(staging_, reader_, c_, base_, offset, buf);
+  }
+  Result<uint64_t> SeekEnd() override { return c_.size; }
+  bool ChangedWhileRead(uint64_t) override { return false; }
+
+ private:
+  HeadStaging& staging_;
+  ContentReader& reader_;
+  const HeadContent c_;
+  std::unique_ptr<ContentReader::File> base_;
+};
 
 // One change: its journal batch and the inodes whose record it writes
 // (written once, at the commit, however often the change touched them).

@@ -41,6 +41,7 @@ HeadTree::HeadTree(TreeHost& host, Repository& repo, ContentReader& reader, Loca
       log_(repo.logger()) {}
 
 HeadTree::~HeadTree() {
+  StopPacking();
   {
     std::lock_guard<std::mutex> lock(s_->sync_mu);
     s_->stop = true;
@@ -56,6 +57,7 @@ Result<std::unique_ptr<HeadTree>> HeadTree::Open(TreeHost& host, Repository& rep
                                                  const HeadTreeOptions& opts) {
   std::unique_ptr<HeadTree> t(new HeadTree(host, repo, reader, files, opts));
   CAIRN_RETURN_IF_ERROR(t->Recover());
+  t->StartPacking();
   t->s_->sync_thread = std::thread([p = t.get()] { p->SyncLoop(); });
   return t;
 }
@@ -292,6 +294,7 @@ void HeadTree::FreshLocked(HeadNode& n) {
   n.base_len = n.meta.size;
   n.content_changed = false;
   n.hash_valid = false;
+  n.packed.reset();
   if (!n.staged.empty()) {  // stored in the sealed snapshot now
     s_->staged_total -= std::min(s_->staged_total, n.StagedBytes());
     n.staged.clear();

@@ -42,6 +42,7 @@
 #include "common/log.h"
 #include "fs/head_base.h"
 #include "fs/head_control.h"
+#include "fs/head_packer.h"
 #include "fs/head_staging.h"
 #include "fs/tree.h"
 #include "repo/content_reader.h"
@@ -59,6 +60,8 @@ struct HeadTreeOptions {
   uint32_t uid = 0, gid = 0;    // owner of the root of an empty head/
   int64_t sync_interval_ns = 1'000'000'000;  // journal synced at least this often
   size_t seal_threads = 0;      // backup engine threads; 0: one per core
+  // Background packing of files written (fs/head_packer.h).
+  HeadPackerOptions packer;
 };
 
 struct HeadNode;  // fs/head_record.h
@@ -126,12 +129,19 @@ class HeadTree final : public Tree {
   // Makes every acknowledged change durable (all staging data, then the
   // journal).
   Status SyncAll();
+  // Packs every file waiting for the background packer and stores the
+  // packs (uploaded and indexed), without waiting for files to be idle:
+  // `cairn umount` calls it before unmounting. Staged data stays staged
+  // until a seal. Cancelled when *cancel becomes true.
+  Status StoreStaged(const std::atomic<bool>* cancel);
   const std::optional<Snapshot>& base() const { return base_; }
 
  private:
   class File;
   class Source;
   friend class Source;
+  class PackHost;  // fs/head_packing.cc
+  friend class PackHost;
   HeadTree(TreeHost& host, Repository& repo, ContentReader& reader, LocalFiles& files,
            const HeadTreeOptions& opts);
 
@@ -178,6 +188,14 @@ class HeadTree final : public Tree {
   FsAttr AttrOf(const HeadNode& n) const;
   Result<size_t> ReadData(uint64_t ino, File* f, uint64_t offset, std::span<uint8_t> out);
   Status Truncate(HeadNode& n, uint64_t size, Change& c);
+  // n's content changed: it waits for the background packer (again).
+  void QueuePackLocked(HeadNode& n);
+  // Whether n has content the packer should pack.
+  static bool NeedsPack(const HeadNode& n);
+  // The packer starts once recovery is done (queueing every changed file)
+  // and stops first in the destructor.
+  void StartPacking();
+  void StopPacking();
   void RebaseLocked(const Snapshot& sealed);
   std::string PathLocked(uint64_t ino);
 

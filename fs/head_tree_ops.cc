@@ -388,6 +388,7 @@ Status HeadTree::Truncate(HeadNode& n, uint64_t size, Change& c) {
     n.content_changed = true;
     n.hash_valid = false;
     ++n.write_gen;
+    QueuePackLocked(n);
   }
   (void)c;
   return Status::OK();
@@ -450,6 +451,7 @@ Result<size_t> HeadTree::Write(uint64_t ino, OpenFile*, uint64_t offset,
   n->content_changed = true;
   n->hash_valid = false;
   ++n->write_gen;
+  QueuePackLocked(*n);
   s_->unsynced.insert(ino);
   Change c;
   ChangedLocked(*n, c);

@@ -169,11 +169,12 @@ Result<BackupResult> BackupRun::SaveSnapshot(int64_t start, const std::string& h
   st.files_new = new_;
   st.files_changed = changed_;
   st.files_unmodified = unmodified_;
-  st.data_blobs_added = ss.data_blobs;
+  const Source::StoredBefore before = source_.StoredBeforeRun();
+  st.data_blobs_added = ss.data_blobs + before.data_blobs;
   st.tree_blobs_added = ss.tree_blobs;
   st.bytes_read = bytes_read_;
-  st.raw_bytes_added = ss.raw_bytes;
-  st.stored_bytes_added = ss.stored_bytes;
+  st.raw_bytes_added = ss.raw_bytes + before.raw_bytes;
+  st.stored_bytes_added = ss.stored_bytes + before.stored_bytes;
   st.errors = errors_;
   st.duration_ns = NowNs() - start;
   auto codec = repo_.NewCodec();

@@ -126,7 +126,13 @@ void BackupRun::VisitEntry(Dir* d, size_t slot, const std::string& name, bool is
       node.size = known->size;
       node.content = std::move(known->content);
       node.sha256 = known->sha256;
-      return CountUnmodified(node.size);
+      if (!known->new_content) return CountUnmodified(node.size);
+      files_.fetch_add(1, std::memory_order_relaxed);
+      (prev ? changed_ : new_).fetch_add(1, std::memory_order_relaxed);
+      bytes_.fetch_add(node.size, std::memory_order_relaxed);
+      progress_->files_done.fetch_add(1, std::memory_order_relaxed);
+      progress_->bytes_done.fetch_add(node.size, std::memory_order_relaxed);
+      return;
     }
   }
 

@@ -162,18 +162,31 @@ class Source {
   }
   // The stored content of a regular file when the source knows it without
   // reading (head/: a file whose bytes did not change since the snapshot it
-  // started from, whatever happened to its metadata): extents, sha256 and
-  // size. The walker still checks that every blob is in the index, and
-  // reads the file when one is not.
+  // started from, whatever happened to its metadata; or one whose new bytes
+  // its background packer stored already): extents, sha256 and size. The
+  // walker still checks that every blob is in the index, and reads the
+  // file when one is not.
   struct KnownFile {
     std::vector<Extent> content;
     Id sha256;
     uint64_t size = 0;
+    // The content is new since the parent snapshot (stored by the source
+    // before the run): the file counts as new or changed, not unmodified.
+    bool new_content = false;
   };
   virtual std::optional<KnownFile> KnownContent(const std::string& /*path*/,
                                                 const EntryInfo& /*info*/) {
     return std::nullopt;
   }
+  // What the source stored itself for this backup before the run (head/:
+  // blobs its background packer stored since the last seal); the
+  // snapshot's stats count it as added by the backup.
+  struct StoredBefore {
+    uint64_t data_blobs = 0;
+    uint64_t raw_bytes = 0;     // plaintext of those blobs
+    uint64_t stored_bytes = 0;  // bytes of the packs holding them
+  };
+  virtual StoredBefore StoredBeforeRun() const { return {}; }
   // Whether entries are compared with the parent snapshot's nodes at all:
   // a stream has no identity to compare (every byte is read, and the file
   // counts as new).

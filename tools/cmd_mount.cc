@@ -1,4 +1,4 @@
-// cairn mount, cairn umount
+// cairn mount (cairn umount: tools/cmd_umount.cc)
 #include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
@@ -7,6 +7,9 @@
 
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -26,7 +29,9 @@
 #include "fs/head_control.h"
 #include "fs/head_tree.h"
 #include "repo/content_reader.h"
+#include "common/clock.h"
 #include "tools/cli.h"
+#include "tools/format.h"
 #include "tools/mount_control.h"
 
 namespace cairn {
@@ -51,10 +56,12 @@ struct MountArgs {
   std::string staging_dir;   // empty: <cache dir>/head/<series, escaped>
   std::string staging_size;  // empty or 0: only the disk limits
   uint64_t staging_limit = 0;  // staging_size parsed (RunMount)
+  std::string pack_delay;       // empty: HeadPackerOptions' default
+  std::string seal_interval;    // empty: no periodic seal
+  bool seal_on_unmount = false;
+  int64_t pack_delay_ns = -1;   // parsed (RunMount); < 0: the default
+  int64_t seal_interval_ns = 0;
 };
-
-// The sub-mount of MNT that serves head/.
-std::string HeadMountPoint(const std::string& mountpoint) { return mountpoint + "/head"; }
 
 std::string HostName() {
   char buf[256] = {};
@@ -109,6 +116,37 @@ std::optional<uint64_t> ParseSize(std::string s) {
   if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
   return std::stoull(s) * mult;
 }
+
+// --seal-interval: runs fn every interval on a thread of its own until
+// Stop (which waits for a run under way).
+class HeadSealTimer {
+ public:
+  ~HeadSealTimer() { Stop(); }
+  void Start(int64_t interval_ns, std::function<void()> fn) {
+    thread_ = std::thread([this, interval_ns, fn = std::move(fn)] {
+      std::unique_lock<std::mutex> lock(mu_);
+      while (!cv_.wait_for(lock, std::chrono::nanoseconds(interval_ns), [&] { return stop_; })) {
+        lock.unlock();
+        fn();
+        lock.lock();
+      }
+    });
+  }
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;  // GUARDED_BY(mu_)
+  std::thread thread_;
+};
 
 // The part of a mount that runs in the daemon (or in the foreground).
 // ready(status) is called once: when the file system is mounted, or with
@@ -174,6 +212,7 @@ Status ServeMount(Context& ctx, const MountArgs& a, const std::string& password,
     ho.hostname = HostName();
     ho.uid = fo.uid;
     ho.gid = fo.gid;
+    if (a.pack_delay_ns >= 0) ho.packer.idle_ns = a.pack_delay_ns;
     std::error_code ec;
     std::filesystem::create_directories(a.staging_dir, ec);
     if (ec) {
@@ -223,6 +262,35 @@ Status ServeMount(Context& ctx, const MountArgs& a, const std::string& password,
     if (head_mount) head_mount->Stop();
     m.Stop();
   };
+  // Every seal (`cairn seal`, --seal-interval, --seal-on-unmount): the new
+  // snapshot shows in snapshots/ at once.
+  auto seal_head = [&](const SealRequest& req) -> Result<SealReport> {
+    CAIRN_ASSIGN_OR_RETURN(SealReport report, head->Seal(req, &ctx.cancel));
+    if (Status r = (*fs)->Refresh(); !r.ok()) {
+      ctx.logger.Warn("mount: after the seal: {}", r.message());
+    }
+    return report;
+  };
+  // `cairn umount` asks before unmounting (a plain umount does not wait).
+  auto prepare_umount = [&]() -> Result<std::string> {
+    if (a.seal_on_unmount && head->GetStatus().changed_entries > 0) {
+      CAIRN_ASSIGN_OR_RETURN(SealReport r, seal_head(SealRequest{}));
+      return "sealed snapshots/" + r.name + " (" + r.snapshot.Hex() + ")";
+    }
+    CAIRN_RETURN_IF_ERROR(head->StoreStaged(&ctx.cancel));
+    const HeadStatus st = head->GetStatus();
+    return "staged data stored (" + FormatBytes(st.bytes_uploaded) +
+           " uploaded since the last seal; seal to make a snapshot of it)";
+  };
+  HeadSealTimer timer;
+  if (head && a.seal_interval_ns > 0) {
+    timer.Start(a.seal_interval_ns, [&] {
+      // Nothing changed since the last seal: no snapshot.
+      if (head->GetStatus().changed_entries == 0) return;
+      auto r = seal_head(SealRequest{});
+      if (!r) ctx.logger.Error("mount: periodic seal: {}", r.error().message());
+    });
+  }
   auto control = ControlServer::Start(
       fo.control_socket,
       [&](const std::string& cmd) -> Result<std::string> {
@@ -245,14 +313,14 @@ Status ServeMount(Context& ctx, const MountArgs& a, const std::string& password,
           return Err(Status::InvalidArgument(a.mountpoint +
                                              " was mounted with --read-only: it has no head/"));
         }
+        if (cmd == "prepare-umount") {
+          if (!head) return std::string("no head/");
+          return prepare_umount();
+        }
         if (seal) {
           CAIRN_ASSIGN_OR_RETURN(SealRequest req,
                                  DecodeSealRequest(cmd.size() > 5 ? cmd.substr(5) : "{}"));
-          CAIRN_ASSIGN_OR_RETURN(SealReport report, head->Seal(req, &ctx.cancel));
-          // The new snapshot shows in snapshots/ at once.
-          if (Status r = (*fs)->Refresh(); !r.ok()) {
-            ctx.logger.Warn("mount: after the seal: {}", r.message());
-          }
+          CAIRN_ASSIGN_OR_RETURN(SealReport report, seal_head(req));
           return EncodeSealReport(report);
         }
         if (cmd == "head-status") {
@@ -264,6 +332,7 @@ Status ServeMount(Context& ctx, const MountArgs& a, const std::string& password,
       },
       ctx.logger);
   if (!control) {
+    timer.Stop();
     stop_all();
     snapshots_loop.join();
     if (head_loop.joinable()) head_loop.join();
@@ -295,6 +364,7 @@ Status ServeMount(Context& ctx, const MountArgs& a, const std::string& password,
   done.store(true);
   watcher.join();
   control->reset();
+  timer.Stop();
   if (head) {
     // Every acknowledged change durable before the daemon exits (the loop
     // synced when it ended; changes cannot arrive since).
@@ -425,6 +495,26 @@ Status RunMount(Context& ctx, const MountArgs& a) {
     }
     args.staging_limit = *staging;
   }
+  if (!a.pack_delay.empty()) {
+    auto d = ParseDuration(a.pack_delay);
+    if (!d) {
+      return Status::InvalidArgument("--pack-delay " + a.pack_delay +
+                                     ": expected a duration such as 2s or 1m");
+    }
+    args.pack_delay_ns = *d * kNsPerSecond;
+  }
+  if (!a.seal_interval.empty()) {
+    auto d = ParseDuration(a.seal_interval);
+    if (!d || *d == 0) {
+      return Status::InvalidArgument("--seal-interval " + a.seal_interval +
+                                     ": expected a duration such as 30m, 6h or 1d");
+    }
+    args.seal_interval_ns = *d * kNsPerSecond;
+  }
+  if (a.read_only && (args.seal_interval_ns > 0 || a.seal_on_unmount)) {
+    return Status::InvalidArgument(
+        "--seal-interval and --seal-on-unmount need head/: not with --read-only");
+  }
   if (args.series.empty()) args.series = HostName();
   // Fail on a missing repository or a wrong password here, in the
   // foreground, before forking.
@@ -452,68 +542,6 @@ Status RunMount(Context& ctx, const MountArgs& a) {
   return Status::OK();
 }
 
-struct UmountArgs {
-  std::string mountpoint;
-  bool lazy = false;
-};
-
-// Unescapes a path of /proc/self/mountinfo (a space is \040, ...).
-std::string MountinfoPath(const std::string& field) {
-  std::string out;
-  for (size_t i = 0; i < field.size(); ++i) {
-    if (field[i] == '\\' && i + 3 < field.size() &&
-        isdigit(static_cast<unsigned char>(field[i + 1]))) {
-      out.push_back(static_cast<char>(std::stoi(field.substr(i + 1, 3), nullptr, 8)));
-      i += 3;
-    } else {
-      out.push_back(field[i]);
-    }
-  }
-  return out;
-}
-
-// Whether a cairn FUSE mount sits at path (/proc/self/mountinfo: it needs
-// no answer from the daemon, which may be dead).
-bool IsCairnMount(const std::string& path) {
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream f(line);
-    std::string id, parent, dev, root, point, field;
-    f >> id >> parent >> dev >> root >> point;
-    while (f >> field && field != "-") {
-    }
-    std::string fstype;
-    f >> fstype;
-    if (fstype == "fuse.cairn" && MountinfoPath(point) == path) return true;
-  }
-  return false;
-}
-
-Status RunUmount(Context& ctx, const UmountArgs& a) {
-  struct stat st;
-  bool dead = stat(a.mountpoint.c_str(), &st) != 0 && errno == ENOTCONN;
-  // head/ is a mount inside MNT, which cannot go while head/ is there: it
-  // goes first. The path as mountinfo has it: resolved, or (a dead mount
-  // cannot be resolved) made absolute.
-  std::string absolute;
-  if (char* real = realpath(a.mountpoint.c_str(), nullptr)) {
-    absolute = real;
-    free(real);
-  } else {
-    absolute = std::filesystem::absolute(a.mountpoint).lexically_normal().string();
-    while (absolute.size() > 1 && absolute.back() == '/') absolute.pop_back();
-  }
-  if (const std::string head = HeadMountPoint(absolute); IsCairnMount(head)) {
-    Status hs = UnmountFuse(head, a.lazy || dead);
-    // A dead daemon's head/ goes with the lazy unmount of MNT below.
-    if (!hs.ok() && !dead) return hs;
-  }
-  Status s = UnmountFuse(a.mountpoint, a.lazy || dead);
-  if (s.ok()) ctx.Say("unmounted " + a.mountpoint);
-  return s;
-}
-
 }  // namespace
 
 void RegisterMount(CLI::App& app, Context& ctx) {
@@ -539,16 +567,17 @@ void RegisterMount(CLI::App& app, Context& ctx) {
   cmd->add_option("--staging-size", a.staging_size,
                   "limit on data staged in head/ and not yet stored (K, M, G, T; default 0: "
                   "only the disk)");
+  cmd->add_option("--pack-delay", a.pack_delay,
+                  "pack a file written in head/ once it was not written for this long "
+                  "(default 2s)");
+  cmd->add_option("--seal-interval", a.seal_interval,
+                  "seal head/ this often (30m, 6h, 1d), skipping when nothing changed");
+  cmd->add_flag("--seal-on-unmount", a.seal_on_unmount,
+                "`cairn umount` seals head/ first when it changed");
   cmd->add_flag("--read-only", a.read_only, "no head/: only the snapshots, read-only");
   cmd->callback([&] { ctx.run = [&] { return RunMount(ctx, a); }; });
 
-  auto& u = ctx.Make<UmountArgs>();
-  auto* ucmd = app.add_subcommand(
-      "umount", "unmount a cairn mount, head/ first (also one whose daemon died)");
-  ucmd->add_option("mountpoint", u.mountpoint, "the mount point")->required();
-  ucmd->add_flag("-l,--lazy", u.lazy,
-                 "detach now even if busy; the daemon exits when the last user is done");
-  ucmd->callback([&] { ctx.run = [&] { return RunUmount(ctx, u); }; });
+  RegisterUmount(app, ctx);
 }
 
 }  // namespace cairn

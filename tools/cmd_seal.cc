@@ -74,6 +74,10 @@ Status RunStatus(Context& ctx, const SealArgs& a, const std::string& daemon) {
           ")");
   ctx.Say("changed entries: " + std::to_string(s.changed_entries));
   ctx.Say("pending files:   " + std::to_string(s.files_pending));
+  ctx.Say("packed files:    " + std::to_string(s.files_packed) + " (since the last seal: " +
+          FormatBytes(s.bytes_packed) + " packed, " + FormatBytes(s.bytes_uploaded) +
+          " uploaded)");
+  if (!s.pack_error.empty()) ctx.Say("packing error:   " + s.pack_error);
   std::string oldest = "none";
   if (s.oldest_change_ns > 0) {
     oldest = FormatDuration(std::max<int64_t>(0, NowNs() - s.oldest_change_ns)) + " ago";
@@ -145,8 +149,8 @@ void RegisterSeal(CLI::App& app, Context& ctx) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("-m,--message", a.message, "a free-text note stored with the snapshot");
   cmd->add_flag("--status", a.status,
-                "print staged bytes, pending files, the oldest change and FUSE request counts "
-                "instead of sealing");
+                "print staged bytes, pending and packed files, bytes packed and uploaded in the "
+                "background, the oldest change and FUSE request counts instead of sealing");
   cmd->callback([&] {
     if (a.status && (!a.tags.empty() || !a.message.empty())) {
       throw CLI::ValidationError("--status", "takes no --tag or --message");

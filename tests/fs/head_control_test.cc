@@ -41,6 +41,10 @@ HeadStatus FullStatus() {
   s.staging_limit = uint64_t{10} << 30;
   s.changed_entries = 7;
   s.files_pending = 3;
+  s.files_packed = 5;
+  s.bytes_packed = 5 << 20;
+  s.bytes_uploaded = 2 << 20;
+  s.pack_error = "storing pack 3f9a: store unreachable";
   s.oldest_change_ns = 1795411266123456789;
   s.sealing = true;
   s.fuse_requests = {{"lookup", 12}, {"write", 40}, {"create", 1}};

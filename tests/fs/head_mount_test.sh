@@ -162,6 +162,54 @@ per_same=$(( (after - before) / 50 ))
 echo "FUSE requests per unchanged file: $per_same ($((after - before)) for 50)"
 ((per_same <= 3)) || fail "$per_same FUSE requests per unchanged file (budget 3)"
 
+# --- background packing: what rsync wrote is packed and uploaded before
+# the seal, which then reads nothing; seal --status shows it ---
+# The 50 small files are not sealed: cairn umount packs and uploads them.
+run umount "$MNT"
+expect_rc 0 "umount before the packing run"
+expect_out "head/: staged data stored (" "cairn umount waits for staged data to be stored"
+[[ "$OUT" != *"(0 B uploaded"* ]] || fail "cairn umount uploaded nothing: $OUT"
+mount_it --pack-delay 0s --seal-on-unmount
+mkdir -p "$SCRATCH/packed"
+head -c 3000000 /dev/urandom >"$SCRATCH/packed/big"
+for i in $(seq 1 20); do head -c 20000 /dev/urandom >"$SCRATCH/packed/p$i"; done
+"${RSYNC[@]}" "$SCRATCH/packed/" "$MNT/head/packed/" || fail "rsync of the packing run exited $?"
+status_field() {  # status_field NAME
+  run seal --status "$MNT" --json
+  echo "$OUT" | python3 -c "import json,sys; print(json.load(sys.stdin)[sys.argv[1]])" "$1"
+}
+for _ in $(seq 1 300); do
+  [[ "$(status_field files_pending)" == 0 ]] && break
+  sleep 0.1
+done
+[[ "$(status_field files_pending)" == 0 ]] || fail "files still pending after 30 s: $OUT"
+# The 21 files, and the 50 small ones of the request count run (unsealed:
+# packed again after the remount).
+(( $(status_field files_packed) == 71 )) || fail "files_packed: $OUT"
+# Packed (full packs are uploaded as they fill; these 3.4 MB share one
+# partial pack, which the seal stores).
+packed="$(status_field bytes_packed)"
+((packed >= 3400000)) || fail "bytes_packed $packed before the seal: $OUT"
+[[ "$(status_field pack_error)" == "" ]] || fail "pack_error: $OUT"
+((  $(status_field oldest_change_ns) > 0 )) || fail "oldest_change_ns: $OUT"
+run seal --status "$MNT"
+expect_out "packed files:    71 (since the last seal: " "seal --status prints the packed files"
+run seal "$MNT" --json
+expect_rc 0 "seal after background packing"
+read_="$(echo "$OUT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["bytes_read"])')"
+[[ "$read_" == 0 ]] || fail "the seal read $read_ bytes of files packed in the background"
+d="$(differs "$SCRATCH/packed/" "$MNT/snapshots/latest/packed/")"
+[[ -z "$d" ]] || fail "the snapshot of packed files differs: $d"
+
+# --- --seal-on-unmount: cairn umount seals what changed ---
+echo "sealed at unmount" >"$MNT/head/packed/last"
+run umount "$MNT"
+expect_rc 0 "umount with --seal-on-unmount"
+expect_out "head/: sealed snapshots/" "cairn umount seals with --seal-on-unmount"
+mount_it
+[[ "$(cat "$MNT/snapshots/latest/packed/last")" == "sealed at unmount" ]] ||
+  fail "the seal at unmount is not the latest snapshot"
+
 run umount "$MNT"
 expect_rc 0 "final umount"
 finish

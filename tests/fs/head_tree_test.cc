@@ -18,159 +18,11 @@
 #include "fs/head_record.h"
 #include "fs/head_tree.h"
 #include "repo/backup.h"
-#include "tests/support/borrowed_store.h"
-#include "tests/support/memory_store.h"
+#include "tests/fs/head_tree_fixture.h"
 
 namespace cairn {
 namespace {
 
-std::string Bytes(size_t n, uint64_t seed) {
-  std::string s(n, '\0');
-  uint64_t x = seed * 2654435761u + 88172645463325252ull;
-  for (auto& c : s) {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    c = static_cast<char>(x);
-  }
-  return s;
-}
-
-class Host final : public TreeHost {
- public:
-  Tree* tree = nullptr;
-  std::string PathOf(uint64_t ino) override { return "ino " + std::to_string(ino); }
-  Result<FsAttr> GetAttr(uint64_t ino) override { return tree->GetAttr(ino); }
-};
-
-const FsCaller kUser{1000, 1000};
-
-class HeadTreeTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/cairn-head-XXXXXX";
-    root_ = mkdtemp(tmpl);
-    InitOptions init;
-    init.kdf.n = 1 << 10;
-    auto r = Repository::Init(std::make_unique<BorrowedStore>(store_), "pw", init, Options());
-    ASSERT_TRUE(r) << r.error().message();
-    Reopen();
-  }
-  void TearDown() override {
-    head_.reset();
-    reader_.reset();
-    repo_.reset();
-    std::filesystem::remove_all(root_);
-  }
-  OpenOptions Options() {
-    OpenOptions o;
-    o.cache_dir = root_ + "/cache";
-    return o;
-  }
-  HeadTreeOptions HeadOptions() {
-    HeadTreeOptions o;
-    o.staging_dir = root_ + "/staging";
-    o.series = "web1";
-    o.hostname = "web1";
-    o.staging_limit = staging_limit_;
-    o.seal_threads = 2;
-    return o;
-  }
-  // Closes head/ (as an unmount or a crash of the daemon after its last
-  // acknowledged change would) and opens it again from its journal.
-  void Reopen() {
-    head_.reset();
-    reader_.reset();
-    repo_.reset();
-    auto repo = Repository::Open(std::make_unique<BorrowedStore>(store_), "pw", Options());
-    ASSERT_TRUE(repo) << repo.error().message();
-    repo_ = std::move(*repo);
-    reader_ = std::make_unique<ContentReader>(*repo_, nullptr, ContentReaderOptions{});
-    auto head = HeadTree::Open(host_, *repo_, *reader_, LocalFiles::Posix(), HeadOptions());
-    ASSERT_TRUE(head) << head.error().message();
-    head_ = std::move(*head);
-    host_.tree = head_.get();
-  }
-
-  // --- path helpers ---
-  Result<FsAttr> Walk(const std::string& path) {
-    FsAttr a;
-    a.ino = HeadTree::kRootIno;
-    for (const auto& part : std::filesystem::path(path)) {
-      if (part.empty() || part == "/") continue;
-      CAIRN_ASSIGN_OR_RETURN(a, head_->Lookup(a.ino, part.string()));
-    }
-    return a;
-  }
-  uint64_t Ino(const std::string& path) {
-    auto a = Walk(path);
-    EXPECT_TRUE(a) << path << ": " << a.error().message();
-    return a ? a->ino : 0;
-  }
-  std::pair<uint64_t, std::string> Split(const std::string& path) {
-    auto p = std::filesystem::path(path);
-    return {Ino(p.parent_path().string()), p.filename().string()};
-  }
-  Status WriteFile(const std::string& path, const std::string& data, uint32_t mode = 0644) {
-    auto [dir, name] = Split(path);
-    auto c = head_->Create(dir, name, mode, O_WRONLY | O_CREAT, kUser);
-    if (!c) return c.error();
-    Status st = WriteAt(c->attr.ino, c->file.get(), 0, data);
-    Status rel = head_->Release(std::move(c->file));
-    return st.ok() ? rel : st;
-  }
-  Status WriteAt(uint64_t ino, OpenFile* f, uint64_t off, const std::string& data) {
-    // In 128 KiB requests, like the kernel.
-    for (size_t pos = 0; pos < data.size(); pos += 128 << 10) {
-      const size_t n = std::min<size_t>(128 << 10, data.size() - pos);
-      auto w = head_->Write(ino, f, off + pos,
-                            std::span(reinterpret_cast<const uint8_t*>(data.data() + pos), n));
-      if (!w) return w.error();
-      EXPECT_EQ(*w, n);
-    }
-    return Status::OK();
-  }
-  std::string Read(uint64_t ino) {
-    auto a = head_->GetAttr(ino);
-    EXPECT_TRUE(a);
-    auto f = head_->Open(ino, O_RDONLY);
-    EXPECT_TRUE(f) << f.error().message();
-    std::string out(a->size, '\0');
-    size_t pos = 0;
-    while (pos < out.size()) {
-      auto n = head_->Read(**f, pos,
-                           std::span(reinterpret_cast<uint8_t*>(out.data() + pos),
-                                     std::min<size_t>(100'000, out.size() - pos)));
-      EXPECT_TRUE(n) << n.error().message();
-      if (!n || *n == 0) break;
-      pos += *n;
-    }
-    EXPECT_TRUE(head_->Release(std::move(*f)).ok());
-    return out;
-  }
-  std::vector<std::string> Names(uint64_t ino) {
-    std::vector<std::string> out;
-    Status s = head_->ReadDir(ino, 0, [&](const FsDirEntry& e) {
-      if (e.name != "." && e.name != "..") out.push_back(e.name);
-      return true;
-    });
-    EXPECT_TRUE(s.ok()) << s.message();
-    return out;
-  }
-  SealReport Seal(std::vector<std::string> tags = {}) {
-    SealRequest req;
-    req.tags = std::move(tags);
-    auto r = head_->Seal(req, nullptr);
-    EXPECT_TRUE(r) << r.error().message();
-    return r ? *r : SealReport{};
-  }
-
-  MemoryStore store_;
-  std::string root_;
-  uint64_t staging_limit_ = 0;
-  Host host_;
-  std::unique_ptr<Repository> repo_;
-  std::unique_ptr<ContentReader> reader_;
-  std::unique_ptr<HeadTree> head_;
-};
 
 TEST_F(HeadTreeTest, EmptyHeadTakesFilesDirectoriesAndLinks) {
   EXPECT_TRUE(Names(HeadTree::kRootIno).empty());
@@ -220,7 +72,7 @@ TEST_F(HeadTreeTest, RenameReplacesNoReplaceRefusesExchangeSwaps) {
 }
 
 TEST_F(HeadTreeTest, TruncateAndPartialOverwriteKeepTheRest) {
-  const std::string data = Bytes(300'000, 1);
+  const std::string data = TestBytes(300'000, 1);
   ASSERT_TRUE(WriteFile("/f", data).ok());
   Seal();  // the file is stored; head/ continues from the snapshot
   const uint64_t ino = Ino("/f");
@@ -296,7 +148,7 @@ TEST_F(HeadTreeTest, AccessAclAndModeStayInStep) {
 
 TEST_F(HeadTreeTest, ChangesSurviveAReopenWithoutASeal) {
   ASSERT_TRUE(head_->MkDir(HeadTree::kRootIno, "d", 0700, kUser));
-  ASSERT_TRUE(WriteFile("/d/f", Bytes(200'000, 2)).ok());
+  ASSERT_TRUE(WriteFile("/d/f", TestBytes(200'000, 2)).ok());
   FsSetAttr t;
   t.mtime_ns = 1'234'567'891'234'567'891;
   ASSERT_TRUE(head_->SetAttr(Ino("/d/f"), t, nullptr));
@@ -306,7 +158,7 @@ TEST_F(HeadTreeTest, ChangesSurviveAReopenWithoutASeal) {
   auto a = head_->GetAttr(ino);
   ASSERT_TRUE(a);
   EXPECT_EQ(a->mtime_ns, 1'234'567'891'234'567'891);
-  EXPECT_EQ(Read(ino), Bytes(200'000, 2));
+  EXPECT_EQ(Read(ino), TestBytes(200'000, 2));
 }
 
 TEST_F(HeadTreeTest, SecondSealOfUnchangedHeadWritesOnlyTheRoot) {
@@ -314,7 +166,7 @@ TEST_F(HeadTreeTest, SecondSealOfUnchangedHeadWritesOnlyTheRoot) {
     const std::string dir = "dir" + std::to_string(d);
     ASSERT_TRUE(head_->MkDir(HeadTree::kRootIno, dir, 0755, kUser));
     for (int f = 0; f < 10; ++f) {
-      ASSERT_TRUE(WriteFile("/" + dir + "/f" + std::to_string(f), Bytes(5000, d * 10 + f)).ok());
+      ASSERT_TRUE(WriteFile("/" + dir + "/f" + std::to_string(f), TestBytes(5000, d * 10 + f)).ok());
     }
   }
   SealReport first = Seal();
@@ -338,20 +190,20 @@ TEST_F(HeadTreeTest, SecondSealOfUnchangedHeadWritesOnlyTheRoot) {
 TEST_F(HeadTreeTest, StagingLimitGivesNoSpaceAndSealFreesIt) {
   staging_limit_ = 100'000;
   Reopen();
-  ASSERT_TRUE(WriteFile("/a", Bytes(80'000, 1)).ok());
-  Status full = WriteFile("/b", Bytes(80'000, 2));
+  ASSERT_TRUE(WriteFile("/a", TestBytes(80'000, 1)).ok());
+  Status full = WriteFile("/b", TestBytes(80'000, 2));
   EXPECT_TRUE(full.Is(ErrorCode::kNoSpace)) << full.message();
   EXPECT_NE(full.message().find("--staging-size"), std::string::npos) << full.message();
-  EXPECT_EQ(Read(Ino("/a")), Bytes(80'000, 1));  // what was staged is intact
+  EXPECT_EQ(Read(Ino("/a")), TestBytes(80'000, 1));  // what was staged is intact
   Seal();
   ASSERT_TRUE(head_->Unlink(HeadTree::kRootIno, "b").ok());
-  ASSERT_TRUE(WriteFile("/b", Bytes(80'000, 2)).ok());
-  EXPECT_EQ(Read(Ino("/b")), Bytes(80'000, 2));
+  ASSERT_TRUE(WriteFile("/b", TestBytes(80'000, 2)).ok());
+  EXPECT_EQ(Read(Ino("/b")), TestBytes(80'000, 2));
 }
 
 TEST_F(HeadTreeTest, PowerCutMakesLostDataSuspectNotSkipped) {
   ASSERT_TRUE(WriteFile("/kept", "kept").ok());
-  ASSERT_TRUE(WriteFile("/lost", Bytes(10'000, 3)).ok());
+  ASSERT_TRUE(WriteFile("/lost", TestBytes(10'000, 3)).ok());
   const uint64_t lost = Ino("/lost");
   head_.reset();
   // Another boot, and the staged bytes of /lost never reached the disk.
@@ -530,7 +382,7 @@ class HeadModelTest : public HeadTreeTest {
       case 0:
       case 1: {  // create and write
         if (exists) return;
-        std::string data = Bytes(rng() % 3 == 0 ? rng() % 300'000 : rng() % 2000, rng());
+        std::string data = TestBytes(rng() % 3 == 0 ? rng() % 300'000 : rng() % 2000, rng());
         ASSERT_TRUE(WriteFile(path, data).ok()) << path;
         m.names[path] = m.next;
         m.inodes[m.next++] = MFile{'f', data, 0644, {}};
@@ -548,7 +400,7 @@ class HeadModelTest : public HeadTreeTest {
         const std::string f = pick(files);
         MFile& mf = m.inodes[m.names[f]];
         const uint64_t off = mf.data.empty() ? 0 : rng() % (mf.data.size() + 1000);
-        const std::string data = Bytes(1 + rng() % 5000, rng());
+        const std::string data = TestBytes(1 + rng() % 5000, rng());
         const uint64_t ino = Ino(f);
         auto of = head_->Open(ino, O_WRONLY);
         ASSERT_TRUE(of);
@@ -650,7 +502,7 @@ class HeadModelTest : public HeadTreeTest {
           ASSERT_TRUE(head_->RemoveXattr(Ino(f), key).ok());
           mf.xattrs.erase(key);
         } else {
-          const std::string v = Bytes(rng() % 40, rng());
+          const std::string v = TestBytes(rng() % 40, rng());
           ASSERT_TRUE(head_->SetXattr(Ino(f), key, v, 0).ok());
           mf.xattrs[key] = v;
         }
@@ -668,35 +520,53 @@ class HeadModelTest : public HeadTreeTest {
   }
 };
 
-class HeadModelSeeds : public HeadModelTest, public ::testing::WithParamInterface<uint64_t> {};
-
-TEST_P(HeadModelSeeds, RandomChangesSealsAndRestartsMatchTheModel) {
-  Model m;
-  std::mt19937_64 rng(GetParam());
-  for (int i = 0; i < 400; ++i) {
-    Step(m, rng);
-    if (HasFatalFailure()) return;
-    if (i % 97 == 96) {
-      CheckHead(m);
-      SealReport r = Seal();
-      CheckSnapshot(m, r.snapshot);
-      CheckHead(m);
+class HeadModelSeeds : public HeadModelTest, public ::testing::WithParamInterface<uint64_t> {
+ protected:
+  void RunModel() {
+    Model m;
+    std::mt19937_64 rng(GetParam());
+    for (int i = 0; i < 400; ++i) {
+      Step(m, rng);
+      if (HasFatalFailure()) return;
+      if (i % 97 == 96) {
+        CheckHead(m);
+        SealReport r = Seal();
+        CheckSnapshot(m, r.snapshot);
+        CheckHead(m);
+      }
+      if (i % 131 == 130) {
+        Reopen();  // a restart with unsealed changes in the journal
+        CheckHead(m);
+      }
+      if (HasFatalFailure()) return;
     }
-    if (i % 131 == 130) {
-      Reopen();  // a restart with unsealed changes in the journal
-      CheckHead(m);
-    }
-    if (HasFatalFailure()) return;
+    SealReport r = Seal();
+    CheckSnapshot(m, r.snapshot);
+    Reopen();
+    CheckHead(m);
+    // The sequence built something worth comparing.
+    EXPECT_GT(m.names.size(), 25u);
+    EXPECT_GT(m.Paths('d').size(), 3u);
   }
-  SealReport r = Seal();
-  CheckSnapshot(m, r.snapshot);
-  Reopen();
-  CheckHead(m);
-  // The sequence built something worth comparing.
-  EXPECT_GT(m.names.size(), 25u);
-  EXPECT_GT(m.Paths('d').size(), 3u);
-}
+};
 
+TEST_P(HeadModelSeeds, RandomChangesSealsAndRestartsMatchTheModel) { RunModel(); }
+
+// The same with the background packer racing every change: no idle delay
+// and no age, so files are packed while they are written, cut, renamed,
+// unlinked, sealed and restarted (a restart stops the packer as a kill
+// would); every snapshot must still equal the model.
+class HeadModelPackingSeeds : public HeadModelSeeds {
+ protected:
+  HeadModelPackingSeeds() {
+    packer_.idle_ns = 0;
+    packer_.max_age_ns = 0;
+  }
+};
+
+TEST_P(HeadModelPackingSeeds, BackgroundPackingRacingChangesMatchesTheModel) { RunModel(); }
+
+INSTANTIATE_TEST_SUITE_P(Seeds, HeadModelPackingSeeds, ::testing::Values(1, 2, 3, 4));
 INSTANTIATE_TEST_SUITE_P(Seeds, HeadModelSeeds, ::testing::Values(1, 2, 3, 4));
 
 }  // namespace
