@@ -41,7 +41,6 @@ Result<ForgetPolicy> PolicyFrom(const ForgetArgs& a) {
   return p;
 }
 
-std::string Count(size_t n) { return std::to_string(n) + (n == 1 ? " snapshot" : " snapshots"); }
 
 std::string Join(const std::vector<std::string>& v, const char* sep) {
   std::string out;
@@ -58,7 +57,7 @@ void PrintGroup(const ForgetGroup& g, bool by_policy) {
       keep.push_back({d.snapshot.id.Short(), FormatLocalTime(d.snapshot.time_ns),
                       Join(d.snapshot.tags, ","), Join(d.reasons, ", ")});
     }
-    printf("keep %s:\n", Count(keep.size() - 1).c_str());
+    printf("keep %s:\n", Count(keep.size() - 1, "snapshot").c_str());
     if (keep.size() > 1) PrintTable(keep);
   }
   std::vector<std::vector<std::string>> remove{{"ID", "Time", "Tags"}};
@@ -67,7 +66,7 @@ void PrintGroup(const ForgetGroup& g, bool by_policy) {
     remove.push_back({d.snapshot.id.Short(), FormatLocalTime(d.snapshot.time_ns),
                       Join(d.snapshot.tags, ",")});
   }
-  printf("remove %s:\n", Count(remove.size() - 1).c_str());
+  printf("remove %s:\n", Count(remove.size() - 1, "snapshot").c_str());
   if (remove.size() > 1) PrintTable(remove);
   printf("\n");
 }
@@ -133,16 +132,16 @@ Status RunForget(Context& ctx, const ForgetArgs& a) {
     if (groups.empty()) printf("no snapshots match\n");
   }
   if (a.dry_run) {
-    ctx.Say("would remove " + Count(to_remove) + " (dry run: nothing was removed)");
+    ctx.Say("would remove " + Count(to_remove, "snapshot") + " (dry run: nothing was removed)");
     return Status::OK();
   }
   size_t removed = 0;
   Status s = RemoveSnapshots(*repo, groups, &ctx.cancel, [&](const Snapshot&) { ++removed; });
   fflush(stdout);
   if (!s.ok()) {
-    return s.WithContext("removed " + std::to_string(removed) + " of " + Count(to_remove));
+    return s.WithContext("removed " + std::to_string(removed) + " of " + Count(to_remove, "snapshot"));
   }
-  ctx.Say("removed " + Count(removed) +
+  ctx.Say("removed " + Count(removed, "snapshot") +
           (removed ? "; their data stays in the repository until prune exists" : ""));
   return Status::OK();
 }

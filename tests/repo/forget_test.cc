@@ -17,7 +17,7 @@ namespace {
 
 constexpr int64_t kDay = 86400 * kNsPerSecond;
 constexpr int64_t kT0 = 1600000000LL * kNsPerSecond;  // 2020-09-13
-constexpr int64_t kNow = kT0 + 1000 * kDay;
+constexpr int64_t kPlanNow = kT0 + 1000 * kDay;
 
 Snapshot Make(const std::string& host, const std::string& series, int day,
               std::vector<std::string> tags = {}) {
@@ -60,7 +60,7 @@ TEST_F(ForgetTest, GroupsByHostAndSeries) {
                       Make("b", "a:/data", 3), Make("a", "a:/data", 3)});
   ForgetPolicy p;
   p.last = 1;
-  auto groups = PlanForget(all, {}, p, kNow);
+  auto groups = PlanForget(all, {}, p, kPlanNow);
   ASSERT_TRUE(groups) << groups.error().message();
   ASSERT_EQ(groups->size(), 3u);
   EXPECT_EQ((*groups)[0].host, "a");
@@ -81,36 +81,36 @@ TEST_F(ForgetTest, FilterLimitsWhatThePolicySees) {
   SnapshotFilter f;
   f.host = "a";
   f.tags = {"x"};
-  auto groups = PlanForget(all, f, p, kNow);
+  auto groups = PlanForget(all, f, p, kPlanNow);
   ASSERT_TRUE(groups);
   ASSERT_EQ(groups->size(), 1u);
   ASSERT_EQ((*groups)[0].decisions.size(), 2u);  // days 1 and 3, tagged x
   EXPECT_EQ(KeptDays((*groups)[0]), (std::vector<int>{3}));
   f = {};
   f.series = "nothing";
-  groups = PlanForget(all, f, p, kNow);
+  groups = PlanForget(all, f, p, kPlanNow);
   ASSERT_TRUE(groups);
   EXPECT_TRUE(groups->empty());
 }
 
 TEST_F(ForgetTest, RetainedSnapshotsAreKept) {
   auto all = WithIds({Make("a", "s", 1), Make("a", "s", 2), Make("a", "s", 3)});
-  all[0].retain_until_ns = kNow + kDay;
-  all[1].retain_until_ns = kNow - kDay;  // expired: no longer protects
+  all[0].retain_until_ns = kPlanNow + kDay;
+  all[1].retain_until_ns = kPlanNow - kDay;  // expired: no longer protects
   ForgetPolicy p;
   p.last = 1;
-  auto groups = PlanForget(all, {}, p, kNow);
+  auto groups = PlanForget(all, {}, p, kPlanNow);
   ASSERT_TRUE(groups);
   EXPECT_EQ(KeptDays((*groups)[0]), (std::vector<int>{3, 1}));
   EXPECT_EQ((*groups)[0].decisions[2].reasons,
-            (std::vector<std::string>{"retained until " + FormatTime(kNow + kDay)}));
+            (std::vector<std::string>{"retained until " + FormatTime(kPlanNow + kDay)}));
 }
 
 TEST_F(ForgetTest, RefusesToRemoveAWholeGroup) {
   auto all = WithIds({Make("a", "s", 1), Make("a", "s", 2), Make("b", "t", 1, {"keep"})});
   ForgetPolicy p;
   p.tags = {{"keep"}};
-  auto groups = PlanForget(all, {}, p, kNow);
+  auto groups = PlanForget(all, {}, p, kPlanNow);
   ASSERT_FALSE(groups);
   EXPECT_EQ(groups.error().code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(groups.error().message(),
@@ -122,7 +122,7 @@ TEST_F(ForgetTest, Ids) {
   auto all = WithIds({Make("a", "s", 1), Make("a", "s", 2), Make("b", "t", 3)});
   auto groups = PlanForgetIds(all, {all[0].id.Hex().substr(0, 6), all[2].id.Hex(),
                                     all[0].id.Hex().substr(0, 8)},
-                              kNow);
+                              kPlanNow);
   ASSERT_TRUE(groups) << groups.error().message();
   ASSERT_EQ(groups->size(), 2u);
   ASSERT_EQ((*groups)[0].decisions.size(), 1u);  // named twice, removed once
@@ -130,26 +130,26 @@ TEST_F(ForgetTest, Ids) {
   EXPECT_FALSE((*groups)[0].decisions[0].keep);
   EXPECT_EQ((*groups)[1].decisions[0].snapshot.id, all[2].id);
 
-  auto missing = PlanForgetIds(all, {"deadbeef"}, kNow);
+  auto missing = PlanForgetIds(all, {"deadbeef"}, kPlanNow);
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
   EXPECT_EQ(missing.error().message(),
             "no snapshot with id deadbeef (list them with `cairn snapshots`)");
-  auto shortid = PlanForgetIds(all, {"10"}, kNow);
+  auto shortid = PlanForgetIds(all, {"10"}, kPlanNow);
   ASSERT_FALSE(shortid);
   EXPECT_EQ(shortid.error().code(), ErrorCode::kInvalidArgument);
   // Every id starts with byte 0x1?: "1" alone is ambiguous, given 4 digits.
   all[1].id.bytes[0] = all[0].id.bytes[0];
-  auto ambiguous = PlanForgetIds(all, {all[0].id.Hex().substr(0, 4)}, kNow);
+  auto ambiguous = PlanForgetIds(all, {all[0].id.Hex().substr(0, 4)}, kPlanNow);
   ASSERT_FALSE(ambiguous);
   EXPECT_NE(ambiguous.error().message().find("is ambiguous"), std::string::npos);
 
-  all[2].retain_until_ns = kNow + kDay;
-  auto locked = PlanForgetIds(all, {all[2].id.Hex()}, kNow);
+  all[2].retain_until_ns = kPlanNow + kDay;
+  auto locked = PlanForgetIds(all, {all[2].id.Hex()}, kPlanNow);
   ASSERT_FALSE(locked);
   EXPECT_EQ(locked.error().code(), ErrorCode::kLocked);
   EXPECT_EQ(locked.error().message(),
-            "snapshot " + all[2].id.Short() + " is retained until " + FormatTime(kNow + kDay) +
+            "snapshot " + all[2].id.Short() + " is retained until " + FormatTime(kPlanNow + kDay) +
                 " and cannot be forgotten before then");
 }
 
@@ -193,7 +193,7 @@ TEST_F(ForgetRepoTest, RemovesSnapshotObjects) {
   ASSERT_EQ(all->size(), 4u);
   ForgetPolicy p;
   p.last = 2;
-  auto groups = PlanForget(*all, {}, p, kNow);
+  auto groups = PlanForget(*all, {}, p, kPlanNow);
   ASSERT_TRUE(groups);
   const size_t other = Objects("") - Objects("snapshots/");
   std::vector<Id> removed;
@@ -215,7 +215,7 @@ TEST_F(ForgetRepoTest, RemovesSnapshotObjects) {
 TEST_F(ForgetRepoTest, StopsWhenCancelled) {
   auto all = repo_->ListSnapshots();
   ASSERT_TRUE(all);
-  auto groups = PlanForgetIds(*all, {(*all)[0].id.Hex()}, kNow);
+  auto groups = PlanForgetIds(*all, {(*all)[0].id.Hex()}, kPlanNow);
   ASSERT_TRUE(groups);
   std::atomic<bool> cancel{true};
   Status s = RemoveSnapshots(*repo_, *groups, &cancel, [](const Snapshot&) {});
