@@ -42,6 +42,9 @@ class ForwardingStore : public ObjectStore {
   Status Delete(std::string_view key) override { return target_.Delete(key); }
   std::string Describe() const override { return target_.Describe(); }
   StoreTraits Traits() const override { return target_.Traits(); }
+  Result<ObjectLockConfig> GetObjectLockConfig() override {
+    return target_.GetObjectLockConfig();
+  }
   Status SetRetention(std::string_view key, LockMode mode, int64_t retain_until_ns) override {
     return target_.SetRetention(key, mode, retain_until_ns);
   }

@@ -7,6 +7,8 @@ Status ObjectStore::SetRetention(std::string_view key, LockMode, int64_t) {
                              std::string(key) + ")");
 }
 
+Result<ObjectLockConfig> ObjectStore::GetObjectLockConfig() { return ObjectLockConfig{}; }
+
 Result<int64_t> ObjectStore::GetRetention(std::string_view) { return 0; }
 
 Status ObjectStore::RequestRestore(std::string_view key, int) {

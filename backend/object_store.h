@@ -52,8 +52,20 @@ struct PutOptions {
   // that cannot enforce it atomically check first and say so in Describe().
   bool if_not_exists = false;
   std::string storage_class;             // empty: the store's default
-  LockMode lock_mode = LockMode::kNone;  // object lock (WORM), S3 only
+  // Object lock (WORM): the object is written with this mode and
+  // retain-until (rounded up to the second), on the write itself. Only for
+  // stores whose GetObjectLockConfig() says enabled.
+  LockMode lock_mode = LockMode::kNone;
   int64_t retain_until_ns = 0;           // with lock_mode
+};
+
+// Whether a store can lock the objects written to it (an S3 bucket created
+// with Object Lock), and the bucket's default retention, which cairn never
+// relies on: every object it writes carries its own lock.
+struct ObjectLockConfig {
+  bool enabled = false;
+  LockMode default_mode = LockMode::kNone;  // kNone: no default retention
+  int64_t default_retention_s = 0;          // with default_mode
 };
 
 class ObjectStore {
@@ -101,6 +113,10 @@ class ObjectStore {
   // --- What S3 adds (StoreTraits says which). Stores without the feature
   // return Unsupported. ---
 
+  // Whether writes can carry a lock here. Local stores: never (the
+  // default); S3: asks the bucket (GetObjectLockConfiguration) on each
+  // call, so callers ask once.
+  virtual Result<ObjectLockConfig> GetObjectLockConfig();
   // Extends the object-lock retention of an existing object.
   virtual Status SetRetention(std::string_view key, LockMode mode, int64_t retain_until_ns);
   // Current retain-until of the object (0 when none).

@@ -123,6 +123,8 @@ Result<std::unique_ptr<ObjectStore>> OpenS3(const std::string& location,
   so.timeouts.low_speed_time_s = options.stall_timeout_s;
   so.timeouts.total_ms = options.request_timeout_ms;
   so.logger = options.logger;
+  // The test suite's strict request checks (S3StoreOptions::strict).
+  so.strict = env("CAIRN_S3_STRICT").value_or("") == "1";
   return std::make_unique<S3Store>(std::move(loc), std::move(*creds), so);
 }
 
@@ -155,8 +157,9 @@ Result<std::unique_ptr<ObjectStore>> OpenStore(const std::string& location,
   auto retrying = std::make_unique<RetryingStore>(std::move(store), options);
   if (s3 != nullptr && options.create_bucket && !options.read_only) {
     // Retried like any call: a fresh radosgw or a throttled AWS may say 503.
+    const bool lock = options.create_bucket_object_lock;
     CAIRN_RETURN_IF_ERROR(retrying->RetryStatus("CreateBucket", s3->location().bucket,
-                                                [s3] { return s3->EnsureBucket(); }));
+                                                [s3, lock] { return s3->EnsureBucket(lock); }));
   }
   store = std::move(retrying);
   if (options.read_only) store = std::make_unique<ReadOnlyStore>(std::move(store));

@@ -29,6 +29,10 @@ struct StoreOptions : RetryPolicy {
   int64_t stall_timeout_s = 30;  // a transfer slower than 1 KiB/s this long fails (Transient)
   int64_t request_timeout_ms = 15 * 60 * 1000;  // whole request
   bool create_bucket = false;  // `cairn init`: create the bucket when missing
+  // With create_bucket: a bucket created here gets S3 Object Lock (which
+  // also enables versioning). An existing bucket is left as it is: the
+  // caller checks GetObjectLockConfig().
+  bool create_bucket_object_lock = false;
 };
 
 // True for "s3://..." (any case of the scheme).

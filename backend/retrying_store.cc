@@ -102,6 +102,10 @@ Status RetryingStore::Delete(std::string_view key) {
   return Retry("DELETE", key, [&] { return target().Delete(key); });
 }
 
+Result<ObjectLockConfig> RetryingStore::GetObjectLockConfig() {
+  return Retry("GET object-lock", "", [&] { return target().GetObjectLockConfig(); });
+}
+
 Status RetryingStore::SetRetention(std::string_view key, LockMode mode, int64_t retain_until_ns) {
   return Retry("PUT retention", key,
                [&] { return target().SetRetention(key, mode, retain_until_ns); });

@@ -60,6 +60,7 @@ class RetryingStore final : public ForwardingStore {
   Result<ObjectInfo> Head(std::string_view key) override;
   Status List(std::string_view prefix, const std::function<Status(const ObjectInfo&)>& fn) override;
   Status Delete(std::string_view key) override;
+  Result<ObjectLockConfig> GetObjectLockConfig() override;
   Status SetRetention(std::string_view key, LockMode mode, int64_t retain_until_ns) override;
   Result<int64_t> GetRetention(std::string_view key) override;
   Status RequestRestore(std::string_view key, int days) override;

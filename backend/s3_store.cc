@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "backend/s3_errors.h"
+#include "backend/s3_lock.h"
 #include "backend/s3_xml.h"
 
 namespace cairn {
@@ -70,6 +71,9 @@ Result<HttpResponse> S3Store::SendRaw(const Call& call) {
   req.headers.emplace_back("x-amz-content-sha256", req.payload_hash);
   if (!cr.session_token.empty()) req.headers.emplace_back("x-amz-security-token", cr.session_token);
   if (opts_.before_sign) opts_.before_sign(req);
+  if (opts_.strict) {
+    CAIRN_RETURN_IF_ERROR(CheckStrictRequest(call.op, Target(call.s3_key), req.headers));
+  }
 
   HttpRequest http;
   http.method = req.method;
@@ -170,10 +174,10 @@ Status S3Store::List(std::string_view prefix, const std::function<Status(const O
 
 void S3Store::AddPutHeaders(Call& call, const PutOptions& opts, bool lock_headers) const {
   if (!opts.storage_class.empty()) call.headers.emplace_back("x-amz-storage-class", opts.storage_class);
-  if (lock_headers && opts.lock_mode != LockMode::kNone) {
-    call.headers.emplace_back("x-amz-object-lock-mode", std::string(LockModeName(opts.lock_mode)));
-    call.headers.emplace_back("x-amz-object-lock-retain-until-date",
-                              FormatIso8601(opts.retain_until_ns));
+  if (lock_headers) {
+    for (auto& h : ObjectLockHeaders(opts.lock_mode, opts.retain_until_ns)) {
+      call.headers.push_back(std::move(h));
+    }
   }
 }
 
@@ -182,12 +186,52 @@ Status S3Store::DoPut(std::string_view key, ByteView data, const PutOptions& opt
   if (opts.if_not_exists) {
     // radosgw ignores If-None-Match on versioned buckets and on multipart
     // completion: look first, then also ask the server to enforce it.
-    auto head = Head(key);
-    if (head) return Status::AlreadyExists(Target(s3_key) + ": the object already exists");
-    if (!head.error().Is(ErrorCode::kNotFound)) return head.error();
+    CAIRN_RETURN_IF_ERROR(CheckAbsent(key, s3_key));
   }
-  if (data.size() > opts_.multipart_threshold) return PutMultipart(s3_key, data, opts);
+  const bool locked_single =
+      opts.lock_mode != LockMode::kNone && data.size() <= opts_.locked_single_put_limit;
+  if (data.size() > opts_.multipart_threshold && !locked_single) {
+    return PutMultipart(s3_key, data, opts);
+  }
   return PutSingle(s3_key, data, opts);
+}
+
+Result<bool> S3Store::Versioned() {
+  std::lock_guard<std::mutex> lock(versioned_mu_);
+  if (versioned_) return *versioned_;
+  CAIRN_ASSIGN_OR_RETURN(HttpResponse resp,
+                         Send({"GetBucketVersioning", "GET", "", {{"versioning", ""}}, {}, {}}));
+  auto status = ParseVersioningStatus(AsChars(resp.body));
+  if (!status) return Err(status.error().WithContext(Target("") + ": GetBucketVersioning"));
+  versioned_ = !status->empty();  // "Suspended" keeps old versions too
+  return *versioned_;
+}
+
+Status S3Store::CheckAbsent(std::string_view key, const std::string& s3_key) {
+  const Status exists = Status::AlreadyExists(Target(s3_key) + ": the object already exists");
+  CAIRN_ASSIGN_OR_RETURN(bool versioned, Versioned());
+  if (!versioned) {
+    auto head = Head(key);
+    if (head) return exists;
+    return head.error().Is(ErrorCode::kNotFound) ? Status::OK() : head.error();
+  }
+  // Versions of one key are listed together, in key order, so the first
+  // page of the prefix holds the key's own versions if it has any.
+  Call list{"ListObjectVersions", "GET", "", {{"versions", ""}, {"prefix", s3_key},
+                                              {"max-keys", "10"}}, {}, {}};
+  CAIRN_ASSIGN_OR_RETURN(HttpResponse resp, Send(list));
+  auto page = ParseListVersions(AsChars(resp.body));
+  if (!page) return page.error().WithContext(Target(s3_key) + ": ListObjectVersions");
+  for (const S3Version& v : page->versions) {
+    if (v.key != s3_key) continue;
+    if (v.delete_marker) {
+      return Status::AlreadyExists(Target(s3_key) +
+                                   ": the object existed and was deleted (its versions are "
+                                   "kept in this versioned bucket); refusing to write it again");
+    }
+    return exists;
+  }
+  return Status::OK();
 }
 
 Status S3Store::PutSingle(const std::string& s3_key, ByteView data, const PutOptions& opts) {
@@ -298,10 +342,25 @@ Status S3Store::PutMultipart(const std::string& s3_key, ByteView data, const Put
                              head.Header("content-length") + " bytes, expected " +
                              std::to_string(data.size()));
   }
-  if (opts.lock_mode != LockMode::kNone) {
-    // radosgw ignores lock headers on CreateMultipartUpload.
-    const std::string plain = s3_key.substr(loc_.KeyPrefix().size());
-    return SetRetention(plain, opts.lock_mode, opts.retain_until_ns);
+  if (opts.lock_mode != LockMode::kNone) return LockAfterMultipart(s3_key, opts);
+  return Status::OK();
+}
+
+Status S3Store::LockAfterMultipart(const std::string& s3_key, const PutOptions& opts) {
+  // radosgw ignores lock headers on CreateMultipartUpload and leaves the
+  // object deletable: set the lock again, then check it is there.
+  const std::string plain = s3_key.substr(loc_.KeyPrefix().size());
+  CAIRN_RETURN_IF_ERROR(SetRetention(plain, opts.lock_mode, opts.retain_until_ns));
+  CAIRN_ASSIGN_OR_RETURN(HttpResponse head, Send({"HEAD", "HEAD", s3_key, {}, {}, {}}));
+  const std::string mode = head.Header("x-amz-object-lock-mode");
+  const auto until = ParseIso8601(head.Header("x-amz-object-lock-retain-until-date"));
+  if (mode != LockModeName(opts.lock_mode) || !until ||
+      *until < RoundUpToSecond(opts.retain_until_ns)) {
+    return Status::Unsupported(
+        Target(s3_key) + ": after a multipart upload and PutObjectRetention the object is not "
+                         "locked as asked (HEAD says mode \"" + mode + "\", retain-until \"" +
+        head.Header("x-amz-object-lock-retain-until-date") + "\"); the server does not keep "
+        "object locks");
   }
   return Status::OK();
 }
@@ -376,6 +435,16 @@ Status S3Store::RequestRestore(std::string_view key, int days) {
   if (resp.status == 200 || resp.status == 202) return Status::OK();
   if (S3ErrorCode(resp) == "RestoreAlreadyInProgress") return Status::OK();
   return ErrorFor(c, resp);
+}
+
+Result<ObjectLockConfig> S3Store::GetObjectLockConfig() {
+  Call c{"GetObjectLockConfiguration", "GET", "", {{"object-lock", ""}}, {}, {}};
+  CAIRN_ASSIGN_OR_RETURN(HttpResponse resp, SendRaw(c));
+  if (resp.status == 404 && S3ErrorCode(resp) != "NoSuchBucket") return ObjectLockConfig{};
+  if (resp.status != 200) return Err(ErrorFor(c, resp));
+  auto cfg = ParseObjectLockConfiguration(AsChars(resp.body));
+  if (!cfg) return Err(cfg.error().WithContext(Target("") + ": GetObjectLockConfiguration"));
+  return *cfg;
 }
 
 Status S3Store::EnsureBucket(bool object_lock) {

@@ -13,9 +13,15 @@
 // `connections` connections; a failed upload is aborted.
 //
 // if_not_exists sends If-None-Match: * and, because radosgw ignores it on
-// versioned buckets and on CompleteMultipartUpload, HEADs the key first:
-// concurrent creators can both win on such servers (Describe() says
-// nothing; init checks for a config first and never relies on it).
+// versioned buckets and on CompleteMultipartUpload, checks first: a HEAD
+// on an unversioned bucket; on a versioned one (every object-lock bucket)
+// ListObjectVersions, so a key that has any version or delete marker counts
+// as existing (a HEAD misses a config hidden behind a delete marker).
+// Concurrent creators can still both win on such servers (init checks for
+// a config first and never relies on the header alone).
+//
+// Object lock: lock headers on PutObject (rounded up to the second), never
+// a bypass header; see locked_single_put_limit for multipart.
 //
 // Errors are mapped once, in s3_errors.cc; Transient ones are retried by
 // RetryingStore around this store, not here.
@@ -27,6 +33,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -44,10 +52,21 @@ struct S3StoreOptions {
   HttpTimeouts timeouts;
   uint64_t multipart_threshold = 32ull << 20;  // larger objects go multipart
   uint64_t part_size = 16ull << 20;            // AWS: at least 5 MiB, at most 10,000 parts
+  // An object written with a lock goes up as one PUT up to this size (AWS's
+  // single-PUT limit), whatever multipart_threshold says: radosgw ignores
+  // lock headers on CreateMultipartUpload. A larger one goes multipart,
+  // then gets PutObjectRetention and a HEAD that verifies the lock.
+  uint64_t locked_single_put_limit = 5ull << 30;
   Logger* logger = nullptr;                    // request ids of failures at debug level
   // Called with each request just before it is signed; tests use it to see
   // or alter what is sent (e.g. a wrong Content-MD5). Empty in production.
   std::function<void(SigV4Request&)> before_sign;
+  // Strict request checks (backend/s3_lock.h CheckStrictRequest): a request
+  // AWS would refuse for a missing Content-MD5, a lock date in another form
+  // or a bypass header fails with InvalidArgument before it is sent. The
+  // test suite runs with it (CAIRN_S3_STRICT=1, read by OpenStore), because
+  // radosgw accepts such requests.
+  bool strict = false;
 };
 
 class S3Store final : public ObjectStore {
@@ -65,6 +84,9 @@ class S3Store final : public ObjectStore {
   Status SetRetention(std::string_view key, LockMode mode, int64_t retain_until_ns) override;
   Result<int64_t> GetRetention(std::string_view key) override;
   Status RequestRestore(std::string_view key, int days) override;
+  // GetObjectLockConfiguration; a bucket without a lock configuration
+  // (404 ObjectLockConfigurationNotFoundError) is "not enabled".
+  Result<ObjectLockConfig> GetObjectLockConfig() override;
 
   // Creates the bucket (in the store's region) when it does not exist; OK
   // when it exists and is ours. `cairn init` calls it through OpenStore.
@@ -98,6 +120,16 @@ class S3Store final : public ObjectStore {
   Status ErrorFor(const Call& call, const HttpResponse& resp) const;
   std::string Target(std::string_view s3_key) const;
 
+  // Whether the bucket has versioning enabled (or suspended: old versions
+  // stay); asked once, then remembered.
+  Result<bool> Versioned();
+  // For if_not_exists: AlreadyExists when the key exists (or, on a
+  // versioned bucket, has any version or delete marker).
+  Status CheckAbsent(std::string_view key, const std::string& s3_key);
+  // After a multipart upload with a lock: PutObjectRetention, then a HEAD
+  // proving the lock is there.
+  Status LockAfterMultipart(const std::string& s3_key, const PutOptions& opts);
+
   Status PutSingle(const std::string& s3_key, ByteView data, const PutOptions& opts);
   Status PutMultipart(const std::string& s3_key, ByteView data, const PutOptions& opts);
   void AddPutHeaders(Call& call, const PutOptions& opts, bool lock_headers) const;
@@ -106,6 +138,8 @@ class S3Store final : public ObjectStore {
   const std::unique_ptr<CredentialProvider> creds_;
   const S3StoreOptions opts_;
   HttpClient http_;
+  std::mutex versioned_mu_;
+  std::optional<bool> versioned_;  // GUARDED_BY(versioned_mu_); unknown until asked
 };
 
 }  // namespace cairn

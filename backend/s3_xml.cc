@@ -142,6 +142,58 @@ Result<S3Retention> ParseRetention(std::string_view xml) {
   return r;
 }
 
+Result<ObjectLockConfig> ParseObjectLockConfiguration(std::string_view xml) {
+  pugi::xml_document doc;
+  CAIRN_ASSIGN_OR_RETURN(pugi::xml_node root, Root(doc, xml, "ObjectLockConfiguration"));
+  ObjectLockConfig c;
+  c.enabled = Text(root, "ObjectLockEnabled") == "Enabled";
+  pugi::xml_node def = root.child("Rule").child("DefaultRetention");
+  if (!def) return c;
+  const std::string mode = Text(def, "Mode");
+  if (mode == "GOVERNANCE") {
+    c.default_mode = LockMode::kGovernance;
+  } else if (mode == "COMPLIANCE") {
+    c.default_mode = LockMode::kCompliance;
+  } else if (!mode.empty()) {
+    return Err(BadXml("GetObjectLockConfiguration", "unknown Mode " + mode));
+  }
+  const std::string days = Text(def, "Days"), years = Text(def, "Years");
+  if (auto d = ParseU64(days)) {
+    c.default_retention_s = static_cast<int64_t>(*d) * 86400;
+  } else if (auto y = ParseU64(years)) {
+    c.default_retention_s = static_cast<int64_t>(*y) * 365 * 86400;
+  } else if (c.default_mode != LockMode::kNone) {
+    return Err(BadXml("GetObjectLockConfiguration", "a DefaultRetention without Days or Years"));
+  }
+  return c;
+}
+
+Result<std::string> ParseVersioningStatus(std::string_view xml) {
+  pugi::xml_document doc;
+  CAIRN_ASSIGN_OR_RETURN(pugi::xml_node root, Root(doc, xml, "VersioningConfiguration"));
+  return Text(root, "Status");
+}
+
+Result<S3VersionsPage> ParseListVersions(std::string_view xml) {
+  pugi::xml_document doc;
+  CAIRN_ASSIGN_OR_RETURN(pugi::xml_node root, Root(doc, xml, "ListVersionsResult"));
+  S3VersionsPage page;
+  for (pugi::xml_node n : root.children()) {
+    const std::string_view name = n.name();
+    if (name != "Version" && name != "DeleteMarker") continue;
+    S3Version v;
+    v.key = Text(n, "Key");
+    v.version_id = Text(n, "VersionId");
+    v.is_latest = Text(n, "IsLatest") == "true";
+    v.delete_marker = name == "DeleteMarker";
+    if (v.key.empty()) return Err(BadXml("ListObjectVersions", "a <" + std::string(name) +
+                                                                   "> without Key"));
+    page.versions.push_back(std::move(v));
+  }
+  page.truncated = Text(root, "IsTruncated") == "true";
+  return page;
+}
+
 std::string CompleteMultipartUploadXml(const std::vector<std::string>& etags) {
   pugi::xml_document doc;
   pugi::xml_node root = S3Root(doc, "CompleteMultipartUpload");
@@ -165,7 +217,7 @@ std::string RetentionXml(LockMode mode, int64_t retain_until_ns) {
   pugi::xml_document doc;
   pugi::xml_node root = S3Root(doc, "Retention");
   root.append_child("Mode").text().set(std::string(LockModeName(mode)).c_str());
-  root.append_child("RetainUntilDate").text().set(FormatIso8601(retain_until_ns).c_str());
+  root.append_child("RetainUntilDate").text().set(FormatRetainUntil(retain_until_ns).c_str());
   return Save(doc);
 }
 
@@ -196,6 +248,15 @@ std::string FormatIso8601(int64_t unix_ns) {
   strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
 }
+
+int64_t RoundUpToSecond(int64_t unix_ns) {
+  constexpr int64_t kNsPerSecond = 1000000000;
+  int64_t s = unix_ns / kNsPerSecond;
+  if (unix_ns % kNsPerSecond > 0) ++s;
+  return s * kNsPerSecond;
+}
+
+std::string FormatRetainUntil(int64_t unix_ns) { return FormatIso8601(RoundUpToSecond(unix_ns)); }
 
 std::optional<int64_t> ParseIso8601(std::string_view s) {
   // YYYY-MM-DDTHH:MM:SS[.fff...](Z|+hh:mm|-hh:mm)

@@ -57,9 +57,31 @@ struct S3Retention {
 };
 Result<S3Retention> ParseRetention(std::string_view xml);
 
+// GetObjectLockConfiguration's <ObjectLockConfiguration>: enabled, and the
+// bucket's default retention (Days or Years) when it has one.
+Result<ObjectLockConfig> ParseObjectLockConfiguration(std::string_view xml);
+
+// GetBucketVersioning's <VersioningConfiguration>: "Enabled", "Suspended",
+// or "" (never enabled).
+Result<std::string> ParseVersioningStatus(std::string_view xml);
+
+// One page of ListObjectVersions: object versions and delete markers.
+struct S3Version {
+  std::string key;  // full S3 key
+  std::string version_id;
+  bool is_latest = false;
+  bool delete_marker = false;
+};
+struct S3VersionsPage {
+  std::vector<S3Version> versions;  // in the server's order
+  bool truncated = false;
+};
+Result<S3VersionsPage> ParseListVersions(std::string_view xml);
+
 // Bodies cairn sends. Parts are numbered 1..etags.size().
 std::string CompleteMultipartUploadXml(const std::vector<std::string>& etags);
 std::string DeleteObjectsXml(const std::vector<std::string>& keys, bool quiet);
+// The date is rounded up to the second (FormatRetainUntil).
 std::string RetentionXml(LockMode mode, int64_t retain_until_ns);
 // tier: "Standard", "Bulk" or "Expedited".
 std::string RestoreRequestXml(int days, std::string_view tier);
@@ -68,6 +90,13 @@ std::string CreateBucketXml(std::string_view region);
 
 // "2027-01-01T00:00:00Z" (whole seconds, UTC: radosgw refuses "+00:00").
 std::string FormatIso8601(int64_t unix_ns);
+// ns rounded up to a whole second: a retain-until is never earlier than
+// the one asked for.
+int64_t RoundUpToSecond(int64_t unix_ns);
+// "2027-01-01T00:00:00Z": UTC, whole seconds rounded UP, no fraction: the
+// one form cairn sends lock dates in (radosgw refuses "+00:00" and RFC 1123
+// dates with 400 InvalidArgument).
+std::string FormatRetainUntil(int64_t unix_ns);
 // Accepts fractional seconds of any length and "Z" or "+00:00"/"-hh:mm".
 std::optional<int64_t> ParseIso8601(std::string_view s);
 

@@ -1,5 +1,7 @@
 #include "repo/blob_saver.h"
 
+#include <algorithm>
+
 #include "common/clock.h"
 
 namespace cairn {
@@ -151,6 +153,10 @@ void BlobSaver::UploadLoop() {
 
 Status BlobSaver::UploadOne(PackBuilder& builder, BlobCodec& codec) {
   FinishedPack pack = builder.Finish(codec);
+  // Packs hold one blob type each; only data packs may go to a cold
+  // storage class (tree packs are read to browse).
+  const bool data = std::any_of(pack.entries.begin(), pack.entries.end(),
+                                [](const PackEntry& e) { return e.type == BlobType::kData; });
   std::list<IndexPack>::iterator mine;
   {
     std::lock_guard<std::mutex> lock(index_mu_);
@@ -163,7 +169,8 @@ Status BlobSaver::UploadOne(PackBuilder& builder, BlobCodec& codec) {
       if (Status j = journal_->Append(*mine); !j.ok()) JournalFailedLocked(j);
     }
   }
-  Status s = repo_.store().Put(PackKey(pack.id), pack.bytes);
+  Status s = repo_.store().Put(PackKey(pack.id), pack.bytes,
+                               repo_.WriteOptions(data ? WriteKind::kDataPack : WriteKind::kTreePack));
   std::lock_guard<std::mutex> lock(index_mu_);
   IndexPack indexed = std::move(*mine);
   storing_.erase(mine);

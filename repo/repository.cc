@@ -50,9 +50,48 @@ Result<std::unique_ptr<Repository>> Repository::Finish(std::unique_ptr<ObjectSto
   std::string dir = open.cache_dir.empty() ? DefaultCacheDir(config.id)
                                            : open.cache_dir + "/" + config.id;
   CAIRN_ASSIGN_OR_RETURN(auto cache, CacheDb::Open(dir));
-  return std::unique_ptr<Repository>(new Repository(std::move(store), std::move(config), keys,
-                                                    key_id, std::move(cache), open.logger,
-                                                    open.files));
+  const bool lock = config.lock_mode != LockMode::kNone;
+  const bool can_lock = lock && store->Traits().object_lock;
+  if (lock && !can_lock && open.logger != nullptr) {
+    open.logger->Warn("the repository asks for object lock ({} for {}s), but {} cannot lock "
+                      "objects: what is written here is not locked",
+                      LockModeConfigName(config.lock_mode), config.lock_retention_s,
+                      store->Describe());
+  }
+  auto repo = std::unique_ptr<Repository>(new Repository(std::move(store), std::move(config), keys,
+                                                         key_id, std::move(cache), open.logger,
+                                                         open.files));
+  repo->can_lock_ = can_lock;
+  repo->retention_s_ = repo->config_.lock_retention_s;
+  return repo;
+}
+
+Status Repository::OverrideRetention(int64_t seconds) {
+  if (config_.lock_mode == LockMode::kNone) {
+    return Status::InvalidArgument(
+        "--retention needs a repository with object lock, and " + store_->Describe() +
+        " has none (create one with `cairn init --object-lock governance|compliance "
+        "--retention PERIOD`)");
+  }
+  if (seconds <= 0 || seconds > kMaxRetentionS) {
+    return Status::InvalidArgument("the retention period must be between 1 second and 100 years");
+  }
+  retention_s_ = seconds;
+  return Status::OK();
+}
+
+int64_t Repository::SnapshotRetainUntil(int64_t time_ns) const {
+  if (!can_lock_) return 0;
+  return WriteOptionsFor(config_, true, WriteKind::kSnapshot, retention_s_.load(), time_ns)
+      .retain_until_ns;
+}
+
+PutOptions Repository::WriteOptions(WriteKind kind) const {
+  return WriteOptionsFor(config_, can_lock_, kind, retention_s_.load(), NowNs());
+}
+
+WriteKind Repository::WriteKindOf(ObjectKind kind) {
+  return kind == ObjectKind::kIndex ? WriteKind::kIndex : WriteKind::kSnapshot;
 }
 
 Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<ObjectStore> store,
@@ -76,15 +115,34 @@ Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<ObjectStore
   config.chunker = init.chunker;
   config.zstd_level = init.zstd_level;
   config.pack_size = init.pack_size;
+  config.lock_mode = init.lock_mode;
+  config.lock_retention_s = init.lock_retention_s;
+  config.data_storage_class = init.data_storage_class;
   CAIRN_RETURN_IF_ERROR(ValidateConfig(config));
+  if (config.lock_mode != LockMode::kNone) {
+    CAIRN_ASSIGN_OR_RETURN(ObjectLockConfig bucket, store->GetObjectLockConfig());
+    if (!bucket.enabled) return Err(NoObjectLockAt(where));
+  }
+  if (!config.data_storage_class.empty() && !store->Traits().storage_classes) {
+    return Err(Status::InvalidArgument(where + " has no storage classes; --data-storage-class "
+                                               "needs an S3 repository"));
+  }
   MasterKeys keys = NewMasterKeys();
   CAIRN_ASSIGN_OR_RETURN(Bytes key_file, CreateKeyFile(keys, password, init.kdf));
   Id key_id = Sha256(key_file);
-  PutOptions once;
-  once.if_not_exists = true;
-  CAIRN_RETURN_IF_ERROR(store->Put(KeyKey(key_id), key_file, once));
+  // The key file and the config carry the lock like every other object
+  // (kopia#3253 wrote them without one).
+  const bool can_lock = config.lock_mode != LockMode::kNone;
+  const int64_t now = NowNs();
+  PutOptions key_once =
+      WriteOptionsFor(config, can_lock, WriteKind::kKey, config.lock_retention_s, now);
+  key_once.if_not_exists = true;
+  CAIRN_RETURN_IF_ERROR(store->Put(KeyKey(key_id), key_file, key_once));
   // The config goes last: its presence is what makes the location a
   // repository, so a crash before it leaves a location init can reuse.
+  PutOptions once =
+      WriteOptionsFor(config, can_lock, WriteKind::kConfig, config.lock_retention_s, now);
+  once.if_not_exists = true;
   Status s = store->Put(kConfigKey, EncodeConfig(config), once);
   if (s.Is(ErrorCode::kAlreadyExists)) {
     (void)store->Delete(KeyKey(key_id));
@@ -93,6 +151,18 @@ Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<ObjectStore
   }
   CAIRN_RETURN_IF_ERROR(s);
   return Finish(std::move(store), std::move(config), keys, key_id, open);
+}
+
+Status NoObjectLockAt(std::string_view where) {
+  return Status::Unsupported(
+      std::string(where) +
+      " cannot lock objects: --object-lock needs an S3 bucket with S3 Object Lock enabled, and "
+      "this bucket has none (a local directory never has), so nothing there could protect the "
+      "backups. Fix: give a bucket name that does not "
+      "exist yet (`cairn init --object-lock` creates it with object lock), or enable object "
+      "lock on the bucket (AWS: `aws s3api put-object-lock-configuration --bucket BUCKET "
+      "--object-lock-configuration ObjectLockEnabled=Enabled` on a versioned bucket; radosgw "
+      "and some other servers allow it only when the bucket is created)");
 }
 
 Status NoRepositoryAt(std::string_view where) {
@@ -147,7 +217,7 @@ Result<Id> Repository::AddKey(std::string_view password, const ScryptParams& kdf
   if (password.empty()) return Err(Status::InvalidArgument("an empty password is not allowed"));
   CAIRN_ASSIGN_OR_RETURN(Bytes file, CreateKeyFile(crypto_->keys(), password, kdf));
   Id id = Sha256(file);
-  PutOptions once;
+  PutOptions once = WriteOptions(WriteKind::kKey);
   once.if_not_exists = true;
   CAIRN_RETURN_IF_ERROR(store_->Put(KeyKey(id), file, once));
   return id;
@@ -159,7 +229,8 @@ Result<Id> Repository::SaveObject(ObjectKind kind, ByteView plaintext, BlobCodec
   Bytes stored;
   codec.EncodeObject(ObjectKindAad(kind), plaintext, stored);
   Id id = Sha256(stored);
-  CAIRN_RETURN_IF_ERROR(store_->Put(ObjectKindPrefix(kind) + "/" + id.Hex(), stored));
+  CAIRN_RETURN_IF_ERROR(
+      store_->Put(ObjectKindPrefix(kind) + "/" + id.Hex(), stored, WriteOptions(WriteKindOf(kind))));
   return id;
 }
 
@@ -380,7 +451,9 @@ TreeLoadFn Repository::TreeLoader(BlobCodec& codec) const {
 // ---------------------------------------------------------------- snapshots
 
 Result<Id> Repository::SaveSnapshot(const Snapshot& s, BlobCodec& codec) {
-  Bytes plain = EncodeSnapshot(s);
+  Snapshot stored = s;
+  if (stored.retain_until_ns == 0) stored.retain_until_ns = SnapshotRetainUntil(s.time_ns);
+  Bytes plain = EncodeSnapshot(stored);
   CAIRN_ASSIGN_OR_RETURN(Id id, SaveObject(ObjectKind::kSnapshot, plain, codec));
   Status c = cache_->PutSnapshot(id, plain);
   if (!c.ok()) logger_->Warn("{}", c.message());

@@ -6,6 +6,7 @@
 // BlobCodec passed in must be the caller's own (one per thread).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +32,12 @@ struct InitOptions {
   int zstd_level = 3;
   uint32_t pack_size = 16 * 1024 * 1024;
   ScryptParams kdf;
+  // Object lock defaults (RepoConfig). With a lock, Init refuses a store
+  // whose GetObjectLockConfig() is not enabled (Unsupported), and the key
+  // file and config are locked themselves.
+  LockMode lock_mode = LockMode::kNone;
+  int64_t lock_retention_s = 0;
+  std::string data_storage_class;
 };
 
 struct OpenOptions {
@@ -46,6 +53,9 @@ struct OpenOptions {
 // fix; the one wording of that message (Open, and commands that check before
 // they ask for a password).
 Status NoRepositoryAt(std::string_view where);
+// Unsupported for a store that cannot lock objects when a lock was asked
+// for, with the reason and the fix; the one wording of that message.
+Status NoObjectLockAt(std::string_view where);
 
 // Object kinds besides packs, with the aad that binds their encryption.
 enum class ObjectKind { kIndex, kSnapshot };
@@ -110,10 +120,30 @@ class Repository {
   // --- snapshots ---
   // All snapshots, oldest first (synchronised with the store's listing).
   Result<std::vector<Snapshot>> ListSnapshots();
+  // Stores s; with object lock the stored record's retain_until is
+  // SnapshotRetainUntil(s.time_ns) unless s sets one.
   Result<Id> SaveSnapshot(const Snapshot& s, BlobCodec& codec);
   // ref: "latest" or a hex id prefix (at least 4 digits). series filters
   // "latest". NotFound or InvalidArgument (ambiguous prefix) otherwise.
   Result<Snapshot> FindSnapshot(const std::string& ref, const std::string& series = "");
+
+  // --- object lock and storage classes ---
+  // Whether objects written now are locked: the config asks for it and the
+  // store can (Init checked the bucket; Open trusts the config on a store
+  // whose traits have object_lock, and warns on one without).
+  bool locks_objects() const { return can_lock_; }
+  // The lock period of snapshots this process writes: the config's, or
+  // what OverrideRetention set. 0 without a lock.
+  int64_t retention_s() const { return retention_s_.load(); }
+  // `backup --retention`: a period for this process's writes and snapshots
+  // instead of the config's. InvalidArgument on a repository without object
+  // lock or outside 1 s..100 years. Call before writing.
+  Status OverrideRetention(int64_t seconds);
+  // The retain-until recorded in a snapshot taken at time_ns: time_ns +
+  // retention_s(), rounded up to the second; 0 without a lock.
+  int64_t SnapshotRetainUntil(int64_t time_ns) const;
+  // The PutOptions for writing an object of this kind now (WriteOptionsFor).
+  PutOptions WriteOptions(WriteKind kind) const;
 
   // --- keys ---
   const Id& key_id() const { return key_id_; }
@@ -126,6 +156,7 @@ class Repository {
                                                     RepoConfig config, MasterKeys keys, Id key_id,
                                                     const OpenOptions& open);
   Status LoadSegment(const Id& id, BlobCodec& codec);
+  static WriteKind WriteKindOf(ObjectKind kind);
 
   std::unique_ptr<ObjectStore> store_;
   RepoConfig config_;
@@ -136,6 +167,8 @@ class Repository {
   NullLogger null_logger_;
   Logger* logger_;
   LocalFiles* files_;
+  bool can_lock_ = false;            // set once, before the Repository is shared
+  std::atomic<int64_t> retention_s_{0};  // the config's, or OverrideRetention's
 };
 
 std::string ObjectKindPrefix(ObjectKind kind);  // "index" / "snapshots"

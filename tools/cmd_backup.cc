@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 
 #include "common/clock.h"
 #include "repo/backup.h"
@@ -32,6 +33,7 @@ struct BackupArgs {
   std::string parent;
   bool force = false;
   size_t threads = 0;
+  std::string retention;  // lock period of this snapshot (object-lock repositories)
 };
 
 // Reports skipped items on stderr as they happen (restic prints them too).
@@ -101,7 +103,16 @@ Status RunBackupCmd(Context& ctx, const BackupArgs& a) {
   o.hostname = a.host;
   o.force_read = a.force;
   o.threads = a.threads;
+  std::optional<int64_t> retention;
+  if (!a.retention.empty()) {
+    retention = ParseDuration(a.retention);
+    if (!retention) {
+      return Status::InvalidArgument("--retention \"" + a.retention +
+                                     "\": give a period such as 90d, 12w or 1y");
+    }
+  }
   CAIRN_ASSIGN_OR_RETURN(auto repo, ctx.OpenRepository());
+  if (retention) CAIRN_RETURN_IF_ERROR(repo->OverrideRetention(*retention));
   // Over a remote store each upload thread keeps one connection busy.
   if (const unsigned c = repo->store().Traits().connections; c > 0) o.upload_threads = c;
   if (!a.parent.empty()) {
@@ -162,6 +173,9 @@ Status RunBackupCmd(Context& ctx, const BackupArgs& a) {
                         {"stored_bytes_added", st.stored_bytes_added},
                         {"skipped", result->skipped},
                         {"duration_s", static_cast<double>(st.duration_ns) / 1e9}};
+    if (const int64_t until = repo->SnapshotRetainUntil(snap.time_ns); until != 0) {
+      j["retain_until"] = FormatTime(until);
+    }
     printf("%s\n", DumpJson(j).c_str());
   } else {
     if (snap.parent) ctx.Say("using parent snapshot " + snap.parent->Short());
@@ -174,6 +188,10 @@ Status RunBackupCmd(Context& ctx, const BackupArgs& a) {
     ctx.Say("processed " + Count(st.files, "file") + ", " + FormatBytes(st.bytes) + " in " +
             FormatDuration(st.duration_ns));
     ctx.Say("snapshot " + snap.id.Short() + " saved");
+    if (const int64_t until = repo->SnapshotRetainUntil(snap.time_ns); until != 0) {
+      ctx.Say("locked (" + std::string(LockModeConfigName(repo->config().lock_mode)) +
+              ") until " + FormatTime(until));
+    }
   }
   if (result->skipped) {
     return Status::Partial("snapshot " + snap.id.Short() + " saved, but " +
@@ -211,6 +229,9 @@ void RegisterBackup(CLI::App& app, Context& ctx) {
   cmd->add_option("--parent", a.parent, "snapshot id to compare against (default latest of the series)");
   cmd->add_flag("--force", a.force, "read every file, even unchanged ones");
   cmd->add_option("--threads", a.threads, "worker threads (default: one per core)");
+  cmd->add_option("--retention", a.retention,
+                  "lock this snapshot for this period instead of the repository's default "
+                  "(object-lock repositories), e.g. 180d");
   cmd->callback([&] { ctx.run = [&] { return RunBackupCmd(ctx, a); }; });
 }
 

@@ -1,4 +1,4 @@
-// cairn init, cairn key add|list|remove|passwd
+// cairn key add|list|remove|passwd (cairn init is in cmd_init.cc)
 #include <algorithm>
 #include <cstdio>
 
@@ -10,41 +10,6 @@
 namespace cairn {
 
 namespace {
-
-struct InitArgs {
-  uint32_t pack_mib = 16;
-  int compression = 3;
-  uint32_t chunk_min_kib = 512, chunk_avg_kib = 1024, chunk_max_kib = 8192;
-  uint64_t kdf_n = 1 << 15;
-};
-
-Status RunInit(Context& ctx, const InitArgs& a) {
-  CAIRN_ASSIGN_OR_RETURN(auto store, ctx.OpenStoreFor(false, /*create_bucket=*/true));
-  auto head = store->Head(kConfigKey);
-  if (head) {
-    return Status::AlreadyExists(store->Describe() +
-                                 " already holds a cairn repository; refusing to initialise it "
-                                 "again");
-  }
-  CAIRN_ASSIGN_OR_RETURN(std::string pw, ReadPassword(ctx.password,
-                                                      "enter a password for the new repository: ",
-                                                      true));
-  InitOptions init;
-  init.pack_size = a.pack_mib * 1024 * 1024;
-  init.zstd_level = a.compression;
-  init.chunker = {a.chunk_min_kib * 1024, a.chunk_avg_kib * 1024, a.chunk_max_kib * 1024};
-  init.kdf.n = a.kdf_n;
-  std::string where = store->Describe();
-  CAIRN_ASSIGN_OR_RETURN(auto repo,
-                         Repository::Init(std::move(store), pw, init, ctx.RepoOpenOptions()));
-  if (ctx.json) {
-    printf("%s\n", DumpJson({{"id", repo->config().id}, {"repository", where}}).c_str());
-  } else {
-    ctx.Say("created cairn repository " + repo->config().id.substr(0, 8) + " at " + where);
-    ctx.Say("Losing the password means losing the data: there is no way to recover it.");
-  }
-  return Status::OK();
-}
 
 Status RunKeyList(Context& ctx) {
   CAIRN_ASSIGN_OR_RETURN(auto repo, ctx.OpenRepository(true));
@@ -106,21 +71,6 @@ Status RemoveKey(Context& ctx, Repository& repo, const std::string& prefix) {
 }
 
 }  // namespace
-
-void RegisterInit(CLI::App& app, Context& ctx) {
-  auto& a = ctx.Make<InitArgs>();
-  auto* cmd = app.add_subcommand("init", "create a new repository");
-  cmd->add_option("--pack-size", a.pack_mib, "target pack size in MiB (default 16)")
-      ->check(CLI::Range(1, 1024));
-  cmd->add_option("--compression", a.compression, "zstd level, 0 = off (default 3)")
-      ->check(CLI::Range(0, 22));
-  cmd->add_option("--chunk-min", a.chunk_min_kib, "minimum chunk size in KiB (default 512)");
-  cmd->add_option("--chunk-avg", a.chunk_avg_kib, "average chunk size in KiB, a power of two "
-                                                  "(default 1024)");
-  cmd->add_option("--chunk-max", a.chunk_max_kib, "maximum chunk size in KiB (default 8192)");
-  cmd->add_option("--kdf-n", a.kdf_n, "scrypt cost N, a power of two (default 32768)");
-  cmd->callback([&] { ctx.run = [&] { return RunInit(ctx, a); }; });
-}
 
 void RegisterKey(CLI::App& app, Context& ctx) {
   struct KeyArgs {

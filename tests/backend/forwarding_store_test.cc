@@ -57,6 +57,10 @@ class RecordingStore final : public ObjectStore {
     Record("GetRetention " + std::string(key));
     return 1234;
   }
+  Result<ObjectLockConfig> GetObjectLockConfig() override {
+    Record("GetObjectLockConfig");
+    return ObjectLockConfig{true, LockMode::kCompliance, 86400};
+  }
   Status RequestRestore(std::string_view key, int days) override {
     Record("RequestRestore " + std::string(key) + " " + std::to_string(days));
     return Status::OK();
@@ -74,8 +78,13 @@ class RecordingStore final : public ObjectStore {
     return ToBytes("data");
   }
   Status DoPut(std::string_view key, ByteView data, const PutOptions& opts) override {
+    std::string lock;
+    if (opts.lock_mode != LockMode::kNone) {
+      lock = " lock " + std::to_string(static_cast<int>(opts.lock_mode)) + " " +
+             std::to_string(opts.retain_until_ns);
+    }
     Record("Put " + std::string(key) + " " + std::to_string(data.size()) + " " +
-           opts.storage_class);
+           opts.storage_class + lock);
     return Status::OK();
   }
 
@@ -173,6 +182,26 @@ TEST_P(WrapperTest, SetRetentionAndRestoreReachTheWrappedStoreUnlessReadOnly) {
                                                     "RequestRestore packs/cd/cd34 3"}));
 }
 
+TEST_P(WrapperTest, ObjectLockConfigAndLockedPutsReachTheWrappedStore) {
+  auto c = store().GetObjectLockConfig();
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_TRUE(c->enabled);
+  EXPECT_EQ(c->default_mode, LockMode::kCompliance);
+  EXPECT_EQ(c->default_retention_s, 86400);
+  PutOptions locked;
+  locked.lock_mode = LockMode::kGovernance;
+  locked.retain_until_ns = 77;
+  Status put = store().Put("snapshots/s", AsBytes("ab"), locked);
+  std::vector<std::string> want = {"GetObjectLockConfig"};
+  if (GetParam().read_only) {
+    EXPECT_EQ(put.code(), ErrorCode::kReadOnly);
+  } else {
+    EXPECT_TRUE(put.ok()) << put.message();
+    want.push_back("Put snapshots/s 2  lock 1 77");
+  }
+  EXPECT_EQ(rec_.calls(), want);
+}
+
 TEST_P(WrapperTest, ObjectCallsReachTheWrappedStore) {
   auto g = store().Get("index/i", 5, 10);
   ASSERT_TRUE(g) << g.error().message();
@@ -205,6 +234,9 @@ TEST(StoreTraitsTest, LocalStoresHaveNoLatencyToHideAndNoS3Features) {
   EXPECT_FALSE(t.remote());
   EXPECT_EQ(t.connections, 0u);
   EXPECT_FALSE(t.object_lock || t.storage_classes || t.archive_restore);
+  auto lock = mem.GetObjectLockConfig();
+  ASSERT_TRUE(lock);
+  EXPECT_FALSE(lock->enabled);
 }
 
 }  // namespace

@@ -155,3 +155,71 @@ TEST(S3XmlTest, RestoreAndCreateBucketBodies) {
 
 }  // namespace
 }  // namespace cairn
+
+namespace cairn {
+namespace {
+
+TEST(S3XmlTest, ObjectLockConfigurationInBothDialects) {
+  // radosgw on a bucket created with object lock and no default retention.
+  auto bare = ParseObjectLockConfiguration(
+      R"(<?xml version="1.0" encoding="UTF-8"?><ObjectLockConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>)");
+  ASSERT_TRUE(bare) << bare.error().message();
+  EXPECT_TRUE(bare->enabled);
+  EXPECT_EQ(bare->default_mode, LockMode::kNone);
+  auto days = ParseObjectLockConfiguration(
+      "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule>"
+      "<DefaultRetention><Mode>GOVERNANCE</Mode><Days>1</Days></DefaultRetention></Rule>"
+      "</ObjectLockConfiguration>");
+  ASSERT_TRUE(days);
+  EXPECT_EQ(days->default_mode, LockMode::kGovernance);
+  EXPECT_EQ(days->default_retention_s, 86400);
+  auto years = ParseObjectLockConfiguration(
+      "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule>"
+      "<DefaultRetention><Mode>COMPLIANCE</Mode><Years>2</Years></DefaultRetention></Rule>"
+      "</ObjectLockConfiguration>");
+  ASSERT_TRUE(years);
+  EXPECT_EQ(years->default_mode, LockMode::kCompliance);
+  EXPECT_EQ(years->default_retention_s, 2 * 365 * 86400);
+  auto off = ParseObjectLockConfiguration("<ObjectLockConfiguration/>");
+  ASSERT_TRUE(off);
+  EXPECT_FALSE(off->enabled);
+  for (const char* bad : {"<Error/>", "<ObjectLockConfiguration><Rule><DefaultRetention><Mode>X"
+                                      "</Mode><Days>1</Days></DefaultRetention></Rule>"
+                                      "</ObjectLockConfiguration>",
+                          "<ObjectLockConfiguration><Rule><DefaultRetention><Mode>GOVERNANCE"
+                          "</Mode></DefaultRetention></Rule></ObjectLockConfiguration>"}) {
+    auto r = ParseObjectLockConfiguration(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code(), ErrorCode::kTransient);
+  }
+}
+
+TEST(S3XmlTest, VersioningStatusAndVersionListings) {
+  EXPECT_EQ(*ParseVersioningStatus(
+                R"(<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status><MfaDelete>Disabled</MfaDelete></VersioningConfiguration>)"),
+            "Enabled");
+  // A bucket whose versioning was never enabled has no Status.
+  EXPECT_EQ(*ParseVersioningStatus("<VersioningConfiguration/>"), "");
+  auto page = ParseListVersions(
+      "<ListVersionsResult><IsTruncated>false</IsTruncated>"
+      "<Version><Key>r/config</Key><VersionId>v1</VersionId><IsLatest>false</IsLatest>"
+      "<Size>3</Size></Version>"
+      "<DeleteMarker><Key>r/config</Key><VersionId>dm</VersionId><IsLatest>true</IsLatest>"
+      "</DeleteMarker>"
+      "<Version><Key>r/config2</Key><VersionId>null</VersionId><IsLatest>true</IsLatest>"
+      "</Version></ListVersionsResult>");
+  ASSERT_TRUE(page) << page.error().message();
+  ASSERT_EQ(page->versions.size(), 3u);
+  EXPECT_EQ(page->versions[0].version_id, "v1");
+  EXPECT_FALSE(page->versions[0].delete_marker);
+  EXPECT_FALSE(page->versions[0].is_latest);
+  EXPECT_TRUE(page->versions[1].delete_marker);
+  EXPECT_TRUE(page->versions[1].is_latest);
+  EXPECT_EQ(page->versions[2].key, "r/config2");
+  EXPECT_FALSE(page->truncated);
+  EXPECT_FALSE(ParseListVersions("<ListVersionsResult><Version><VersionId>v</VersionId>"
+                                 "</Version></ListVersionsResult>"));
+}
+
+}  // namespace
+}  // namespace cairn

@@ -23,15 +23,22 @@ extern "C" int CAIRN_FUZZ_ENTRY(const uint8_t* data, size_t size) {
   CAIRN_FUZZ_CHECK(del || del.error().code() == ErrorCode::kTransient);
   auto ret = ParseRetention(xml);
   if (ret) {
-    // What parses, formats and parses back to the same second.
+    // What parses, formats and parses back to the same time rounded up to
+    // the second (a retain-until is never sent earlier than asked).
     if (ret->mode != LockMode::kNone && ret->retain_until_ns >= 0) {
       auto again = ParseRetention(RetentionXml(ret->mode, ret->retain_until_ns));
       CAIRN_FUZZ_CHECK(again && again->mode == ret->mode &&
-                       again->retain_until_ns / 1000000000 == ret->retain_until_ns / 1000000000);
+                       again->retain_until_ns == RoundUpToSecond(ret->retain_until_ns));
     }
   } else {
     CAIRN_FUZZ_CHECK(ret.error().code() == ErrorCode::kTransient);
   }
+  auto lock = ParseObjectLockConfiguration(xml);
+  CAIRN_FUZZ_CHECK(lock || lock.error().code() == ErrorCode::kTransient);
+  auto versioning = ParseVersioningStatus(xml);
+  CAIRN_FUZZ_CHECK(versioning || versioning.error().code() == ErrorCode::kTransient);
+  auto versions = ParseListVersions(xml);
+  CAIRN_FUZZ_CHECK(versions || versions.error().code() == ErrorCode::kTransient);
   (void)ParseIso8601(xml);
   return 0;
 }

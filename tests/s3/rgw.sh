@@ -18,7 +18,9 @@
 #   the retry does not come up within ~60 s either, fails (exit 1, daemon
 #   logs' tails on stderr, daemons stopped).
 #   Writes DIR/env (source it: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-#   AWS_REGION, CAIRN_TEST_S3_ENDPOINT) and DIR/pids (pid name per line).
+#   AWS_REGION, CAIRN_TEST_S3_ENDPOINT, and CAIRN_S3_STRICT=1: cairn's strict
+#   request checks, which radosgw's leniency makes necessary) and DIR/pids
+#   (pid name per line).
 # stop: SIGKILLs the pids listed in DIR/pids whose command line still names
 #   DIR's ceph.conf (never anything else; zombies count as gone) and removes
 #   the daemons' state and DIR/env (DIR/log and DIR/ceph.conf stay). Idempotent.
@@ -361,6 +363,7 @@ EOF
   cat >"$DIR/env.tmp" <<EOF
 export AWS_ACCESS_KEY_ID=$ACCESS_KEY AWS_SECRET_ACCESS_KEY=$SECRET_KEY AWS_REGION=$REGION
 export CAIRN_TEST_S3_ENDPOINT=http://127.0.0.1:$RGW_PORT
+export CAIRN_S3_STRICT=1
 EOF
   mv "$DIR/env.tmp" "$DIR/env"
   echo "rgw.sh: radosgw up at http://127.0.0.1:$RGW_PORT ($osd_mode ${size_gib} GiB) in $((($(date +%s%N) - t0) / 1000000)) ms; source $DIR/env" >&2
