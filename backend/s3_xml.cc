@@ -1,4 +1,5 @@
 #include "backend/s3_xml.h"
+#include "common/clock.h"
 
 #include <cctype>
 #include <charconv>
@@ -250,7 +251,6 @@ std::string FormatIso8601(int64_t unix_ns) {
 }
 
 int64_t RoundUpToSecond(int64_t unix_ns) {
-  constexpr int64_t kNsPerSecond = 1000000000;
   int64_t s = unix_ns / kNsPerSecond;
   if (unix_ns % kNsPerSecond > 0) ++s;
   return s * kNsPerSecond;

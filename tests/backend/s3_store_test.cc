@@ -356,7 +356,7 @@ TEST_F(S3StoreTest, LockedObjectsGoUpAsOnePutAndLockConfigIsRead) {
   PutOptions lock;
   lock.lock_mode = LockMode::kCompliance;
   lock.retain_until_ns = until;
-  const Bytes big = Pattern(7 << 20, 6);  // over multipart_threshold
+  const Bytes big = test::RandomBytes(7 << 20, 6);  // over multipart_threshold
   {
     std::lock_guard<std::mutex> l(mu);
     sent.clear();
