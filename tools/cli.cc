@@ -26,11 +26,15 @@ StoreOptions Context::MakeStoreOptions(bool read_only) {
 }
 
 Result<std::unique_ptr<ObjectStore>> Context::OpenStoreFor(bool read_only, bool create_bucket) {
+  StoreOptions so = MakeStoreOptions(read_only);
+  so.create_bucket = create_bucket;
+  return OpenStoreWith(so);
+}
+
+Result<std::unique_ptr<ObjectStore>> Context::OpenStoreWith(const StoreOptions& so) {
   if (repo.empty()) {
     return Err(Status::InvalidArgument("no repository given: use -r REPO or set CAIRN_REPO"));
   }
-  StoreOptions so = MakeStoreOptions(read_only);
-  so.create_bucket = create_bucket;
   CAIRN_ASSIGN_OR_RETURN(auto store, OpenStore(repo, so));
   if (!IsS3Location(repo)) {
     // A local repository is a directory: a file there made every command

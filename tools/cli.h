@@ -51,6 +51,8 @@ struct Context {
 
   // create_bucket: `cairn init` on s3:// creates a missing bucket.
   Result<std::unique_ptr<ObjectStore>> OpenStoreFor(bool read_only, bool create_bucket = false);
+  // The same with options of the caller's (init: a bucket with object lock).
+  Result<std::unique_ptr<ObjectStore>> OpenStoreWith(const StoreOptions& so);
   StoreOptions MakeStoreOptions(bool read_only);
   // Opens the store, fails with NotARepository before asking for the
   // password when it holds no config, then opens the repository. password,

@@ -53,13 +53,10 @@ Status RunInit(Context& ctx, const InitArgs& a) {
   InitOptions init;
   CAIRN_RETURN_IF_ERROR(ParseLockArgs(a, init));
   const bool lock = init.lock_mode != LockMode::kNone;
-  if (ctx.repo.empty()) {
-    return Status::InvalidArgument("no repository given: use -r REPO or set CAIRN_REPO");
-  }
   StoreOptions so = ctx.MakeStoreOptions(false);
   so.create_bucket = true;
   so.create_bucket_object_lock = lock;  // a bucket made here gets object lock
-  CAIRN_ASSIGN_OR_RETURN(auto store, OpenStore(ctx.repo, so));
+  CAIRN_ASSIGN_OR_RETURN(auto store, ctx.OpenStoreWith(so));
   auto head = store->Head(kConfigKey);
   if (head) {
     return Status::AlreadyExists(store->Describe() +
