@@ -86,9 +86,9 @@ class HeadPackingTest : public HeadTreeTest {
     EXPECT_TRUE(head_->MkDir(HeadTree::kRootIno, "d", 0755, kUser));
     want["/empty"] = "";
     want["/small"] = "hello\n";
-    want["/d/mid"] = TestBytes(300'000, 1);
-    want["/d/big"] = TestBytes(5'000'000, 2);
-    want["/d/same"] = TestBytes(300'000, 1);  // dedups against /d/mid
+    want["/d/mid"] = test::RandomString(300'000, 1);
+    want["/d/big"] = test::RandomString(5'000'000, 2);
+    want["/d/same"] = test::RandomString(300'000, 1);  // dedups against /d/mid
     for (const auto& [path, bytes] : want) EXPECT_TRUE(WriteFile(path, bytes).ok()) << path;
     if (background) WaitPacked();
     Seal();
@@ -100,9 +100,9 @@ class HeadPackingTest : public HeadTreeTest {
     t.size = 100'000;
     EXPECT_TRUE(head_->SetAttr(Ino("/d/mid"), t, nullptr));
     want["/d/mid"].resize(100'000);
-    EXPECT_TRUE(WriteFile("/d/.new.Xq2Tz1", TestBytes(700'000, 3)).ok());
+    EXPECT_TRUE(WriteFile("/d/.new.Xq2Tz1", test::RandomString(700'000, 3)).ok());
     EXPECT_TRUE(head_->Rename(Ino("/d"), ".new.Xq2Tz1", Ino("/d"), "new", 0).ok());
-    want["/d/new"] = TestBytes(700'000, 3);
+    want["/d/new"] = test::RandomString(700'000, 3);
     if (background) WaitPacked();
     return want;
   }
@@ -152,7 +152,7 @@ TEST_F(HeadPackingTest, WriteAfterPackingInvalidatesTheResult) {
   packer_.idle_ns = 3600 * int64_t{1'000'000'000};  // only Drain packs
   packer_.max_age_ns = packer_.idle_ns;
   Reopen();
-  std::string data = TestBytes(400'000, 4);
+  std::string data = test::RandomString(400'000, 4);
   ASSERT_TRUE(WriteFile("/f", data).ok());
   EXPECT_EQ(head_->GetStatus().files_pending, 1u);
   ASSERT_TRUE(head_->StoreStaged(nullptr).ok());
@@ -172,20 +172,20 @@ TEST_F(HeadPackingTest, WriteAfterPackingInvalidatesTheResult) {
   EXPECT_EQ(StoredNode(r.snapshot, "/f").size, data.size());
   ExpectRestored(r.snapshot, {{"/f", data}});
   // A truncate after packing invalidates too.
-  ASSERT_TRUE(WriteFile("/g", TestBytes(200'000, 5)).ok());
+  ASSERT_TRUE(WriteFile("/g", test::RandomString(200'000, 5)).ok());
   ASSERT_TRUE(head_->StoreStaged(nullptr).ok());
   FsSetAttr t;
   t.size = 150'000;
   ASSERT_TRUE(head_->SetAttr(Ino("/g"), t, nullptr));
   const SealReport r2 = Seal();
   EXPECT_EQ(r2.bytes_read, 150'000u);
-  ExpectRestored(r2.snapshot, {{"/f", data}, {"/g", TestBytes(200'000, 5).substr(0, 150'000)}});
+  ExpectRestored(r2.snapshot, {{"/f", data}, {"/g", test::RandomString(200'000, 5).substr(0, 150'000)}});
 }
 
 TEST_F(HeadPackingTest, SealAfterPackingStoresNoDataAgain) {
   std::map<std::string, std::string> want;
-  for (int i = 0; i < 20; ++i) want["/f" + std::to_string(i)] = TestBytes(100'000, 10 + i);
-  want["/big"] = TestBytes(6'000'000, 9);
+  for (int i = 0; i < 20; ++i) want["/f" + std::to_string(i)] = test::RandomString(100'000, 10 + i);
+  want["/big"] = test::RandomString(6'000'000, 9);
   uint64_t total = 0;
   for (const auto& [path, bytes] : want) {
     ASSERT_TRUE(WriteFile(path, bytes).ok());
@@ -222,7 +222,7 @@ TEST_F(HeadPackingSmallPacksTest, KillWhilePackingThenRestartAndSealIsExact) {
   uint64_t total = 0;
   for (int i = 0; i < 60; ++i) {
     const std::string path = "/f" + std::to_string(i);
-    want[path] = TestBytes(100'000 + 1000 * i, 100 + i);
+    want[path] = test::RandomString(100'000 + 1000 * i, 100 + i);
     total += want[path].size();
     ASSERT_TRUE(WriteFile(path, want[path]).ok());
   }
@@ -270,8 +270,8 @@ TEST_F(HeadPackingTest, StatusCountsPendingAndPackedFiles) {
   packer_.idle_ns = 3600 * int64_t{1'000'000'000};
   packer_.max_age_ns = packer_.idle_ns;
   Reopen();
-  ASSERT_TRUE(WriteFile("/a", TestBytes(1000, 1)).ok());
-  ASSERT_TRUE(WriteFile("/b", TestBytes(2000, 2)).ok());
+  ASSERT_TRUE(WriteFile("/a", test::RandomString(1000, 1)).ok());
+  ASSERT_TRUE(WriteFile("/b", test::RandomString(2000, 2)).ok());
   ASSERT_TRUE(WriteFile("/empty", "").ok());  // nothing to pack
   HeadStatus st = head_->GetStatus();
   EXPECT_EQ(st.files_pending, 2u);
@@ -301,14 +301,14 @@ TEST_F(HeadPackingTest, UploadFailureIsReportedAndTheSealStillStoresEverything) 
   packer_.idle_ns = 3600 * int64_t{1'000'000'000};
   packer_.max_age_ns = packer_.idle_ns;
   Reopen();
-  ASSERT_TRUE(WriteFile("/a", TestBytes(50'000, 7)).ok());
+  ASSERT_TRUE(WriteFile("/a", test::RandomString(50'000, 7)).ok());
   faulty_.FailEvery(StoreOp::kPut, 1);
   EXPECT_FALSE(head_->StoreStaged(nullptr).ok());
   EXPECT_FALSE(head_->GetStatus().pack_error.empty());
   faulty_.ClearFaults();
   const SealReport r = Seal();
   EXPECT_EQ(r.bytes_read, 50'000u) << "the packed result names blobs never stored";
-  ExpectRestored(r.snapshot, {{"/a", TestBytes(50'000, 7)}});
+  ExpectRestored(r.snapshot, {{"/a", test::RandomString(50'000, 7)}});
 }
 
 }  // namespace

@@ -15,18 +15,9 @@
 #include "tests/support/borrowed_store.h"
 #include "tests/support/faulty_store.h"
 #include "tests/support/memory_store.h"
+#include "tests/support/test_data.h"
 
 namespace cairn {
-
-inline std::string TestBytes(size_t n, uint64_t seed) {
-  std::string s(n, '\0');
-  uint64_t x = seed * 2654435761u + 88172645463325252ull;
-  for (auto& c : s) {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    c = static_cast<char>(x);
-  }
-  return s;
-}
 
 class HeadTestHost final : public TreeHost {
  public:

@@ -72,7 +72,7 @@ TEST_F(HeadTreeTest, RenameReplacesNoReplaceRefusesExchangeSwaps) {
 }
 
 TEST_F(HeadTreeTest, TruncateAndPartialOverwriteKeepTheRest) {
-  const std::string data = TestBytes(300'000, 1);
+  const std::string data = test::RandomString(300'000, 1);
   ASSERT_TRUE(WriteFile("/f", data).ok());
   Seal();  // the file is stored; head/ continues from the snapshot
   const uint64_t ino = Ino("/f");
@@ -148,7 +148,7 @@ TEST_F(HeadTreeTest, AccessAclAndModeStayInStep) {
 
 TEST_F(HeadTreeTest, ChangesSurviveAReopenWithoutASeal) {
   ASSERT_TRUE(head_->MkDir(HeadTree::kRootIno, "d", 0700, kUser));
-  ASSERT_TRUE(WriteFile("/d/f", TestBytes(200'000, 2)).ok());
+  ASSERT_TRUE(WriteFile("/d/f", test::RandomString(200'000, 2)).ok());
   FsSetAttr t;
   t.mtime_ns = 1'234'567'891'234'567'891;
   ASSERT_TRUE(head_->SetAttr(Ino("/d/f"), t, nullptr));
@@ -158,7 +158,7 @@ TEST_F(HeadTreeTest, ChangesSurviveAReopenWithoutASeal) {
   auto a = head_->GetAttr(ino);
   ASSERT_TRUE(a);
   EXPECT_EQ(a->mtime_ns, 1'234'567'891'234'567'891);
-  EXPECT_EQ(Read(ino), TestBytes(200'000, 2));
+  EXPECT_EQ(Read(ino), test::RandomString(200'000, 2));
 }
 
 TEST_F(HeadTreeTest, SecondSealOfUnchangedHeadWritesOnlyTheRoot) {
@@ -166,7 +166,7 @@ TEST_F(HeadTreeTest, SecondSealOfUnchangedHeadWritesOnlyTheRoot) {
     const std::string dir = "dir" + std::to_string(d);
     ASSERT_TRUE(head_->MkDir(HeadTree::kRootIno, dir, 0755, kUser));
     for (int f = 0; f < 10; ++f) {
-      ASSERT_TRUE(WriteFile("/" + dir + "/f" + std::to_string(f), TestBytes(5000, d * 10 + f)).ok());
+      ASSERT_TRUE(WriteFile("/" + dir + "/f" + std::to_string(f), test::RandomString(5000, d * 10 + f)).ok());
     }
   }
   SealReport first = Seal();
@@ -190,20 +190,20 @@ TEST_F(HeadTreeTest, SecondSealOfUnchangedHeadWritesOnlyTheRoot) {
 TEST_F(HeadTreeTest, StagingLimitGivesNoSpaceAndSealFreesIt) {
   staging_limit_ = 100'000;
   Reopen();
-  ASSERT_TRUE(WriteFile("/a", TestBytes(80'000, 1)).ok());
-  Status full = WriteFile("/b", TestBytes(80'000, 2));
+  ASSERT_TRUE(WriteFile("/a", test::RandomString(80'000, 1)).ok());
+  Status full = WriteFile("/b", test::RandomString(80'000, 2));
   EXPECT_TRUE(full.Is(ErrorCode::kNoSpace)) << full.message();
   EXPECT_NE(full.message().find("--staging-size"), std::string::npos) << full.message();
-  EXPECT_EQ(Read(Ino("/a")), TestBytes(80'000, 1));  // what was staged is intact
+  EXPECT_EQ(Read(Ino("/a")), test::RandomString(80'000, 1));  // what was staged is intact
   Seal();
   ASSERT_TRUE(head_->Unlink(HeadTree::kRootIno, "b").ok());
-  ASSERT_TRUE(WriteFile("/b", TestBytes(80'000, 2)).ok());
-  EXPECT_EQ(Read(Ino("/b")), TestBytes(80'000, 2));
+  ASSERT_TRUE(WriteFile("/b", test::RandomString(80'000, 2)).ok());
+  EXPECT_EQ(Read(Ino("/b")), test::RandomString(80'000, 2));
 }
 
 TEST_F(HeadTreeTest, PowerCutMakesLostDataSuspectNotSkipped) {
   ASSERT_TRUE(WriteFile("/kept", "kept").ok());
-  ASSERT_TRUE(WriteFile("/lost", TestBytes(10'000, 3)).ok());
+  ASSERT_TRUE(WriteFile("/lost", test::RandomString(10'000, 3)).ok());
   const uint64_t lost = Ino("/lost");
   head_.reset();
   // Another boot, and the staged bytes of /lost never reached the disk.
@@ -382,7 +382,7 @@ class HeadModelTest : public HeadTreeTest {
       case 0:
       case 1: {  // create and write
         if (exists) return;
-        std::string data = TestBytes(rng() % 3 == 0 ? rng() % 300'000 : rng() % 2000, rng());
+        std::string data = test::RandomString(rng() % 3 == 0 ? rng() % 300'000 : rng() % 2000, rng());
         ASSERT_TRUE(WriteFile(path, data).ok()) << path;
         m.names[path] = m.next;
         m.inodes[m.next++] = MFile{'f', data, 0644, {}};
@@ -400,7 +400,7 @@ class HeadModelTest : public HeadTreeTest {
         const std::string f = pick(files);
         MFile& mf = m.inodes[m.names[f]];
         const uint64_t off = mf.data.empty() ? 0 : rng() % (mf.data.size() + 1000);
-        const std::string data = TestBytes(1 + rng() % 5000, rng());
+        const std::string data = test::RandomString(1 + rng() % 5000, rng());
         const uint64_t ino = Ino(f);
         auto of = head_->Open(ino, O_WRONLY);
         ASSERT_TRUE(of);
@@ -502,7 +502,7 @@ class HeadModelTest : public HeadTreeTest {
           ASSERT_TRUE(head_->RemoveXattr(Ino(f), key).ok());
           mf.xattrs.erase(key);
         } else {
-          const std::string v = TestBytes(rng() % 40, rng());
+          const std::string v = test::RandomString(rng() % 40, rng());
           ASSERT_TRUE(head_->SetXattr(Ino(f), key, v, 0).ok());
           mf.xattrs[key] = v;
         }
